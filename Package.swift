@@ -1,0 +1,32 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "gpuarc",
+    products: [
+        .executable(name: "gpuarc-build", targets: ["gpuarc-build"]),
+        .executable(name: "gpuarc-extract", targets: ["gpuarc-extract"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System-library shims.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // Format, codec, volumes, index, reader, frame cache, extraction.
+        .target(name: "Archive", dependencies: ["CZlib"]),
+        // Scan, dedup, ordering, frame packing, volume writer.
+        .target(name: "Builder", dependencies: ["Archive"]),
+
+        // Thin executables: argument parsing and wiring only.
+        .executableTarget(name: "gpuarc-build", dependencies: ["Builder", "Archive", argumentParser]),
+        .executableTarget(name: "gpuarc-extract", dependencies: ["Archive", argumentParser]),
+
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
+        .testTarget(name: "BuilderTests", dependencies: ["Builder", "Archive"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,245 @@
+import Foundation
+import Glibc
+
+public struct ExtractOptions: Sendable {
+    /// Replace existing files and symlinks in the destination.
+    public var force = false
+    /// Restore uid/gid (only possible as root; the default when running as root).
+    public var restoreOwnership = geteuid() == 0
+    public init() {}
+}
+
+public struct ExtractReport: Sendable {
+    public var files = 0
+    public var directories = 0
+    public var symlinks = 0
+    public var hardLinks = 0
+    public var specialFiles = 0
+    public var bytes: UInt64 = 0
+    /// One message per entry that could not be restored (path and reason).
+    public var failures: [String] = []
+}
+
+/// Restores an archive into a directory. Everything is created relative to
+/// directory descriptors with O_NOFOLLOW/O_EXCL, so no name in the archive and
+/// no symlink it creates (or that already sits in DEST) can make it write
+/// outside DEST. Files are written in storage order so each frame is decoded
+/// once; attributes are set last (directories deepest first) so mtimes hold.
+public final class Extractor {
+    private let reader: ArchiveReader
+    private let destination: String
+    private let options: ExtractOptions
+    private var index: ArchiveIndex { reader.index }
+    private var dirFDs: [Int: Int32] = [:]
+    private var report = ExtractReport()
+    private var paths: [Int: String] = [:]
+    /// Inodes whose first name was created (later names become hard links).
+    private var created: [Int: (dir: Int, name: [UInt8])] = [:]
+    public var onFailure: (String) -> Void = { _ in }
+
+    public init(reader: ArchiveReader, destination: String, options: ExtractOptions = ExtractOptions()) {
+        self.reader = reader
+        self.destination = destination
+        self.options = options
+    }
+
+    deinit { for fd in dirFDs.values { close(fd) } }
+
+    private func fail(_ path: String, _ reason: String) {
+        let message = "\(path.isEmpty ? "." : path): \(reason)"
+        report.failures.append(message)
+        onFailure(message)
+    }
+
+    public func run() throws -> ExtractReport {
+        raiseFileLimit()
+        if mkdir(destination, 0o755) != 0 && errno != EEXIST {
+            throw ArchiveError(.io, "cannot create destination \(destination): \(posixErrorText(errno))")
+        }
+        let root = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { throw ArchiveError(.io, "cannot open destination \(destination): \(posixErrorText(errno))") }
+        dirFDs[ArchiveIndex.rootInode] = root
+        paths = index.paths()
+
+        // Parents of every entry, and the directories in breadth-first order.
+        var order: [Int] = [ArchiveIndex.rootInode]
+        var head = 0
+        var entriesOf: [(dir: Int, entry: DirEntry)] = []
+        while head < order.count {
+            let dir = order[head]; head += 1
+            for i in index.entryRange(ofDirectory: dir) {
+                let e = index.entries[i]
+                entriesOf.append((dir, e))
+                if index.inodes[Int(e.inode)].kind == .directory { order.append(Int(e.inode)) }
+            }
+        }
+        for (dir, e) in entriesOf where index.inodes[Int(e.inode)].kind == .directory {
+            makeDirectory(Int(e.inode), in: dir, name: index.nameBytes(of: e))
+        }
+        // Regular files in the order their bytes are stored.
+        let files = entriesOf.filter { index.inodes[Int($0.entry.inode)].kind == .regular }
+        let sorted = files.sorted { storageKey(Int($0.entry.inode)) < storageKey(Int($1.entry.inode)) }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        for (dir, e) in sorted { writeFile(Int(e.inode), in: dir, name: index.nameBytes(of: e), buffer: buffer) }
+        for (dir, e) in entriesOf {
+            let kind = index.inodes[Int(e.inode)].kind
+            if kind != .directory && kind != .regular { makeSpecial(Int(e.inode), in: dir, name: index.nameBytes(of: e)) }
+        }
+        // Directory attributes last, deepest first.
+        for dir in order.reversed() { setAttributes(dir, fd: dirFDs[dir], dir: nil, name: nil) }
+        return report
+    }
+
+    /// (first frame, offset) of a file's content, so extraction walks frames in order.
+    private func storageKey(_ inode: Int) -> (UInt32, UInt32, Int) {
+        let refs = index.refRange(ofContent: Int(index.inodes[inode].data))
+        guard let first = refs.first else { return (0, 0, inode) }
+        let chunk = index.chunks[Int(index.chunkRefs[first])]
+        return (chunk.frame, chunk.offset, inode)
+    }
+
+    private func path(_ dir: Int, _ name: [UInt8]) -> String {
+        let prefix = paths[dir] ?? ""
+        let n = String(decoding: name, as: UTF8.self)
+        return prefix.isEmpty ? n : prefix + "/" + n
+    }
+
+    private func makeDirectory(_ inode: Int, in dir: Int, name: [UInt8]) {
+        guard let parent = dirFDs[dir] else { return }   // parent failed: already reported
+        let cName = name.map { CChar(bitPattern: $0) } + [0]
+        if mkdirat(parent, cName, 0o700) != 0 && errno != EEXIST {
+            fail(path(dir, name), "cannot create directory: \(posixErrorText(errno))")
+            return
+        }
+        let fd = openat(parent, cName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            fail(path(dir, name), "cannot open directory (an existing non-directory is in the way?): \(posixErrorText(errno))")
+            return
+        }
+        dirFDs[inode] = fd
+        report.directories += 1
+    }
+
+    /// Creates `name` with `make`; with --force, an existing non-directory in
+    /// the way is removed first.
+    private func create(in dirFD: Int32, name cName: [CChar], what: String, _ make: () -> Int32) -> Int32? {
+        var result = make()
+        if result < 0 && errno == EEXIST && options.force {
+            if unlinkat(dirFD, cName, 0) == 0 { result = make() }
+        }
+        if result < 0 {
+            if errno == EEXIST { return nil }
+            return nil
+        }
+        return result
+    }
+
+    private func writeFile(_ inode: Int, in dir: Int, name: [UInt8], buffer: UnsafeMutableRawPointer) {
+        guard let parent = dirFDs[dir] else { return }
+        let cName = name.map { CChar(bitPattern: $0) } + [0]
+        let display = path(dir, name)
+        if let first = created[inode] {
+            // A further name of a hard-linked file.
+            guard let firstDir = dirFDs[first.dir] else { return }
+            let firstName = first.name.map { CChar(bitPattern: $0) } + [0]
+            let ok = create(in: parent, name: cName, what: "link") { linkat(firstDir, firstName, parent, cName, 0) == 0 ? 0 : -1 }
+            if ok == nil { fail(display, existsOr("cannot create hard link")) } else { report.hardLinks += 1 }
+            return
+        }
+        guard let fd = create(in: parent, name: cName, what: "file", {
+            openat(parent, cName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        }) else {
+            fail(display, existsOr("cannot create file"))
+            return
+        }
+        defer { close(fd) }
+        let node = index.inodes[inode]
+        var offset: UInt64 = 0
+        while offset < node.size {
+            let n: Int
+            do {
+                n = try reader.read(inode: inode, offset: offset, count: 1 << 20, into: buffer)
+            } catch {
+                fail(display, "not restored: \(error)")
+                unlinkat(parent, cName, 0)
+                return
+            }
+            if let code = Posix.writeAll(fd, buffer, n) {
+                fail(display, "write failed: \(posixErrorText(code))")
+                unlinkat(parent, cName, 0)
+                return
+            }
+            offset += UInt64(n)
+        }
+        created[inode] = (dir, name)
+        report.files += 1
+        report.bytes += node.size
+        setAttributes(inode, fd: fd, dir: nil, name: nil)
+    }
+
+    private func existsOr(_ what: String) -> String {
+        errno == EEXIST ? "already exists in the destination (use --force to overwrite)" : "\(what): \(posixErrorText(errno))"
+    }
+
+    private func makeSpecial(_ inode: Int, in dir: Int, name: [UInt8]) {
+        guard let parent = dirFDs[dir] else { return }
+        let cName = name.map { CChar(bitPattern: $0) } + [0]
+        let node = index.inodes[inode]
+        let display = path(dir, name)
+        if let first = created[inode], let firstDir = dirFDs[first.dir] {
+            let firstName = first.name.map { CChar(bitPattern: $0) } + [0]
+            if create(in: parent, name: cName, what: "link", { linkat(firstDir, firstName, parent, cName, 0) == 0 ? 0 : -1 }) == nil {
+                fail(display, existsOr("cannot create hard link"))
+            } else { report.hardLinks += 1 }
+            return
+        }
+        let result: Int32?
+        switch node.kind {
+        case .symlink:
+            let target = index.symlinkTarget(of: inode).map { CChar(bitPattern: $0) } + [0]
+            result = create(in: parent, name: cName, what: "symlink") { symlinkat(target, parent, cName) }
+            if result != nil { report.symlinks += 1 }
+        case .fifo:
+            result = create(in: parent, name: cName, what: "fifo") { mkfifoat(parent, cName, 0o600) }
+            if result != nil { report.specialFiles += 1 }
+        case .charDevice, .blockDevice:
+            result = create(in: parent, name: cName, what: "device") { mknodat(parent, cName, node.mode, dev_t(node.data)) }
+            if result != nil { report.specialFiles += 1 }
+        default:
+            fail(display, "sockets cannot be restored; skipped")
+            return
+        }
+        guard result != nil else {
+            fail(display, existsOr("cannot create \(node.kind)"))
+            return
+        }
+        created[inode] = (dir, name)
+        setAttributes(inode, fd: nil, dir: parent, name: cName)
+    }
+
+    /// Ownership, then permissions (chown may clear setuid bits), then times.
+    private func setAttributes(_ inode: Int, fd: Int32?, dir: Int32?, name: [CChar]?) {
+        let node = index.inodes[inode]
+        var times = [timespec(tv_sec: Int(node.mtimeSec), tv_nsec: Int(node.mtimeNsec)),
+                     timespec(tv_sec: Int(node.mtimeSec), tv_nsec: Int(node.mtimeNsec))]
+        let permissions = mode_t(node.mode & 0o7777)
+        if let fd {
+            if options.restoreOwnership { _ = fchown(fd, node.uid, node.gid) }
+            _ = fchmod(fd, permissions)
+            _ = futimens(fd, &times)
+        } else if let dir, let name {
+            if options.restoreOwnership { _ = fchownat(dir, name, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) }
+            if node.kind != .symlink { _ = fchmodat(dir, name, permissions, 0) }
+            _ = utimensat(dir, name, &times, AT_SYMLINK_NOFOLLOW)
+        }
+    }
+
+    private func raiseFileLimit() {
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+    }
+}

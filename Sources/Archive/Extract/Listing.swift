@@ -1,0 +1,54 @@
+import Foundation
+
+/// `gpuarc-extract --list`: one line per entry, like `tar tv`.
+public enum Listing {
+    public static func lines(_ index: ArchiveIndex) -> [String] {
+        var out: [String] = []
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var stack: [(Int, String)] = [(ArchiveIndex.rootInode, "")]
+        while let (dir, prefix) = stack.popLast() {
+            var subdirs: [(Int, String)] = []
+            for i in index.entryRange(ofDirectory: dir) {
+                let e = index.entries[i]
+                let inode = Int(e.inode)
+                let node = index.inodes[inode]
+                let path = prefix + index.name(of: e)
+                var line = "\(modeString(node.mode)) \(node.uid)/\(node.gid) \(String(node.size).leftPad(12)) "
+                line += formatter.string(from: Date(timeIntervalSince1970: TimeInterval(node.mtimeSec))) + " " + path
+                if node.kind == .directory { line += "/"; subdirs.append((inode, path + "/")) }
+                if node.kind == .symlink { line += " -> " + String(decoding: index.symlinkTarget(of: inode), as: UTF8.self) }
+                out.append(line)
+            }
+            stack += subdirs.reversed()
+        }
+        return out
+    }
+
+    public static func print(_ index: ArchiveIndex) {
+        for line in lines(index) { Swift.print(line) }
+    }
+
+    static func modeString(_ mode: UInt32) -> String {
+        let type: Character
+        switch mode & 0o170000 {
+        case 0o040000: type = "d"
+        case 0o120000: type = "l"
+        case 0o010000: type = "p"
+        case 0o020000: type = "c"
+        case 0o060000: type = "b"
+        case 0o140000: type = "s"
+        default: type = "-"
+        }
+        var s = String(type)
+        let bits: [(UInt32, Character)] = [(0o400, "r"), (0o200, "w"), (0o100, "x"), (0o040, "r"), (0o020, "w"),
+                                           (0o010, "x"), (0o004, "r"), (0o002, "w"), (0o001, "x")]
+        for (bit, ch) in bits { s.append(mode & bit != 0 ? ch : "-") }
+        return s
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -1,0 +1,143 @@
+/// Serializes the index (docs/FORMAT.md, "Index") and parses it back.
+/// Parsing never trusts a count or an offset: every record is bounds-checked on
+/// read and then the whole structure is validated (IndexValidator).
+public enum IndexCodec {
+    static let magic: [UInt8] = Array("GPUARCIX".utf8)
+    static let headerSize = 64
+    static let frameRecordSize = 37, chunkRecordSize = 21, contentRecordSize = 20
+    static let inodeRecordSize = 49, entryRecordSize = 16
+
+    /// The uncompressed index body: header + sections.
+    public static func encode(_ index: ArchiveIndex) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(UInt32(index.volumeSizes.count))
+        for v in index.volumeSizes { w.u64(v) }
+        w.u32(UInt32(index.frames.count))
+        for f in index.frames {
+            w.u32(f.volume); w.u64(f.offset); w.u32(f.storedSize); w.u32(f.decodedSize)
+            w.u8(f.codec.rawValue); w.u64(f.payloadHash); w.u64(f.decodedHash)
+        }
+        w.u32(UInt32(index.chunks.count))
+        for c in index.chunks {
+            w.u8(c.kind.rawValue); w.u32(c.frame); w.u32(c.offset); w.u32(c.storedLength); w.u32(c.length); w.u32(c.base)
+        }
+        w.u32(UInt32(index.contents.count))
+        for c in index.contents { w.u64(c.size); w.u64(c.firstRef); w.u32(c.refCount) }
+        w.u64(UInt64(index.chunkRefs.count))
+        for r in index.chunkRefs { w.u32(r) }
+        w.u32(UInt32(index.inodes.count))
+        for n in index.inodes {
+            w.u8(n.kind.rawValue); w.u32(n.mode); w.u32(n.uid); w.u32(n.gid)
+            w.i64(n.mtimeSec); w.u32(n.mtimeNsec); w.u32(n.nlink); w.u64(n.size); w.u64(n.data); w.u32(n.count)
+        }
+        w.u64(UInt64(index.entries.count))
+        for e in index.entries { w.u64(e.nameOffset); w.u32(e.nameLength); w.u32(e.inode) }
+        w.u64(UInt64(index.strings.count))
+        w.raw(index.strings)
+
+        var header = ByteWriter()
+        header.raw(magic)
+        header.u32(ArchiveIndex.currentVersion)
+        header.u32(0)                       // flags
+        header.raw(index.archiveID)
+        header.u64(XXHash64.hash(w.bytes))
+        header.u64(UInt64(w.bytes.count))
+        header.raw([UInt8](repeating: 0, count: 16))
+        return header.bytes + w.bytes
+    }
+
+    /// Compressed form as stored in the last volume.
+    public static func encodeCompressed(_ index: ArchiveIndex) throws -> [UInt8] {
+        try Zlib.compress(encode(index))
+    }
+
+    public static func decodeCompressed(_ bytes: UnsafeRawBufferPointer, what: String) throws -> ArchiveIndex {
+        let body = try Zlib.decompress(bytes, what: what)
+        return try body.withUnsafeBytes { try decode($0, what: what) }
+    }
+
+    /// Parses and validates an uncompressed index.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> ArchiveIndex {
+        var r = ByteReader(bytes, what: what)
+        guard bytes.count >= headerSize, try r.raw(8) == magic else {
+            throw ArchiveError(.format, "\(what) is not a gpuarc index (bad magic)")
+        }
+        let version = try r.u32()
+        guard version == ArchiveIndex.currentVersion else {
+            throw ArchiveError(.unsupported, "\(what) has format version \(version); this gpuarc reads version \(ArchiveIndex.currentVersion). Use a gpuarc release that matches the archive.")
+        }
+        _ = try r.u32()
+        var index = ArchiveIndex()
+        index.archiveID = try r.raw(16)
+        let checksum = try r.u64()
+        let bodyLength = try r.u64()
+        _ = try r.raw(16)
+        guard bodyLength == UInt64(r.remaining),
+              XXHash64.hash(UnsafeRawBufferPointer(rebasing: bytes[headerSize...])) == checksum else {
+            throw ArchiveError(.format, "\(what) is damaged: its checksum does not match")
+        }
+
+        let volumeCount = try r.count(of: 8, section: "volume table")
+        index.volumeSizes.reserveCapacity(volumeCount)
+        for _ in 0..<volumeCount { index.volumeSizes.append(try r.u64()) }
+
+        let frameCount = try r.count(of: frameRecordSize, section: "frame table")
+        index.frames.reserveCapacity(frameCount)
+        for i in 0..<frameCount {
+            let volume = try r.u32(), offset = try r.u64(), stored = try r.u32(), decoded = try r.u32()
+            let codecByte = try r.u8()
+            guard let codec = FrameCodec(rawValue: codecByte) else {
+                throw ArchiveError(.format, "\(what): frame \(i) has unknown codec \(codecByte)")
+            }
+            index.frames.append(FrameRecord(volume: volume, offset: offset, storedSize: stored, decodedSize: decoded,
+                                            codec: codec, payloadHash: try r.u64(), decodedHash: try r.u64()))
+        }
+
+        let chunkCount = try r.count(of: chunkRecordSize, section: "chunk table")
+        index.chunks.reserveCapacity(chunkCount)
+        for i in 0..<chunkCount {
+            let kindByte = try r.u8()
+            guard let kind = ChunkKind(rawValue: kindByte) else {
+                throw ArchiveError(.format, "\(what): chunk \(i) has unknown kind \(kindByte)")
+            }
+            index.chunks.append(ChunkRecord(kind: kind, frame: try r.u32(), offset: try r.u32(),
+                                            storedLength: try r.u32(), length: try r.u32(), base: try r.u32()))
+        }
+
+        let contentCount = try r.count(of: contentRecordSize, section: "content table")
+        index.contents.reserveCapacity(contentCount)
+        for _ in 0..<contentCount {
+            index.contents.append(ContentRecord(size: try r.u64(), firstRef: try r.u64(), refCount: try r.u32()))
+        }
+
+        let refCount = try r.count(of: 4, wide: true, section: "chunk reference list")
+        index.chunkRefs.reserveCapacity(refCount)
+        for _ in 0..<refCount { index.chunkRefs.append(try r.u32()) }
+
+        let inodeCount = try r.count(of: inodeRecordSize, section: "inode table")
+        index.inodes.reserveCapacity(inodeCount)
+        for i in 0..<inodeCount {
+            let kindByte = try r.u8()
+            guard let kind = InodeKind(rawValue: kindByte) else {
+                throw ArchiveError(.format, "\(what): inode \(i) has unknown type \(kindByte)")
+            }
+            index.inodes.append(Inode(kind: kind, mode: try r.u32(), uid: try r.u32(), gid: try r.u32(),
+                                      mtimeSec: try r.i64(), mtimeNsec: try r.u32(), nlink: try r.u32(),
+                                      size: try r.u64(), data: try r.u64(), count: try r.u32()))
+        }
+
+        let entryCount = try r.count(of: entryRecordSize, wide: true, section: "directory entry table")
+        index.entries.reserveCapacity(entryCount)
+        for _ in 0..<entryCount {
+            index.entries.append(DirEntry(nameOffset: try r.u64(), nameLength: try r.u32(), inode: try r.u32()))
+        }
+
+        let stringLength = try r.count(of: 1, wide: true, section: "string table")
+        index.strings = try r.raw(stringLength)
+        guard r.remaining == 0 else {
+            throw ArchiveError(.format, "\(what) is damaged: \(r.remaining) unexpected bytes after the string table")
+        }
+        try IndexValidator(what: what).validate(&index)
+        return index
+    }
+}

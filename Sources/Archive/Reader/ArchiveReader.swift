@@ -1,0 +1,160 @@
+import Foundation
+
+public struct ReaderOptions: Sendable {
+    /// Byte budget of the decoded-frame LRU cache.
+    public var cacheBytes: Int = 512 << 20
+    /// Decode the next frame in the background when a file is read sequentially.
+    public var readAhead: Bool = true
+    public init(cacheBytes: Int = 512 << 20, readAhead: Bool = true) {
+        self.cacheBytes = cacheBytes
+        self.readAhead = readAhead
+    }
+}
+
+/// Random access to the files of an archive: (file, offset) -> chunk refs by
+/// binary search -> frames through the shared frame cache. Thread-safe: the
+/// mount calls `read` from many threads at once.
+public final class ArchiveReader: @unchecked Sendable {
+    public let index: ArchiveIndex
+    public let volumes: VolumeSet
+    let cache: FrameCache
+    private let options: ReaderOptions
+    private let deltas: DeltaChunkCache
+    private let readAheadState = ReadAheadTracker()
+
+    public init(path: String, options: ReaderOptions = ReaderOptions()) throws {
+        let (index, volumes) = try ArchiveOpener.open(path: path)
+        self.index = index
+        self.volumes = volumes
+        self.options = options
+        self.cache = FrameCache(store: FrameStore(index: index, volumes: volumes), budget: options.cacheBytes)
+        self.deltas = DeltaChunkCache(budget: max(options.cacheBytes / 16, 1 << 20))
+    }
+
+    /// Called once for each frame found damaged (frame number, error).
+    public var onCorruptFrame: (@Sendable (Int, ArchiveError) -> Void)? {
+        get { cache.onFailure }
+        set { cache.onFailure = newValue }
+    }
+
+    public var cacheStatistics: (hits: Int, misses: Int, bytes: Int) { cache.statistics }
+
+    /// Reads up to `count` bytes of regular file `inode` from `offset`; returns
+    /// the bytes read (0 at or after end of file).
+    public func read(inode: Int, offset: UInt64, count: Int, into buffer: UnsafeMutableRawPointer) throws -> Int {
+        let node = index.inodes[inode]
+        guard node.kind == .regular else { throw ArchiveError(.usage, "inode \(inode) is not a regular file") }
+        return try read(content: Int(node.data), offset: offset, count: count, into: buffer)
+    }
+
+    public func read(content: Int, offset: UInt64, count: Int, into buffer: UnsafeMutableRawPointer) throws -> Int {
+        let record = index.contents[content]
+        guard offset < record.size, count > 0 else { return 0 }
+        let end = min(record.size, offset + UInt64(count))
+        let refs = index.refRange(ofContent: content)
+        var r = firstRef(covering: offset, in: refs)
+        var position = offset
+        var out = buffer
+        var lastFrame = -1
+        while position < end {
+            let chunkID = Int(index.chunkRefs[r])
+            let chunk = index.chunks[chunkID]
+            let within = Int(position - index.refStarts[r])
+            let n = min(Int(chunk.length) - within, Int(end - position))
+            try copy(chunk: chunkID, from: within, count: n, to: out)
+            lastFrame = Int(chunk.frame)
+            position += UInt64(n)
+            out += n
+            r += 1
+        }
+        if options.readAhead, lastFrame >= 0,
+           readAheadState.isSequential(content: content, offset: offset, end: end) {
+            prefetch(after: lastFrame)
+        }
+        return Int(end - offset)
+    }
+
+    /// Index of the chunk ref whose byte range holds `offset` (binary search).
+    private func firstRef(covering offset: UInt64, in refs: Range<Int>) -> Int {
+        var lo = refs.lowerBound, hi = refs.upperBound
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if index.refStarts[mid] <= offset { lo = mid } else { hi = mid }
+        }
+        return lo
+    }
+
+    private func copy(chunk id: Int, from within: Int, count: Int, to out: UnsafeMutableRawPointer) throws {
+        let chunk = index.chunks[id]
+        switch chunk.kind {
+        case .literal:
+            let start = Int(chunk.offset) + within
+            try cache.withFrame(Int(chunk.frame), upTo: start + count) { frame in
+                out.copyMemory(from: frame.baseAddress! + start, byteCount: count)
+            }
+        case .delta:
+            try deltas.withChunk(id, decode: { try decodeDelta(id) }) { bytes in
+                out.copyMemory(from: bytes.baseAddress! + within, byteCount: count)
+            }
+        }
+    }
+
+    /// A delta chunk: its base (a literal chunk) is the prefix dictionary of the
+    /// LZ4X block stored in its frame. Both frames come through the frame cache.
+    private func decodeDelta(_ id: Int) throws -> [UInt8] {
+        let chunk = index.chunks[id]
+        let base = index.chunks[Int(chunk.base)]
+        var buffer = [UInt8](repeating: 0, count: Int(base.length) + Int(chunk.length))
+        try buffer.withUnsafeMutableBytes { out in
+            try cache.withFrame(Int(base.frame), upTo: Int(base.offset) + Int(base.length)) { frame in
+                out.baseAddress!.copyMemory(from: frame.baseAddress! + Int(base.offset), byteCount: Int(base.length))
+            }
+            try cache.withFrame(Int(chunk.frame), upTo: Int(chunk.offset) + Int(chunk.storedLength)) { frame in
+                let stored = UnsafeRawBufferPointer(rebasing: frame[Int(chunk.offset)..<(Int(chunk.offset) + Int(chunk.storedLength))])
+                do {
+                    try LZ4XDecoder.decode(stored, into: out, prefixLength: Int(base.length))
+                } catch {
+                    throw ArchiveError(.corruptFrame, "delta chunk \(id) in frame \(chunk.frame) (volume \(volumes.paths[Int(index.frames[Int(chunk.frame)].volume)])) does not decode against its base: \(error)")
+                }
+            }
+        }
+        return Array(buffer[Int(base.length)...])
+    }
+
+    private func prefetch(after frame: Int) {
+        let next = frame + 1
+        guard next < index.frames.count, !cache.isComplete(next), readAheadState.beginPrefetch(next) else { return }
+        let cache = self.cache, size = Int(index.frames[next].decodedSize), state = readAheadState
+        DispatchQueue.global(qos: .utility).async {
+            _ = try? cache.withFrame(next, upTo: size) { _ in () }
+            state.endPrefetch(next)
+        }
+    }
+}
+
+/// Remembers where recent reads of each content ended, to spot sequential
+/// readers, and which frames are being read ahead (so none is queued twice).
+final class ReadAheadTracker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lastEnd: [Int: UInt64] = [:]
+    private var inFlight: Set<Int> = []
+
+    func isSequential(content: Int, offset: UInt64, end: UInt64) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        let sequential = offset == 0 || lastEnd[content] == offset
+        if lastEnd.count > 4096 { lastEnd.removeAll(keepingCapacity: true) }
+        lastEnd[content] = end
+        return sequential
+    }
+
+    func beginPrefetch(_ frame: Int) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard inFlight.count < 2 else { return false }
+        return inFlight.insert(frame).inserted
+    }
+
+    func endPrefetch(_ frame: Int) {
+        lock.lock(); defer { lock.unlock() }
+        inFlight.remove(frame)
+    }
+}

@@ -1,0 +1,50 @@
+/// Decodes whole frames outside the cache, for `--verify`: every frame's stored
+/// and decoded checksums, with each failure reported (not just the first).
+extension ArchiveReader {
+    public struct BadFrame: Sendable {
+        public let frame: Int
+        public let volume: String
+        public let message: String
+    }
+
+    /// Loads, decodes and checks one frame; throws its ArchiveError.
+    public func checkFrame(_ frame: Int) throws {
+        let store = FrameStore(index: index, volumes: volumes)
+        let record = index.frames[frame]
+        let payload = try store.loadPayload(frame)
+        defer { payload.deallocate() }
+        if record.codec == .raw {
+            guard XXHash64.hash(UnsafeRawBufferPointer(payload)) == record.decodedHash else {
+                throw ArchiveError(.corruptFrame, "\(store.location(frame)): decoded bytes fail their checksum")
+            }
+            return
+        }
+        let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: max(Int(record.decodedSize), 1), alignment: 64)
+        defer { decoded.deallocate() }
+        let out = UnsafeMutableRawBufferPointer(rebasing: decoded[0..<Int(record.decodedSize)])
+        do {
+            try LZ4XDecoder.decode(UnsafeRawBufferPointer(payload), into: out)
+        } catch {
+            throw ArchiveError(.corruptFrame, "\(store.location(frame)): does not decode (\(error))")
+        }
+        guard XXHash64.hash(UnsafeRawBufferPointer(out)) == record.decodedHash else {
+            throw ArchiveError(.corruptFrame, "\(store.location(frame)): decoded bytes fail their checksum")
+        }
+    }
+
+    /// Inodes of regular files whose content needs any of `frames` (directly or
+    /// through a delta base).
+    public func files(touching frames: Set<Int>) -> [Int] {
+        var badChunks = Set<Int>()
+        for (i, c) in index.chunks.enumerated() {
+            if frames.contains(Int(c.frame)) || (c.kind == .delta && frames.contains(Int(index.chunks[Int(c.base)].frame))) {
+                badChunks.insert(i)
+            }
+        }
+        var badContents = Set<Int>()
+        for content in index.contents.indices where index.refRange(ofContent: content).contains(where: { badChunks.contains(Int(index.chunkRefs[$0])) }) {
+            badContents.insert(content)
+        }
+        return index.inodes.indices.filter { index.inodes[$0].kind == .regular && badContents.contains(Int(index.inodes[$0].data)) }
+    }
+}

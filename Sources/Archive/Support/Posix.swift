@@ -1,0 +1,36 @@
+import Glibc
+
+/// Thin, retrying wrappers over the system calls the archive code uses, so
+/// short reads/writes and EINTR are handled in exactly one place.
+public enum Posix {
+    /// Reads exactly `count` bytes at `offset` unless end of file comes first; returns bytes read.
+    public static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: UInt64) throws -> Int {
+        var done = 0
+        while done < count {
+            let n = pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ArchiveError(.io, "read failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    public static func writeAll(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int32? {
+        var done = 0
+        while done < count {
+            let n = write(fd, buffer + done, count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            done += n
+        }
+        return nil
+    }
+
+}
+
+public func posixErrorText(_ code: Int32) -> String { String(cString: strerror(code)) }

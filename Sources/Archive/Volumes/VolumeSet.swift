@@ -1,0 +1,71 @@
+import Glibc
+
+/// The open volumes of an archive, checked against the index: each one present,
+/// of the recorded size, and carrying this archive's id and its own number.
+/// Reads are positional (pread), so any number of threads can share it.
+public final class VolumeSet: @unchecked Sendable {
+    public let base: String
+    public let paths: [String]
+    private let fds: [Int32]
+
+    /// Opens and checks volumes 1...count (the last one is already known to hold `index`).
+    init(base: String, index: ArchiveIndex, lastFD: Int32) throws {
+        self.base = base
+        let count = index.volumeSizes.count
+        var paths: [String] = [], fds: [Int32] = []
+        var ok = false
+        defer { if !ok { for fd in fds where fd != lastFD { close(fd) } } }
+        for number in 1...count {
+            let path = VolumeNaming.path(base: base, number: number)
+            paths.append(path)
+            let fd: Int32
+            if number == count {
+                fd = lastFD
+            } else {
+                fd = open(path, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else {
+                    let code = errno
+                    throw ArchiveError(code == ENOENT ? .missingVolume : .io,
+                                       code == ENOENT ? "volume \(path) is missing (the archive has \(count) volumes); put it back next to the others"
+                                                      : "cannot open volume \(path): \(posixErrorText(code))")
+                }
+            }
+            fds.append(fd)
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw ArchiveError(.io, "cannot stat volume \(path): \(posixErrorText(errno))") }
+            // The last volume continues past its recorded size with the index and
+            // footer; the opener has already checked that part.
+            let expected = index.volumeSizes[number - 1]
+            if number < count && UInt64(st.st_size) != expected {
+                throw ArchiveError(.format, "volume \(path) has \(st.st_size) bytes but the index expects \(expected): it is truncated, damaged or from another archive")
+            }
+            var raw = [UInt8](repeating: 0, count: VolumeHeader.size)
+            let n = try raw.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, VolumeHeader.size, 0) }
+            let header = try raw[0..<n].withUnsafeBytes { try VolumeHeader.decode($0, volume: path) }
+            guard header.archiveID == index.archiveID else {
+                throw ArchiveError(.format, "volume \(path) belongs to another archive (its archive id differs)")
+            }
+            guard header.number == UInt32(number) else {
+                throw ArchiveError(.format, "volume \(path) is volume \(header.number) of this archive, not \(number): volumes were renamed or swapped")
+            }
+        }
+        self.paths = paths
+        self.fds = fds
+        ok = true
+    }
+
+    deinit { for fd in fds { close(fd) } }
+
+    /// Reads exactly `count` bytes at `offset` of volume `volume` (0-based).
+    func read(volume: Int, offset: UInt64, count: Int, into buffer: UnsafeMutableRawPointer) throws {
+        let n: Int
+        do {
+            n = try Posix.preadFully(fds[volume], buffer, count, offset)
+        } catch let error as ArchiveError {
+            throw ArchiveError(.io, "reading \(paths[volume]) at \(offset): \(error.description)")
+        }
+        guard n == count else {
+            throw ArchiveError(.format, "volume \(paths[volume]) ends early: wanted \(count) bytes at offset \(offset), got \(n)")
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Archive
+import Foundation
+
+public struct BuildOptions: Sendable {
+    public var frameSize = FormatLimits.defaultFrameSize
+    public var volumeSize = FormatLimits.defaultVolumeSize
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    public var dedup = true
+    public var order = ContentOrder.similarity
+    public var encoder = LZ4XEncoderOptions.default
+    /// Full-file hasher for dedup survivors (CPU FNV-1a unless replaced).
+    public var hasher: FileHashing?
+    /// Frame compressor per worker (CPU LZ4X unless replaced).
+    public var makeCompressor: FrameCompressorFactory?
+
+    public init() {}
+
+    /// Smallest volume that holds a header, one frame header and a little data.
+    public static let minVolumeSize = 16 << 10
+
+    /// Checks the options and clamps the frame size so that any frame fits in
+    /// an empty volume (a frame never straddles two volumes).
+    public func validated() throws -> BuildOptions {
+        var o = self
+        guard volumeSize >= Self.minVolumeSize else {
+            throw ArchiveError(.usage, "--volume-size must be at least \(Self.minVolumeSize / 1024)K")
+        }
+        guard frameSize >= FormatLimits.minFrameSize, frameSize <= FormatLimits.maxFrameSize else {
+            throw ArchiveError(.usage, "--frame-size must be between \(FormatLimits.minFrameSize / 1024)K and \(FormatLimits.maxFrameSize >> 20)M")
+        }
+        o.frameSize = min(frameSize, volumeSize - VolumeHeader.size - FrameHeader.size)
+        o.threads = max(1, threads)
+        return o
+    }
+}

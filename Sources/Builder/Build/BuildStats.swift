@@ -1,0 +1,70 @@
+import Archive
+import Foundation
+
+/// What a build did, for the summary and `--json`.
+public struct BuildStats: Codable, Sendable {
+    public var sources: [String] = []
+    public var output: String = ""
+    public var volumes: [String] = []
+    public var files = 0
+    public var directories = 0
+    public var symlinks = 0
+    public var specialFiles = 0
+    public var hardLinks = 0
+    public var duplicateFiles = 0
+    public var duplicateBytes: UInt64 = 0
+    public var hashCollisions = 0
+    /// Files left after each dedup stage: size, first 2, last 2, centre 3, FNV-1a.
+    public var dedupSurvivors: [Int] = []
+    public var inputBytes: UInt64 = 0
+    public var storedBytes: UInt64 = 0
+    public var outputBytes: UInt64 = 0
+    public var indexBytes = 0
+    public var framesLZ4X = 0
+    public var framesRaw = 0
+    public var framesByDevice: [String: [String: Int]] = [:]
+    public var seconds = 0.0
+    public var warnings: [String] = []
+
+    public var reductionPercent: Double {
+        inputBytes == 0 ? 0 : 100 * (1 - Double(outputBytes) / Double(inputBytes))
+    }
+    public var throughputMBps: Double { seconds > 0 ? Double(inputBytes) / 1e6 / seconds : 0 }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var copy = self
+        copy.framesByDevice = framesByDevice
+        let data = try encoder.encode(Report(stats: copy))
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private struct Report: Encodable {
+        let stats: BuildStats
+        func encode(to encoder: Encoder) throws {
+            try stats.encode(to: encoder)
+            var c = encoder.container(keyedBy: Extra.self)
+            try c.encode(stats.reductionPercent, forKey: .reductionPercent)
+            try c.encode(stats.throughputMBps, forKey: .throughputMBps)
+        }
+        enum Extra: String, CodingKey { case reductionPercent, throughputMBps }
+    }
+
+    /// The human summary printed at the end of a build.
+    public func summary() -> String {
+        var lines: [String] = []
+        lines.append("files: \(files) (\(directories) directories, \(symlinks) symlinks, \(hardLinks) hard links\(specialFiles > 0 ? ", \(specialFiles) special" : ""))")
+        lines.append("duplicates: \(duplicateFiles) files stored as references, \(ByteSize.format(duplicateBytes)) saved")
+        let devices = framesByDevice.keys.sorted().map { d in
+            "\(d): \(framesByDevice[d]?["lz4x"] ?? 0) LZ4X / \(framesByDevice[d]?["raw"] ?? 0) RAW"
+        }.joined(separator: ", ")
+        lines.append("frames: \(framesLZ4X) LZ4X, \(framesRaw) RAW\(devices.isEmpty ? "" : " (\(devices))")")
+        lines.append(String(format: "size: %@ -> %@ in %d volume(s) (index %@), %.1f%% smaller",
+                            ByteSize.format(inputBytes), ByteSize.format(outputBytes), volumes.count,
+                            ByteSize.format(UInt64(indexBytes)), reductionPercent))
+        lines.append(String(format: "time: %.2f s, %.1f MB/s", seconds, throughputMBps))
+        if !warnings.isEmpty { lines.append("warnings: \(warnings.count) (see above); the archive is missing what they name") }
+        return lines.joined(separator: "\n")
+    }
+}

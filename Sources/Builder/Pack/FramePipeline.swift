@@ -1,0 +1,149 @@
+import Archive
+import Foundation
+
+/// The bounded read -> compress -> write pipeline. The caller (the reader)
+/// fills frame slots with stored bytes; worker threads compress them; one writer
+/// thread puts them on disk in frame order. A fixed pool of slots bounds memory
+/// whatever the input size: the reader waits for a free slot when the disk or
+/// the compressors fall behind.
+final class FramePipeline: @unchecked Sendable {
+    final class Slot: @unchecked Sendable {
+        let input: UnsafeMutableRawBufferPointer
+        let output: UnsafeMutableRawBufferPointer
+        var number = 0
+        var used = 0
+        var stored = 0
+        var codec = FrameCodec.raw
+        var compressedBy = ""
+        var decodedHash: UInt64 = 0
+        var payloadHash: UInt64 = 0
+
+        /// What goes to disk: the compressed bytes, or the input for RAW frames.
+        var payload: UnsafeRawBufferPointer {
+            codec == .raw ? UnsafeRawBufferPointer(rebasing: input[0..<used])
+                          : UnsafeRawBufferPointer(rebasing: output[0..<stored])
+        }
+
+        init(frameSize: Int) {
+            input = .allocate(byteCount: frameSize, alignment: 64)
+            output = .allocate(byteCount: LZ4X.compressBound(frameSize), alignment: 64)
+        }
+        deinit { input.deallocate(); output.deallocate() }
+    }
+
+    let frameSize: Int
+    private let free = BlockingQueue<Slot>()
+    private let toCompress = BlockingQueue<Slot>()
+    private let toWrite = BlockingQueue<Slot>()
+    private let writer: VolumeWriter
+    private let lock = NSLock()
+    private var failure: Error?
+    private var nextNumber = 0
+    private(set) var frames: [FrameRecord] = []
+    private(set) var framesByDevice: [String: (lz4x: Int, raw: Int)] = [:]
+
+    private let workersDone = DispatchGroup()
+    private let writerDone = DispatchGroup()
+
+    init(frameSize: Int, workers: Int, writer: VolumeWriter, makeCompressor: FrameCompressorFactory) {
+        self.frameSize = frameSize
+        self.writer = writer
+        for _ in 0..<(workers + 2) { free.put(Slot(frameSize: frameSize)) }
+        for w in 0..<workers {
+            let compressor = makeCompressor(w)
+            workersDone.enter()
+            Thread.detachNewThread { [self] in
+                compressLoop(compressor)
+                workersDone.leave()
+            }
+        }
+        writerDone.enter()
+        Thread.detachNewThread { [self] in
+            writeLoop()
+            writerDone.leave()
+        }
+    }
+
+    /// The first error any stage hit (the reader checks it to stop early).
+    var error: Error? {
+        lock.lock(); defer { lock.unlock() }
+        return failure
+    }
+
+    private func fail(_ error: Error) {
+        lock.lock()
+        if failure == nil { failure = error }
+        lock.unlock()
+    }
+
+    /// A free slot to fill, numbered as the next frame. Waits while all are busy.
+    func takeSlot() -> Slot {
+        let slot = free.take()!
+        slot.number = nextNumber
+        slot.used = 0
+        nextNumber += 1
+        return slot
+    }
+
+    func submit(_ slot: Slot) { toCompress.put(slot) }
+
+    /// Waits for every submitted frame to be written; returns the frame table.
+    func finish() throws -> [FrameRecord] {
+        toCompress.close()
+        workersDone.wait()
+        toWrite.close()
+        writerDone.wait()
+        if let failure = error { throw failure }
+        return frames
+    }
+
+    private func compressLoop(_ compressor: FrameCompressor) {
+        while let slot = toCompress.take() {
+            let input = UnsafeRawBufferPointer(rebasing: slot.input[0..<slot.used])
+            // After a failure, frames are only drained, not compressed.
+            if error == nil, let n = compressor.compress(input, into: UnsafeMutableRawBufferPointer(rebasing: slot.output[0..<slot.used])) {
+                slot.codec = .lz4x
+                slot.stored = n
+            } else {
+                slot.codec = .raw
+                slot.stored = slot.used
+            }
+            slot.compressedBy = compressor.deviceName
+            // Checksums are computed here, in parallel, not on the writer thread.
+            slot.decodedHash = XXHash64.hash(input)
+            slot.payloadHash = slot.codec == .raw ? slot.decodedHash : XXHash64.hash(slot.payload)
+            toWrite.put(slot)
+        }
+    }
+
+    private func writeLoop() {
+        var pending: [Int: Slot] = [:]
+        var expected = 0
+        while let slot = toWrite.take() {
+            pending[slot.number] = slot
+            while let ready = pending.removeValue(forKey: expected) {
+                write(ready)
+                expected += 1
+                free.put(ready)
+            }
+        }
+    }
+
+    private func write(_ slot: Slot) {
+        guard error == nil else { return }
+        let header = FrameHeader(codec: slot.codec, number: UInt32(slot.number), storedSize: UInt32(slot.stored),
+                                 decodedSize: UInt32(slot.used), payloadHash: slot.payloadHash,
+                                 decodedHash: slot.decodedHash)
+        do {
+            let (volume, offset) = try writer.append(header: header, payload: slot.payload)
+            frames.append(FrameRecord(volume: volume, offset: offset, storedSize: header.storedSize,
+                                      decodedSize: header.decodedSize, codec: slot.codec,
+                                      payloadHash: header.payloadHash, decodedHash: header.decodedHash))
+            var counts = framesByDevice[slot.compressedBy] ?? (0, 0)
+            if slot.codec == .lz4x { counts.lz4x += 1 } else { counts.raw += 1 }
+            framesByDevice[slot.compressedBy] = counts
+        } catch {
+            fail(error)
+        }
+    }
+}

@@ -1,0 +1,4 @@
+#ifndef GPUARC_CZLIB_SHIM_H
+#define GPUARC_CZLIB_SHIM_H
+#include <zlib.h>
+#endif

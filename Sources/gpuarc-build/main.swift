@@ -1,0 +1,88 @@
+import ArgumentParser
+import Archive
+import Builder
+import Foundation
+import Glibc
+
+@main
+struct BuildCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpuarc-build",
+        abstract: "Archive directories into multi-volume gpuarc archives OUT.001, OUT.002, ...",
+        discussion: """
+            One SRC: its contents become the archive root. Several SRCs (successive \
+            backups of one tree): each becomes a top-level directory named after its \
+            last path component. Exit status: 0 ok, 1 failed (nothing written), \
+            2 archive written but some entries could not be read (named on stderr).
+            """)
+
+    @Argument(help: ArgumentHelp("Source directories, then the output base name.", valueName: "SRC... OUT"))
+    var paths: [String]
+
+    @Option(help: "Decoded frame size (K/M/G suffixes).")
+    var frameSize = "16M"
+
+    @Option(help: "Largest volume file (K/M/G suffixes).")
+    var volumeSize = "1G"
+
+    @Option(help: "Compression threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Store every file even if an identical one was stored already.")
+    var noDedup = false
+
+    @Option(help: "Order of stored contents: similarity (versions of a file side by side) or tree.")
+    var order = "similarity"
+
+    @Option(help: ArgumentHelp("Write machine-readable stats to PATH ('-' for stdout).", valueName: "PATH|-"))
+    var json: String?
+
+    @Flag(inversion: .prefixedNo, help: "Progress bar (default: on when stderr is a terminal).")
+    var progress: Bool?
+
+    @Flag(name: .short, help: "Quiet: no summary.")
+    var quiet = false
+
+    func validate() throws {
+        guard paths.count >= 2 else { throw ValidationError("give at least one SRC and the OUT base name") }
+    }
+
+    func run() throws {
+        var options = BuildOptions()
+        guard let frame = ByteSize.parse(frameSize) else { throw ValidationError("--frame-size: cannot read \"\(frameSize)\"") }
+        guard let volume = ByteSize.parse(volumeSize) else { throw ValidationError("--volume-size: cannot read \"\(volumeSize)\"") }
+        guard let contentOrder = ContentOrder(rawValue: order) else { throw ValidationError("--order must be similarity or tree") }
+        options.frameSize = frame
+        options.volumeSize = volume
+        if let threads { options.threads = threads }
+        options.dedup = !noDedup
+        options.order = contentOrder
+
+        var builder = ArchiveBuilder(sources: Array(paths.dropLast()), output: paths.last!, options: options)
+        builder.showProgress = progress ?? (isatty(STDERR_FILENO) != 0 && !quiet)
+        builder.onWarning = { message in
+            FileHandle.standardError.write(Data("gpuarc-build: warning: \(message)\n".utf8))
+        }
+        let stats: BuildStats
+        do {
+            stats = try builder.run()
+        } catch let error as ArchiveError {
+            FileHandle.standardError.write(Data("gpuarc-build: error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+        if let json {
+            let text = try stats.json() + "\n"
+            if json == "-" {
+                FileHandle.standardOutput.write(Data(text.utf8))
+            } else if !FileManager.default.createFile(atPath: json, contents: Data(text.utf8)) {
+                FileHandle.standardError.write(Data("gpuarc-build: error: cannot write --json file \(json)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+        if !quiet && json != "-" { print(stats.summary()) }
+        if !stats.warnings.isEmpty {
+            FileHandle.standardError.write(Data("gpuarc-build: \(stats.warnings.count) entries could not be archived (see warnings above)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Archive
+import Foundation
+import Glibc
+
+@main
+struct ExtractCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpuarc-extract",
+        abstract: "Restore, list or verify a gpuarc archive.",
+        discussion: "Exit status: 0 everything restored/verified, 1 anything lost or damaged (named on stderr).")
+
+    @Argument(help: ArgumentHelp("Any volume of the archive, e.g. OUT.001.", valueName: "ARCHIVE"))
+    var archive: String
+
+    @Argument(help: "Destination directory (created if missing).")
+    var destination: String?
+
+    @Flag(help: "List the tree with sizes instead of extracting.")
+    var list = false
+
+    @Flag(help: "Decode every frame and check every checksum; write nothing.")
+    var verify = false
+
+    @Flag(help: "Overwrite existing files in the destination.")
+    var force = false
+
+    @Option(help: "Decoded-frame cache size (K/M/G).")
+    var cacheSize = "512M"
+
+    @Option(help: "Threads for --verify (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if !list && !verify && destination == nil { throw ValidationError("give a DEST directory, or --list / --verify") }
+    }
+
+    func run() throws {
+        guard let cache = ByteSize.parse(cacheSize) else { throw ValidationError("--cache-size: cannot read \"\(cacheSize)\"") }
+        let reader: ArchiveReader
+        do {
+            reader = try ArchiveReader(path: archive, options: ReaderOptions(cacheBytes: cache))
+        } catch let error as ArchiveError {
+            fail(error.description)
+            throw ExitCode(1)
+        }
+        if list { Listing.print(reader.index) }
+        if verify { try runVerify(reader) }
+        if let destination, !list, !verify { try runExtract(reader, into: destination) }
+    }
+
+    private func fail(_ message: String) {
+        FileHandle.standardError.write(Data("gpuarc-extract: \(message)\n".utf8))
+    }
+
+    private func runVerify(_ reader: ArchiveReader) throws {
+        let frames = reader.index.frames.count
+        let lock = NSLock()
+        var bad: [Int: String] = [:]
+        let workers = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let next = NSLock()
+        var cursor = 0
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                next.lock(); let f = cursor; cursor += 1; next.unlock()
+                guard f < frames else { break }
+                do { try reader.checkFrame(f) } catch {
+                    lock.lock(); bad[f] = "\(error)"; lock.unlock()
+                }
+            }
+        }
+        for f in bad.keys.sorted() { fail("BAD \(bad[f]!)") }
+        if bad.isEmpty {
+            print("verified: \(frames) frames, \(reader.index.contents.count) contents, \(reader.index.inodes.count) inodes, \(reader.volumes.paths.count) volume(s): all checksums match")
+            return
+        }
+        let paths = reader.index.paths()
+        let files = reader.files(touching: Set(bad.keys))
+        for inode in files { fail("damaged file: \(paths[inode] ?? "inode \(inode)")") }
+        fail("\(bad.count) of \(frames) frames are damaged; \(files.count) files cannot be restored intact")
+        throw ExitCode(1)
+    }
+
+    private func runExtract(_ reader: ArchiveReader, into destination: String) throws {
+        var options = ExtractOptions()
+        options.force = force
+        let extractor = Extractor(reader: reader, destination: destination, options: options)
+        extractor.onFailure = { fail($0) }
+        let started = Date()
+        let report: ExtractReport
+        do {
+            report = try extractor.run()
+        } catch let error as ArchiveError {
+            fail(error.description)
+            throw ExitCode(1)
+        }
+        let seconds = Date().timeIntervalSince(started)
+        print(String(format: "extracted %d files (%@), %d directories, %d symlinks, %d hard links to %@ in %.2f s",
+                     report.files, ByteSize.format(report.bytes), report.directories, report.symlinks,
+                     report.hardLinks, destination, seconds))
+        if !report.failures.isEmpty {
+            fail("\(report.failures.count) entries were NOT restored (listed above)")
+            throw ExitCode(1)
+        }
+    }
+}
