@@ -40,10 +40,22 @@ public enum IndexCodec {
         header.u32(ArchiveIndex.currentVersion)
         header.u32(0)                       // flags
         header.raw(index.archiveID)
-        header.u64(XXHash64.hash(w.bytes))
+        header.u64(0)                       // checksum, filled in below
         header.u64(UInt64(w.bytes.count))
         header.raw([UInt8](repeating: 0, count: 16))
-        return header.bytes + w.bytes
+        var all = header.bytes + w.bytes
+        let checksum = all.withUnsafeBytes { XXHash64.hash($0) }
+        withUnsafeBytes(of: checksum.littleEndian) { all.replaceSubrange(checksumOffset..<(checksumOffset + 8), with: $0) }
+        return all
+    }
+
+    static let checksumOffset = 32
+
+    /// XXH64 of the whole index with its checksum field read as zero.
+    static func checksum(of bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var copy = Array(bytes)
+        copy.replaceSubrange(checksumOffset..<(checksumOffset + 8), with: repeatElement(0, count: 8))
+        return copy.withUnsafeBytes { XXHash64.hash($0) }
     }
 
     /// Compressed form as stored in the last volume.
@@ -66,15 +78,17 @@ public enum IndexCodec {
         guard version == ArchiveIndex.currentVersion else {
             throw ArchiveError(.unsupported, "\(what) has format version \(version); this gpuarc reads version \(ArchiveIndex.currentVersion). Use a gpuarc release that matches the archive.")
         }
-        _ = try r.u32()
+        let flags = try r.u32()
         var index = ArchiveIndex()
         index.archiveID = try r.raw(16)
         let checksum = try r.u64()
         let bodyLength = try r.u64()
-        _ = try r.raw(16)
-        guard bodyLength == UInt64(r.remaining),
-              XXHash64.hash(UnsafeRawBufferPointer(rebasing: bytes[headerSize...])) == checksum else {
+        let reserved = try r.raw(16)
+        guard bodyLength == UInt64(r.remaining), Self.checksum(of: bytes) == checksum else {
             throw ArchiveError(.format, "\(what) is damaged: its checksum does not match")
+        }
+        guard flags == 0, reserved.allSatisfy({ $0 == 0 }) else {
+            throw ArchiveError(.unsupported, "\(what) uses features this gpuarc does not know (flags \(flags)); use a newer gpuarc")
         }
 
         let volumeCount = try r.count(of: 8, section: "volume table")

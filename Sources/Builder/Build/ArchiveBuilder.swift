@@ -55,6 +55,7 @@ public struct ArchiveBuilder {
         let distinct = tree.primaryFiles.filter { canonical[$0] == nil && tree.nodes[$0].size > 0 }
         let ordered = options.order.arrange(distinct.map { (node: $0, path: tree.nodes[$0].path, version: tree.nodes[$0].version) },
                                             sources: sources)
+        options.beforePacking?()
         let totalBytes = ordered.reduce(UInt64(0)) { $0 + tree.nodes[$1].size }
 
         var archiveID = [UInt8](repeating: 0, count: 16)

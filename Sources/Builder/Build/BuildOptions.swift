@@ -12,6 +12,9 @@ public struct BuildOptions: Sendable {
     public var hasher: FileHashing?
     /// Frame compressor per worker (CPU LZ4X unless replaced).
     public var makeCompressor: FrameCompressorFactory?
+    /// Called between dedup and packing. Tests use it to change the tree under
+    /// a running build (files that vanish or change size).
+    public var beforePacking: (@Sendable () -> Void)?
 
     public init() {}
 

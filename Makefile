@@ -1,0 +1,31 @@
+# gpuarc: build, test, demo and benchmark entry points.
+SWIFT ?= swift
+DIR ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages: zlib (index), fuse3 (mount), OpenCL + PoCL (GPU path on CPU),
+# OpenSSL libcrypto (chunk hashes), and the anchor tools the benchmarks compare with.
+DEBS := zlib1g-dev pkg-config libfuse3-dev fuse3 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo \
+        libssl-dev lz4 zstd squashfs-tools squashfuse time
+
+.PHONY: deps build test demo bench clean
+
+deps:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBS)
+
+build:
+	$(SWIFT) build -c release
+
+test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash bench/bench.sh $(DIR)
+
+clean:
+	rm -rf .build

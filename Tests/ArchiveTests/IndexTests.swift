@@ -1,0 +1,127 @@
+import XCTest
+@testable import Archive
+
+/// A small valid index, built by hand, that each test then damages in one way.
+func sampleIndex() -> ArchiveIndex {
+    var index = ArchiveIndex()
+    index.archiveID = [UInt8](repeating: 0xAB, count: 16)
+    index.volumeSizes = [10_000]
+    index.frames = [FrameRecord(volume: 0, offset: 32, storedSize: 100, decodedSize: 100, codec: .raw, payloadHash: 1, decodedHash: 1)]
+    index.chunks = [.literal(frame: 0, offset: 0, length: 60), .literal(frame: 0, offset: 60, length: 40),
+                    ChunkRecord(kind: .delta, frame: 0, offset: 60, storedLength: 40, length: 80, base: 0)]
+    index.contents = [ContentRecord(size: 100, firstRef: 0, refCount: 2), ContentRecord(size: 80, firstRef: 2, refCount: 1)]
+    index.chunkRefs = [0, 1, 2]
+    let names = ["a.txt", "dir", "link", "z"]
+    var strings: [UInt8] = []
+    var offsets: [UInt64] = []
+    for n in names { offsets.append(UInt64(strings.count)); strings += Array(n.utf8) }
+    let target = UInt64(strings.count); strings += Array("a.txt".utf8)
+    index.strings = strings
+    // inode 0 root: a.txt(1), dir(2), link(3); dir holds z (hard link to 1)
+    index.inodes = [
+        Inode(kind: .directory, mode: 0o040755, uid: 0, gid: 0, mtimeSec: 1, mtimeNsec: 0, nlink: 3, size: 0, data: 0, count: 3),
+        Inode(kind: .regular, mode: 0o100644, uid: 0, gid: 0, mtimeSec: 1, mtimeNsec: 5, nlink: 2, size: 100, data: 0, count: 0),
+        Inode(kind: .directory, mode: 0o040755, uid: 0, gid: 0, mtimeSec: 1, mtimeNsec: 0, nlink: 2, size: 0, data: 3, count: 1),
+        Inode(kind: .symlink, mode: 0o120777, uid: 0, gid: 0, mtimeSec: 1, mtimeNsec: 0, nlink: 1, size: 5, data: target, count: 5),
+    ]
+    index.entries = [
+        DirEntry(nameOffset: offsets[0], nameLength: 5, inode: 1),
+        DirEntry(nameOffset: offsets[1], nameLength: 3, inode: 2),
+        DirEntry(nameOffset: offsets[2], nameLength: 4, inode: 3),
+        DirEntry(nameOffset: offsets[3], nameLength: 1, inode: 1),
+    ]
+    return index
+}
+
+final class IndexTests: XCTestCase {
+    private func roundTrip(_ index: ArchiveIndex) throws -> ArchiveIndex {
+        let bytes = try IndexCodec.encodeCompressed(index)
+        return try bytes.withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "test index") }
+    }
+
+    func testRoundTripAndLookups() throws {
+        let back = try roundTrip(sampleIndex())
+        let original = sampleIndex()
+        XCTAssertEqual(back.inodes, original.inodes)
+        XCTAssertEqual(back.entries, original.entries)
+        XCTAssertEqual(back.chunks, original.chunks)
+        XCTAssertEqual(back.frames, original.frames)
+        XCTAssertEqual(back.contents, original.contents)
+        XCTAssertEqual(back.strings, original.strings)
+        XCTAssertEqual(back.lookup(directory: 0, name: "dir"), 2)
+        XCTAssertEqual(back.lookup(directory: 0, name: "a.txt"), 1)
+        XCTAssertNil(back.lookup(directory: 0, name: "b"))
+        XCTAssertNil(back.lookup(directory: 0, name: "a.tx"))
+        XCTAssertEqual(back.resolve(path: "dir/z"), 1)
+        XCTAssertEqual(back.parents[2], 0)
+        XCTAssertEqual(back.refStarts, [0, 60, 0])
+        XCTAssertEqual(back.symlinkTarget(of: 3), Array("a.txt".utf8))
+    }
+
+    func testDamagedBytesAreRefused() throws {
+        let body = IndexCodec.encode(sampleIndex())
+        for i in stride(from: 0, to: body.count, by: 3) {
+            var bad = body
+            bad[i] ^= 0x10
+            XCTAssertThrowsError(try bad.withUnsafeBytes { try IndexCodec.decode($0, what: "i") }, "flip at \(i)")
+        }
+        for n in [0, 10, 63, 64, body.count - 1] {
+            XCTAssertThrowsError(try Array(body[0..<n]).withUnsafeBytes { try IndexCodec.decode($0, what: "i") }, "truncated to \(n)")
+        }
+    }
+
+    /// Each mutation makes the index hostile in one way; all must be refused
+    /// with a message, none may crash.
+    func testHostileIndexesAreRefused() {
+        let mutations: [(String, (inout ArchiveIndex) -> Void)] = [
+            ("name with slash", { $0.strings[0] = UInt8(ascii: "/") }),
+            ("name '..'", { $0.entries[3].nameLength = 1; $0.strings[$0.strings.count - 5] = 0x2E
+                           $0.entries[3].nameOffset = UInt64($0.strings.count - 5); $0.strings.insert(0x2E, at: $0.strings.count - 4); $0.entries[3].nameLength = 2
+                           $0.inodes[3].data += 1 }),
+            ("empty name", { $0.entries[2].nameLength = 0 }),
+            ("NUL in name", { $0.strings[1] = 0 }),
+            ("unsorted entries", { $0.entries.swapAt(0, 1) }),
+            ("directory cycle", { $0.entries[3].inode = 0 }),
+            ("directory linked twice", { $0.entries[3].inode = 2 }),
+            ("entry to missing inode", { $0.entries[0].inode = 99 }),
+            ("dir entries out of range", { $0.inodes[2].count = 50 }),
+            ("content out of range", { $0.inodes[1].data = 7 }),
+            ("size disagrees", { $0.inodes[1].size = 99 }),
+            ("chunk ref out of range", { $0.chunkRefs[0] = 1000 }),
+            ("content refs out of range", { $0.contents[0].refCount = 1000 }),
+            ("chunk past frame end", { $0.chunks[1].storedLength = 41; $0.chunks[1].length = 41 }),
+            ("chunk in missing frame", { $0.chunks[0].frame = 5 }),
+            ("delta of delta", { $0.chunks.append(ChunkRecord(kind: .delta, frame: 0, offset: 0, storedLength: 10, length: 10, base: 2)); $0.chunkRefs[2] = 3 }),
+            ("delta base out of range", { $0.chunks[2].base = 77 }),
+            ("frame outside volume", { $0.frames[0].offset = 9_990 }),
+            ("frame in missing volume", { $0.frames[0].volume = 3 }),
+            ("huge frame", { $0.frames[0].decodedSize = UInt32.max; $0.frames[0].storedSize = UInt32.max }),
+            ("raw size mismatch", { $0.frames[0].storedSize = 99 }),
+            ("wrong link count", { $0.inodes[1].nlink = 1 }),
+            ("mode/type mismatch", { $0.inodes[1].mode = 0o040644 }),
+            ("symlink target out of range", { $0.inodes[3].count = 500; $0.inodes[3].size = 500 }),
+            ("root not a directory", { $0.inodes[0].kind = .regular; $0.inodes[0].mode = 0o100644 }),
+            ("no volumes", { $0.volumeSizes = [] }),
+            ("unreachable inode", { $0.inodes.append(Inode(kind: .fifo, mode: 0o010644, uid: 0, gid: 0, mtimeSec: 0, mtimeNsec: 0, nlink: 0, size: 0, data: 0, count: 0)) }),
+        ]
+        for (label, mutate) in mutations {
+            var index = sampleIndex()
+            mutate(&index)
+            let bytes = IndexCodec.encode(index)
+            XCTAssertThrowsError(try bytes.withUnsafeBytes { try IndexCodec.decode($0, what: "i") }, label) { error in
+                XCTAssertTrue("\(error)".contains("invalid") || "\(error)".contains("damaged"), "\(label): \(error)")
+            }
+        }
+    }
+
+    func testCountsLargerThanTheDataAreRefusedBeforeAllocating() throws {
+        var body = IndexCodec.encode(sampleIndex())
+        // Claim 2^32-1 volumes; the header checksum is recomputed so only the count check can refuse it.
+        body.replaceSubrange(64..<68, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        let checksum = body.withUnsafeBytes { IndexCodec.checksum(of: $0) }
+        withUnsafeBytes(of: checksum.littleEndian) { body.replaceSubrange(32..<40, with: $0) }
+        XCTAssertThrowsError(try body.withUnsafeBytes { try IndexCodec.decode($0, what: "i") }) { error in
+            XCTAssertTrue("\(error)".contains("claims"), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import XCTest
+import Glibc
+@testable import Archive
+@testable import Builder
+
+final class RoundTripTests: XCTestCase {
+    var cleanup: [String] = []
+    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
+
+    func temp(_ label: String) -> String {
+        let p = TreeFixture.temporaryDirectory(label)
+        cleanup.append(p)
+        return p
+    }
+
+    @discardableResult
+    func build(_ sources: [String], _ out: String, frameSize: Int = 64 << 10, volumeSize: Int = 1 << 30,
+               configure: (inout BuildOptions) -> Void = { _ in }) throws -> BuildStats {
+        var options = BuildOptions()
+        options.frameSize = frameSize
+        options.volumeSize = volumeSize
+        options.threads = 2
+        configure(&options)
+        return try ArchiveBuilder(sources: sources, output: out, options: options).run()
+    }
+
+    func extract(_ archive: String, to dest: String, force: Bool = false) throws -> ExtractReport {
+        let reader = try ArchiveReader(path: archive, options: ReaderOptions(cacheBytes: 1 << 20))
+        var options = ExtractOptions()
+        options.force = force
+        return try Extractor(reader: reader, destination: dest, options: options).run()
+    }
+
+    func assertSameTree(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) {
+        let diff = TreeSnapshot(a).differences(from: TreeSnapshot(b))
+        XCTAssertTrue(diff.isEmpty, "trees differ:\n" + diff.prefix(20).joined(separator: "\n"), file: file, line: line)
+    }
+
+    func testEdgeCaseTreeRoundTrips() throws {
+        let frame = 16 << 10
+        let fixture = TreeFixture.edgeCases(frameSize: frame)
+        cleanup.append(fixture.root)
+        let out = temp("out") + "/arc"
+        let stats = try build([fixture.root], out, frameSize: frame)
+        XCTAssertEqual(stats.duplicateFiles, 2)
+        XCTAssertEqual(stats.hardLinks, 2)
+        XCTAssertTrue(stats.warnings.isEmpty, "\(stats.warnings)")
+        let dest = temp("dest") + "/restored"
+        let report = try extract(out + ".001", to: dest)
+        XCTAssertEqual(report.failures, [])
+        assertSameTree(fixture.root, dest)
+    }
+
+    func testMultiVolumeWithTinyVolumes() throws {
+        let fixture = TreeFixture(root: temp("mv"))
+        for i in 0..<20 { fixture.file("f\(i).bin", TreeFixture.random(9000 + i * 1000, seed: UInt64(i))) }
+        let out = temp("out") + "/arc"
+        let stats = try build([fixture.root], out, frameSize: 8 << 10, volumeSize: 32 << 10)
+        XCTAssertGreaterThan(stats.volumes.count, 5)
+        for v in stats.volumes {
+            var st = stat()
+            XCTAssertEqual(stat(v, &st), 0)
+            XCTAssertLessThanOrEqual(Int(st.st_size), 32 << 10, v)
+        }
+        let dest = temp("dest") + "/r"
+        XCTAssertEqual(try extract(out + ".003", to: dest).failures, [])
+        assertSameTree(fixture.root, dest)
+    }
+
+    func testSeveralSourcesBecomeTopLevelDirectories() throws {
+        let base = temp("versions")
+        for v in 1...3 {
+            let f = TreeFixture(root: base + "/v\(v)")
+            f.file("same.txt", TreeFixture.text(4000, seed: 1))
+            f.file("changes.txt", TreeFixture.text(4000, seed: UInt64(v + 10)))
+        }
+        let out = temp("out") + "/arc"
+        let stats = try build([base + "/v1", base + "/v2", base + "/v3/"], out)
+        XCTAssertEqual(stats.duplicateFiles, 2)
+        let reader = try ArchiveReader(path: out + ".001")
+        XCTAssertNotNil(reader.index.resolve(path: "v1/same.txt"))
+        XCTAssertNotNil(reader.index.resolve(path: "v3/changes.txt"))
+        let dest = temp("dest") + "/r"
+        XCTAssertEqual(try extract(out + ".001", to: dest).failures, [])
+        for v in 1...3 { assertSameTree(base + "/v\(v)", dest + "/v\(v)") }
+
+        XCTAssertThrowsError(try build([base + "/v1", temp("x") + "/v1"], temp("out2") + "/a")) { error in
+            XCTAssertTrue("\(error)".contains("distinct"), "\(error)")
+        }
+    }
+
+    /// A hash that says every file is the same: dedup must still keep every
+    /// distinct file, because candidates are confirmed byte for byte.
+    struct CollidingHasher: FileHashing {
+        func hashFiles(paths: [String], sizes: [UInt64]) -> [UInt64?] { paths.map { _ in 42 } }
+    }
+
+    func testFNVCollisionNeverCostsAFile() throws {
+        let f = TreeFixture(root: temp("collide"))
+        // Same size, same first/last/centre bytes: they survive the whole filter.
+        var a = TreeFixture.text(10_000, seed: 1), b = a, c = a
+        b[1234] ^= 0xFF
+        c[7777] ^= 0x01
+        f.file("a", a); f.file("b", b); f.file("c", c); f.file("a-copy", a)
+        let out = temp("out") + "/arc"
+        let stats = try build([f.root], out) { $0.hasher = CollidingHasher() }
+        XCTAssertEqual(stats.duplicateFiles, 1)
+        XCTAssertEqual(stats.hashCollisions, 3)   // b vs a, c vs a, c vs b
+        let dest = temp("dest") + "/r"
+        XCTAssertEqual(try extract(out + ".001", to: dest).failures, [])
+        assertSameTree(f.root, dest)
+    }
+
+    func testFourStageFilterNarrowsCandidates() throws {
+        let f = TreeFixture(root: temp("filter"))
+        let base = TreeFixture.text(1000, seed: 9)
+        var first = base; first[0] ^= 1
+        var last = base; last[999] ^= 1
+        var centre = base; centre[499] ^= 1
+        var middle = base; middle[250] ^= 1   // only the full hash can tell
+        f.file("base", base); f.file("first", first); f.file("last", last); f.file("centre", centre)
+        f.file("middle", middle); f.file("copy", base); f.file("other-size", Array(base.prefix(999)))
+        let stats = try build([f.root], temp("out") + "/arc")
+        XCTAssertEqual(stats.dedupSurvivors, [6, 5, 4, 3, 2])
+        XCTAssertEqual(stats.duplicateFiles, 1)
+    }
+
+    func testNoDedupStoresEveryFile() throws {
+        let f = TreeFixture(root: temp("nodedup"))
+        f.file("a", TreeFixture.random(5000, seed: 1)); f.file("b", TreeFixture.random(5000, seed: 1))
+        let out = temp("out") + "/arc"
+        let stats = try build([f.root], out) { $0.dedup = false }
+        XCTAssertEqual(stats.duplicateFiles, 0)
+        XCTAssertGreaterThanOrEqual(stats.storedBytes, 10_000)
+        let dest = temp("dest") + "/r"
+        XCTAssertEqual(try extract(out + ".001", to: dest).failures, [])
+        assertSameTree(f.root, dest)
+    }
+
+    func testExtractRefusesToOverwriteWithoutForce() throws {
+        let f = TreeFixture(root: temp("ow"))
+        f.file("a.txt", Array("new".utf8))
+        let out = temp("out") + "/arc"
+        try build([f.root], out)
+        let dest = temp("dest")
+        let existing = dest + "/a.txt"
+        FileManager.default.createFile(atPath: existing, contents: Data("old".utf8))
+        let report = try extract(out + ".001", to: dest)
+        XCTAssertEqual(report.failures.count, 1)
+        XCTAssertTrue(report.failures[0].contains("--force"), report.failures[0])
+        XCTAssertEqual(try String(contentsOfFile: existing, encoding: .utf8), "old")
+        XCTAssertEqual(try extract(out + ".001", to: dest, force: true).failures, [])
+        XCTAssertEqual(try String(contentsOfFile: existing, encoding: .utf8), "new")
+    }
+
+    /// A symlink planted in DEST where the archive has a directory must not
+    /// lead extraction outside DEST, even with --force.
+    func testExtractNeverFollowsSymlinksInDestination() throws {
+        let f = TreeFixture(root: temp("esc"))
+        f.file("sub/payload", Array("data".utf8))
+        let out = temp("out") + "/arc"
+        try build([f.root], out)
+        let dest = temp("dest"), outside = temp("outside")
+        XCTAssertEqual(symlink(outside, dest + "/sub"), 0)
+        let report = try extract(out + ".001", to: dest, force: true)
+        XCTAssertFalse(report.failures.isEmpty)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: outside + "/payload"))
+    }
+}
