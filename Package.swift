@@ -24,6 +24,7 @@ let package = Package(
         // Thin executables: argument parsing and wiring only.
         .executableTarget(name: "gpuarc-build", dependencies: ["Builder", "Archive", argumentParser]),
         .executableTarget(name: "gpuarc-extract", dependencies: ["Archive", argumentParser]),
+        .executableTarget(name: "gpuarc-bench", dependencies: ["Archive"]),
 
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
         .testTarget(name: "BuilderTests", dependencies: ["Builder", "Archive"]),

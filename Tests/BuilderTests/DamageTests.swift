@@ -17,7 +17,10 @@ final class DamageTests: XCTestCase {
     /// Builds a 3+-volume archive of text files; returns (source, archive base).
     func makeArchive(files: Int = 12) throws -> (String, String) {
         let f = TreeFixture(root: temp("src"))
-        for i in 0..<files { f.file("f\(i).txt", TreeFixture.text(20_000, seed: UInt64(i))) }
+        // Half random (RAW frames), half text (LZ4X frames), so both codecs are hit.
+        for i in 0..<files {
+            f.file("f\(i).txt", i % 2 == 0 ? TreeFixture.random(20_000, seed: UInt64(i)) : TreeFixture.text(40_000, seed: UInt64(i)))
+        }
         let out = temp("out") + "/arc"
         var options = BuildOptions()
         options.frameSize = 16 << 10
@@ -25,6 +28,8 @@ final class DamageTests: XCTestCase {
         options.threads = 2
         let stats = try ArchiveBuilder(sources: [f.root], output: out, options: options).run()
         XCTAssertGreaterThanOrEqual(stats.volumes.count, 3)
+        XCTAssertGreaterThan(stats.framesLZ4X, 0)
+        XCTAssertGreaterThan(stats.framesRaw, 0)
         return (f.root, out)
     }
 

@@ -30,7 +30,7 @@ public final class Extractor {
     private let destination: String
     private let options: ExtractOptions
     private var index: ArchiveIndex { reader.index }
-    private var dirFDs: [Int: Int32] = [:]
+    private var dirFDs = DirectoryHandles()
     private var report = ExtractReport()
     private var paths: [Int: String] = [:]
     /// Inodes whose first name was created (later names become hard links).
@@ -43,7 +43,6 @@ public final class Extractor {
         self.options = options
     }
 
-    deinit { for fd in dirFDs.values { close(fd) } }
 
     private func fail(_ path: String, _ reason: String) {
         let message = "\(path.isEmpty ? "." : path): \(reason)"
@@ -58,7 +57,7 @@ public final class Extractor {
         }
         let root = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard root >= 0 else { throw ArchiveError(.io, "cannot open destination \(destination): \(posixErrorText(errno))") }
-        dirFDs[ArchiveIndex.rootInode] = root
+        dirFDs.setRoot(root)
         paths = index.paths()
 
         // Parents of every entry, and the directories in breadth-first order.
@@ -76,9 +75,13 @@ public final class Extractor {
         for (dir, e) in entriesOf where index.inodes[Int(e.inode)].kind == .directory {
             makeDirectory(Int(e.inode), in: dir, name: index.nameBytes(of: e))
         }
-        // Regular files in the order their bytes are stored.
+        // Regular files: in tree order when every decoded frame fits in the
+        // cache (directories are then visited once each), else in the order
+        // their bytes are stored, so each frame is decoded once.
         let files = entriesOf.filter { index.inodes[Int($0.entry.inode)].kind == .regular }
-        let sorted = files.sorted { storageKey(Int($0.entry.inode)) < storageKey(Int($1.entry.inode)) }
+        let decodedBytes = index.frames.reduce(0) { $0 + Int($1.decodedSize) }
+        let sorted = decodedBytes <= reader.cacheBudget ? files
+            : files.sorted { storageKey(Int($0.entry.inode)) < storageKey(Int($1.entry.inode)) }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
         for (dir, e) in sorted { writeFile(Int(e.inode), in: dir, name: index.nameBytes(of: e), buffer: buffer) }
@@ -88,6 +91,7 @@ public final class Extractor {
         }
         // Directory attributes last, deepest first.
         for dir in order.reversed() { setAttributes(dir, fd: dirFDs[dir], dir: nil, name: nil) }
+        dirFDs.closeAll()
         return report
     }
 
@@ -112,12 +116,13 @@ public final class Extractor {
             fail(path(dir, name), "cannot create directory: \(posixErrorText(errno))")
             return
         }
-        let fd = openat(parent, cName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            fail(path(dir, name), "cannot open directory (an existing non-directory is in the way?): \(posixErrorText(errno))")
+        dirFDs.register(inode, parent: dir, name: cName)
+        guard dirFDs[inode] != nil else {
+            fail(path(dir, name), errno == ENOTDIR || errno == ELOOP
+                 ? "something that is not a directory is in the way in the destination"
+                 : "cannot open directory: \(posixErrorText(errno))")
             return
         }
-        dirFDs[inode] = fd
         report.directories += 1
     }
 

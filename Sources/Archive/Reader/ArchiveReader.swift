@@ -38,6 +38,7 @@ public final class ArchiveReader: @unchecked Sendable {
     }
 
     public var cacheStatistics: (hits: Int, misses: Int, bytes: Int) { cache.statistics }
+    public var cacheBudget: Int { options.cacheBytes }
 
     /// Reads up to `count` bytes of regular file `inode` from `offset`; returns
     /// the bytes read (0 at or after end of file).

@@ -30,8 +30,14 @@ public struct ArchiveBuilder {
         var warnings: [String] = []
         let warn: (String) -> Void = { message in warnings.append(message); onWarning(message) }
 
+        var phaseStart = Date()
+        func endPhase(_ name: String) {
+            stats.phaseSeconds[name] = Date().timeIntervalSince(phaseStart)
+            phaseStart = Date()
+        }
         try checkOutputDirectory()
         var tree = try TreeScanner.scan(sources: sources)
+        endPhase("scan")
         tree.warnings.forEach(warn)
         count(tree, into: &stats)
 
@@ -50,6 +56,8 @@ public struct ArchiveBuilder {
                 warn("cannot read \(tree.nodes[id].path): \(unreadableReason(tree.nodes[id].path)); not archived")
             }
         }
+
+        endPhase("dedup")
 
         // Distinct contents in storage order.
         let distinct = tree.primaryFiles.filter { canonical[$0] == nil && tree.nodes[$0].size > 0 }
@@ -94,6 +102,7 @@ public struct ArchiveBuilder {
         }
         let frames = try pipeline.finish()
         meter?.finish()
+        endPhase("pack")
 
         // Every other regular file: empty, a duplicate, or a failed original.
         var emptyContent: Int?
@@ -120,6 +129,7 @@ public struct ArchiveBuilder {
             return try IndexCodec.encodeCompressed(index)
         }
         finished = true
+        endPhase("index")
 
         stats.volumes = result.volumes
         stats.indexBytes = result.indexBytes

@@ -24,6 +24,8 @@ public struct BuildStats: Codable, Sendable {
     public var framesRaw = 0
     public var framesByDevice: [String: [String: Int]] = [:]
     public var seconds = 0.0
+    /// Wall time of each phase: scan, dedup, pack (read+compress+write), index.
+    public var phaseSeconds: [String: Double] = [:]
     public var warnings: [String] = []
 
     public var reductionPercent: Double {

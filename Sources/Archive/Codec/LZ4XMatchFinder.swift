@@ -1,0 +1,140 @@
+/// Hash-bucket match search over one input. Plain pointers and integers only, so the
+/// optimizer keeps it in registers.
+struct LZ4XMatchFinder {
+    let src: UnsafeRawPointer
+    let slots: UnsafeMutablePointer<UInt32>
+    let shortSlots: UnsafeMutablePointer<UInt32>
+    let k: Int
+    let epoch: UInt32
+    let niceLength: Int
+    /// Matches end at or before this (the last 5 bytes stay literals).
+    let matchLimit: Int
+    /// Highest position that can be hashed (the hash loads 8 bytes).
+    let lastHashable: Int
+
+    init(src: UnsafeRawPointer, n: Int, slots: UnsafeMutablePointer<UInt32>,
+         shortSlots: UnsafeMutablePointer<UInt32>, k: Int, epoch: UInt32, niceLength: Int) {
+        self.src = src
+        self.slots = slots
+        self.shortSlots = shortSlots
+        self.k = k
+        self.epoch = epoch
+        self.niceLength = niceLength
+        matchLimit = n - LZ4X.lastLiterals
+        lastHashable = n - 8
+    }
+
+    @inline(__always) func load(_ p: Int) -> UInt64 {
+        UInt64(littleEndian: src.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+    }
+
+    /// Hash of the first `bytes` bytes of v into `log` bits.
+    @inline(__always) static func hash(_ v: UInt64, bytes: Int, log: Int) -> Int {
+        let key = (v << UInt64(64 - 8 * bytes)) &* 0x9E37_79B1_85EB_CA87
+        return Int(truncatingIfNeeded: key >> UInt64(64 - log))
+    }
+
+    @inline(__always) static func longHash(_ v: UInt64) -> Int {
+        hash(v, bytes: LZ4XEncoder.hashBytes, log: LZ4XEncoder.hashLog)
+    }
+
+    @inline(__always) static func shortHash(_ v: UInt64) -> Int {
+        hash(v, bytes: LZ4XEncoder.shortHashBytes, log: LZ4XEncoder.shortHashLog)
+    }
+
+    /// Buckets are kept most recent first (positions are inserted in increasing order), so a
+    /// search can stop at the first entry that is stale or out of the window.
+    @inline(__always) func insert(_ p: Int, hash h: Int, shortHash hs: Int) {
+        let value = epoch &+ UInt32(truncatingIfNeeded: p)
+        let bucket = slots + h &* k
+        var i = k &- 1
+        while i > 0 {
+            bucket[i] = bucket[i &- 1]
+            i &-= 1
+        }
+        bucket[0] = value
+        shortSlots[hs] = value
+    }
+
+    @inline(__always) func insert(_ p: Int) {
+        if p <= lastHashable {
+            let v = load(p)
+            insert(p, hash: Self.longHash(v), shortHash: Self.shortHash(v))
+        }
+    }
+
+    /// Inserts positions inside a just-emitted match [from, to). Short matches get every
+    /// position; long ones (runs, copied blocks) only their ends, which is where later
+    /// matches tend to start, so long runs do not cost a table update per byte.
+    @inline(__always) func insertInside(from: Int, to end: Int) {
+        if end - from <= 2 * Self.insideEdge {
+            for q in from..<end { insert(q) }
+        } else {
+            for q in from..<(from + Self.insideEdge) { insert(q) }
+            for q in (end - Self.insideEdge)..<end { insert(q) }
+        }
+    }
+    static let insideEdge = 16
+
+    /// Longest match for position p among the bucket's candidates (length 0 when none),
+    /// then records p in the bucket.
+    @inline(__always) func findAndInsert(_ p: Int) -> (length: Int, candidate: Int) {
+        let v8 = load(p)
+        let h = Self.longHash(v8)
+        let bucket = slots + h &* k
+        let limit = matchLimit &- p
+        var best = LZ4XEncoder.minUsefulMatch &- 1
+        var bestCand = 0
+        let head4 = src.loadUnaligned(fromByteOffset: p, as: UInt32.self)
+        for i in 0..<k {
+            let v = bucket[i]
+            guard v >= epoch else { break }
+            let c = Int(v &- epoch)
+            guard p &- c <= LZ4X.maxOffset else { break }
+            guard c < p else { continue }
+            // Cheap rejections: the byte that would make this one longer, then the first 4.
+            guard best < limit,
+                  src.load(fromByteOffset: c &+ best, as: UInt8.self)
+                    == src.load(fromByteOffset: p &+ best, as: UInt8.self),
+                  src.loadUnaligned(fromByteOffset: c, as: UInt32.self) == head4 else { continue }
+            let len = matchLength(p, c, limit: limit)
+            if len > best {
+                best = len
+                bestCand = c
+                if len >= niceLength { break }
+            }
+        }
+        let hs = Self.shortHash(v8)
+        if best < LZ4XEncoder.hashBytes {
+            // The long table only finds matches of hashBytes or more; try the short one.
+            let v = shortSlots[hs]
+            let c = Int(v &- epoch)
+            if v >= epoch && c < p && p &- c <= LZ4X.maxOffset && best < limit
+                && src.loadUnaligned(fromByteOffset: c, as: UInt32.self) == head4 {
+                let len = matchLength(p, c, limit: limit)
+                if len > best {
+                    best = len
+                    bestCand = c
+                }
+            }
+        }
+        insert(p, hash: h, shortHash: hs)
+        return best >= LZ4XEncoder.minUsefulMatch ? (best, bestCand) : (0, 0)
+    }
+
+    /// Common-prefix length of src[p...] and src[c...], at most `limit`.
+    @inline(__always) func matchLength(_ p: Int, _ c: Int, limit: Int) -> Int {
+        var len = 0
+        while len &+ 8 <= limit {
+            let x = src.loadUnaligned(fromByteOffset: p &+ len, as: UInt64.self)
+                ^ src.loadUnaligned(fromByteOffset: c &+ len, as: UInt64.self)
+            if x != 0 { return len &+ x.littleEndian.trailingZeroBitCount >> 3 }
+            len &+= 8
+        }
+        while len < limit && src.load(fromByteOffset: p &+ len, as: UInt8.self)
+            == src.load(fromByteOffset: c &+ len, as: UInt8.self) {
+            len &+= 1
+        }
+        return len
+    }
+}
