@@ -45,7 +45,7 @@ public struct ArchiveBuilder {
         var canonical: [Int: Int] = [:]
         if options.dedup {
             let hasher = options.hasher ?? CPUFileHasher(threads: options.threads)
-            let result = FileDeduplicator(hasher: hasher).run(tree: tree, files: tree.primaryFiles)
+            let result = FileDeduplicator(hasher: hasher, threads: options.threads).run(tree: tree, files: tree.primaryFiles)
             canonical = result.canonical
             stats.duplicateFiles = result.duplicateFiles
             stats.duplicateBytes = result.duplicateBytes

@@ -21,6 +21,8 @@ struct FileDeduplicator {
 
     let hasher: FileHashing
 
+    let threads: Int
+
     func run(tree: ScannedTree, files: [Int]) -> Result {
         var result = Result()
         // Stage 1: size (empty files share the empty content without a lookup).
@@ -28,24 +30,22 @@ struct FileDeduplicator {
             .values.filter { $0.count > 1 }.map { $0 }
         result.survivors.append(groups.reduce(0) { $0 + $1.count })
 
-        // Stages 2-4: cheap probes, each only for groups that still have company.
-        let probes: [(UInt64) -> (offset: UInt64, length: Int)] = [
-            { _ in (0, 2) },
-            { size in (size >= 2 ? size - 2 : 0, 2) },
-            { size in (size / 2 >= 1 ? size / 2 - 1 : 0, 3) },
-        ]
-        for probe in probes {
+        // Stages 2-4 look at the first 2, last 2 and centre 3 bytes. The bytes of
+        // all three probes are fetched with one open per file (in parallel);
+        // the stages then narrow the groups one after the other.
+        let candidates = groups.flatMap { $0 }
+        let probed = parallelMap(candidates.count, threads: threads) { i in
+            Self.probe(tree.nodes[candidates[i]].path, size: tree.nodes[candidates[i]].size)
+        }
+        var probeOf: [Int: ProbeBytes] = [:]
+        for (i, id) in candidates.enumerated() {
+            if let p = probed[i] { probeOf[id] = p } else { result.unreadable.append(id) }
+        }
+        let stages: [(ProbeBytes) -> UInt32] = [{ $0.first }, { $0.last }, { $0.centre }]
+        for stage in stages {
             var next: [[Int]] = []
             for group in groups {
-                var byKey: [UInt64: [Int]] = [:]
-                for id in group {
-                    let (offset, length) = probe(tree.nodes[id].size)
-                    guard let key = Self.probe(tree.nodes[id].path, offset: offset, length: length) else {
-                        result.unreadable.append(id)
-                        continue
-                    }
-                    byKey[key, default: []].append(id)
-                }
+                let byKey = Dictionary(grouping: group.filter { probeOf[$0] != nil }) { stage(probeOf[$0]!) }
                 next += byKey.values.filter { $0.count > 1 }
             }
             groups = next
@@ -61,45 +61,82 @@ struct FileDeduplicator {
             guard let h = hashes[i] else { result.unreadable.append(id); continue }
             byHash[HashKey(size: tree.nodes[id].size, hash: h), default: []].append(id)
         }
-        result.survivors.append(byHash.values.filter { $0.count > 1 }.reduce(0) { $0 + $1.count })
+        let hashGroups = byHash.values.filter { $0.count > 1 }.map { $0.sorted() }
+        result.survivors.append(hashGroups.reduce(0) { $0 + $1.count })
 
-        // Confirmation: each candidate is compared with the representatives of
-        // the classes found so far in its group; no match starts a new class.
-        for group in byHash.values where group.count > 1 {
-            var representatives: [Int] = []
-            for id in group.sorted() {
-                var matched: Int? = nil
-                for rep in representatives {
-                    switch Self.sameBytes(tree.nodes[rep].path, tree.nodes[id].path, size: tree.nodes[id].size) {
-                    case .same: matched = rep
-                    case .different: result.hashCollisions += 1
-                    case .unreadable: break
-                    }
-                    if matched != nil { break }
-                }
-                if let rep = matched {
-                    result.canonical[id] = rep
-                    result.duplicateFiles += 1
-                    result.duplicateBytes += tree.nodes[id].size
-                } else {
-                    representatives.append(id)
-                }
+        // Confirmation, one hash group per task.
+        let confirmed = parallelMap(hashGroups.count, threads: threads) { g in
+            Self.confirm(hashGroups[g], tree: tree)
+        }
+        for case let group? in confirmed {
+            for (id, rep) in group.duplicates {
+                result.canonical[id] = rep
+                result.duplicateFiles += 1
+                result.duplicateBytes += tree.nodes[id].size
             }
+            result.hashCollisions += group.collisions
         }
         return result
     }
 
-    private struct HashKey: Hashable { let size: UInt64; let hash: UInt64 }
+    /// Compares each candidate of a hash group with the representatives of the
+    /// classes found so far; no byte-for-byte match starts a new class. A
+    /// representative's bytes are read once and kept while its group is checked.
+    static func confirm(_ group: [Int], tree: ScannedTree) -> (duplicates: [(Int, Int)], collisions: Int) {
+        var representatives: [(id: Int, bytes: [UInt8]?)] = []
+        var duplicates: [(Int, Int)] = []
+        var collisions = 0
+        let keepLimit: UInt64 = 8 << 20
+        for id in group {
+            let node = tree.nodes[id]
+            let bytes = node.size <= keepLimit ? readWhole(node.path, size: node.size) : nil
+            var matched: Int? = nil
+            for rep in representatives {
+                let same: Comparison
+                if let a = rep.bytes, let b = bytes {
+                    same = a.count == b.count && a.withUnsafeBytes({ pa in b.withUnsafeBytes { pb in
+                        memcmp(pa.baseAddress!, pb.baseAddress!, a.count) == 0 } }) ? .same : .different
+                } else {
+                    same = sameBytes(tree.nodes[rep.id].path, node.path, size: node.size)
+                }
+                if same == .same { matched = rep.id; break }
+                if same == .different { collisions += 1 }
+            }
+            if let rep = matched { duplicates.append((id, rep)) } else { representatives.append((id, bytes)) }
+        }
+        return (duplicates, collisions)
+    }
 
-    /// Up to 3 bytes at `offset`, packed into a key; nil if unreadable.
-    static func probe(_ path: String, offset: UInt64, length: Int) -> UInt64? {
+    /// A file's bytes if it still has exactly `size` of them.
+    static func readWhole(_ path: String, size: UInt64) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes: UInt64 = 0
-        let n = withUnsafeMutableBytes(of: &bytes) { pread(fd, $0.baseAddress!, length, off_t(offset)) }
-        guard n >= 0 else { return nil }
-        return bytes | (UInt64(n) << 56)
+        var bytes = [UInt8](repeating: 0, count: Int(size) + 1)
+        let n = bytes.withUnsafeMutableBytes { try? readFull(fd, $0.baseAddress!, Int(size) + 1) }
+        guard n == Int(size) else { return nil }
+        bytes.removeLast()
+        return bytes
+    }
+
+    private struct HashKey: Hashable { let size: UInt64; let hash: UInt64 }
+
+    /// The probe bytes of one file: first 2, last 2, and 3 at the centre.
+    struct ProbeBytes { var first: UInt32; var last: UInt32; var centre: UInt32 }
+
+    static func probe(_ path: String, size: UInt64) -> ProbeBytes? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        func bytes(at offset: UInt64, _ length: Int) -> UInt32? {
+            var value: UInt32 = 0
+            let n = withUnsafeMutableBytes(of: &value) { pread(fd, $0.baseAddress!, length, off_t(offset)) }
+            return n < 0 ? nil : value | (UInt32(n) << 24)
+        }
+        guard let first = bytes(at: 0, 2),
+              let last = bytes(at: size >= 2 ? size - 2 : 0, 2),
+              let centre = bytes(at: size / 2 >= 1 ? size / 2 - 1 : 0, 3) else { return nil }
+        return ProbeBytes(first: first, last: last, centre: centre)
     }
 
     enum Comparison { case same, different, unreadable }

@@ -45,6 +45,22 @@ public struct CPUFileHasher: FileHashing {
     }
 }
 
+/// Runs `body` for 0..<count on `threads` threads; results in index order.
+func parallelMap<T>(_ count: Int, threads: Int, _ body: (Int) -> T?) -> [T?] {
+    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+    results.initialize(repeating: nil)
+    defer { results.deinitialize(); results.deallocate() }
+    let next = AtomicCounter()
+    DispatchQueue.concurrentPerform(iterations: max(1, min(threads, count))) { _ in
+        while true {
+            let i = next.next()
+            guard i < count else { break }
+            results[i] = body(i)
+        }
+    }
+    return Array(results)
+}
+
 /// A lock-protected counter for handing out work items to threads.
 final class AtomicCounter: @unchecked Sendable {
     private let lock = NSLock()
