@@ -126,18 +126,15 @@ public final class Extractor {
         report.directories += 1
     }
 
-    /// Creates `name` with `make`; with --force, an existing non-directory in
-    /// the way is removed first.
-    private func create(in dirFD: Int32, name cName: [CChar], what: String, _ make: () -> Int32) -> Int32? {
+    /// Creates `name` with `make` (which returns a descriptor or 0, or -1 with
+    /// errno set); with --force, an existing non-directory in the way is
+    /// removed first. nil (errno set) when it could not be created.
+    private func create(in dirFD: Int32, name cName: [CChar], _ make: () -> Int32) -> Int32? {
         var result = make()
-        if result < 0 && errno == EEXIST && options.force {
-            if unlinkat(dirFD, cName, 0) == 0 { result = make() }
+        if result < 0 && errno == EEXIST && options.force && unlinkat(dirFD, cName, 0) == 0 {
+            result = make()
         }
-        if result < 0 {
-            if errno == EEXIST { return nil }
-            return nil
-        }
-        return result
+        return result < 0 ? nil : result
     }
 
     private func writeFile(_ inode: Int, in dir: Int, name: [UInt8], buffer: UnsafeMutableRawPointer) {
@@ -148,11 +145,11 @@ public final class Extractor {
             // A further name of a hard-linked file.
             guard let firstDir = dirFDs[first.dir] else { return }
             let firstName = first.name.map { CChar(bitPattern: $0) } + [0]
-            let ok = create(in: parent, name: cName, what: "link") { linkat(firstDir, firstName, parent, cName, 0) == 0 ? 0 : -1 }
+            let ok = create(in: parent, name: cName) { linkat(firstDir, firstName, parent, cName, 0) == 0 ? 0 : -1 }
             if ok == nil { fail(display, existsOr("cannot create hard link")) } else { report.hardLinks += 1 }
             return
         }
-        guard let fd = create(in: parent, name: cName, what: "file", {
+        guard let fd = create(in: parent, name: cName, {
             openat(parent, cName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         }) else {
             fail(display, existsOr("cannot create file"))
@@ -194,7 +191,7 @@ public final class Extractor {
         let display = path(dir, name)
         if let first = created[inode], let firstDir = dirFDs[first.dir] {
             let firstName = first.name.map { CChar(bitPattern: $0) } + [0]
-            if create(in: parent, name: cName, what: "link", { linkat(firstDir, firstName, parent, cName, 0) == 0 ? 0 : -1 }) == nil {
+            if create(in: parent, name: cName, { linkat(firstDir, firstName, parent, cName, 0) == 0 ? 0 : -1 }) == nil {
                 fail(display, existsOr("cannot create hard link"))
             } else { report.hardLinks += 1 }
             return
@@ -203,13 +200,13 @@ public final class Extractor {
         switch node.kind {
         case .symlink:
             let target = index.symlinkTarget(of: inode).map { CChar(bitPattern: $0) } + [0]
-            result = create(in: parent, name: cName, what: "symlink") { symlinkat(target, parent, cName) }
+            result = create(in: parent, name: cName) { symlinkat(target, parent, cName) }
             if result != nil { report.symlinks += 1 }
         case .fifo:
-            result = create(in: parent, name: cName, what: "fifo") { mkfifoat(parent, cName, 0o600) }
+            result = create(in: parent, name: cName) { mkfifoat(parent, cName, 0o600) }
             if result != nil { report.specialFiles += 1 }
         case .charDevice, .blockDevice:
-            result = create(in: parent, name: cName, what: "device") { mknodat(parent, cName, node.mode, dev_t(node.data)) }
+            result = create(in: parent, name: cName) { mknodat(parent, cName, node.mode, dev_t(node.data)) }
             if result != nil { report.specialFiles += 1 }
         default:
             fail(display, "sockets cannot be restored; skipped")

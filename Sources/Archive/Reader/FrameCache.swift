@@ -21,6 +21,7 @@ final class FrameCache: @unchecked Sendable {
         // Guarded by the cache lock.
         var pins = 0
         var charged = 0
+        var complete = false
         var newer: Entry?
         weak var older: Entry?
 
@@ -77,8 +78,7 @@ final class FrameCache: @unchecked Sendable {
     /// Whether the frame is cached and complete (read-ahead skips those).
     func isComplete(_ frame: Int) -> Bool {
         lock.lock(); defer { lock.unlock() }
-        guard let e = entries[frame] else { return false }
-        return e.charged > 0 && e.payload == nil
+        return entries[frame]?.complete ?? false
     }
 
     // MARK: - Loading and decoding (entry lock held)
@@ -95,7 +95,7 @@ final class FrameCache: @unchecked Sendable {
                 entry.decoded = payload
                 entry.available = size
                 try checkDecoded(entry, record)
-                charge(entry, payload.count)
+                charge(entry, payload.count, complete: true)
                 return
             case .lz4x:
                 entry.payload = payload
@@ -117,7 +117,7 @@ final class FrameCache: @unchecked Sendable {
             try checkDecoded(entry, record)
             payload.deallocate()
             entry.payload = nil
-            charge(entry, -payload.count)
+            charge(entry, -payload.count, complete: true)
         }
     }
 
@@ -163,8 +163,9 @@ final class FrameCache: @unchecked Sendable {
         evictIfNeeded()
     }
 
-    private func charge(_ entry: Entry, _ bytes: Int) {
+    private func charge(_ entry: Entry, _ bytes: Int, complete: Bool = false) {
         lock.lock(); defer { lock.unlock() }
+        if complete { entry.complete = true }
         entry.charged += bytes
         chargedBytes += bytes
         evictIfNeeded()
