@@ -16,7 +16,8 @@ echo "== gpuarc-extract --verify"
 $BIN/gpuarc-extract "$WORK/demo.001" --verify
 echo
 echo "== gpuarc-extract --list (first lines)"
-$BIN/gpuarc-extract "$WORK/demo.001" --list | head -5
+$BIN/gpuarc-extract "$WORK/demo.001" --list > "$WORK/list.txt"
+head -5 "$WORK/list.txt"; echo "... $(wc -l < "$WORK/list.txt") entries"
 echo
 echo "== gpuarc-extract into $WORK/restored"
 $BIN/gpuarc-extract "$WORK/demo.001" "$WORK/restored"
