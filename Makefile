@@ -18,8 +18,7 @@ build:
 	$(SWIFT) build -c release
 
 test:
-	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	bash scripts/test.sh
 
 demo: build
 	bash scripts/demo.sh
