@@ -15,9 +15,10 @@ let package = Package(
     targets: [
         // System-library shims.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
 
         // Format, codec, volumes, index, reader, frame cache, extraction.
-        .target(name: "Archive", dependencies: ["CZlib"]),
+        .target(name: "Archive", dependencies: ["CZlib", "COpenCL"]),
         // Scan, dedup, ordering, frame packing, volume writer.
         .target(name: "Builder", dependencies: ["Archive"]),
 
@@ -25,9 +26,12 @@ let package = Package(
         .executableTarget(name: "gpuarc-build", dependencies: ["Builder", "Archive", argumentParser]),
         .executableTarget(name: "gpuarc-extract", dependencies: ["Archive", argumentParser]),
         .executableTarget(name: "gpuarc-bench", dependencies: ["Archive"]),
+        // OpenCL kernel throughput (docs/GPU.md).
+        .executableTarget(name: "gpuarc-clbench", dependencies: ["Archive"]),
 
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
         .testTarget(name: "BuilderTests", dependencies: ["Builder", "Archive"]),
+        .testTarget(name: "OpenCLTests", dependencies: ["Archive"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,223 @@
+// LZ4X block decoder: one work-group per frame, many frames per launch.
+// WG == 1 selects a plain sequential decoder (for CPU drivers); otherwise:
+//
+// Lane 0 parses up to BATCH sequences into local memory (all bounds checks
+// happen there, so a hostile frame can only set an error code). Then every
+// lane copies: first all literal bytes of the batch (they come from the
+// input, so they are independent of each other), then the matches in
+// "waves": consecutive matches whose source bytes were written before the
+// wave began, so they can be copied in parallel with one barrier per wave.
+// A match shorter than its offset repeats a period: byte k of it equals
+// byte (k mod offset) of its source, which lets lanes copy overlapping
+// matches without waiting on each other.
+//
+// Build options: -DWG=<work-group size> -DBATCH=<sequences per round>.
+
+#define ERR_TRUNCATED 1   // the input ends inside a sequence
+#define ERR_OVERFLOW 2    // the output would exceed the frame's decoded size
+#define ERR_OFFSET 3      // a match reaches before the start of the frame
+#define ERR_SIZE 4        // the frame decoded to fewer bytes than expected
+
+#if WG == 1
+// Copies n bytes, eight at a time where it can, never past d + n.
+inline void copy_bytes(__global uchar *d, __global const uchar *s, uint n)
+{
+    uint k = 0;
+    for (; k + 8 <= n; k += 8) vstore8(vload8(0, s + k), 0, d + k);
+    for (; k < n; k++) d[k] = s[k];
+}
+
+// One lane per frame (what a CPU driver runs best: its lanes are loop
+// iterations on one core, so cooperation only adds barriers): decode
+// straight through with the same checks as the cooperative version.
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void lz4x_decode(__global const uchar *src,
+                 __global const ulong *srcOffsets,
+                 __global const uint *srcLengths,
+                 __global uchar *dst,
+                 __global const ulong *dstOffsets,
+                 __global const uint *dstLengths,
+                 __global int *status,
+                 __global uint *produced,
+                 const uint frames)
+{
+    const uint frame = get_group_id(0);
+    if (frame >= frames) return;
+    __global const uchar *in = src + srcOffsets[frame];
+    const uint inLen = srcLengths[frame];
+    __global uchar *out = dst + dstOffsets[frame];
+    const uint outCap = dstLengths[frame];
+    uint ip = 0, op = 0;
+    int err = 0;
+    for (;;) {
+        if (ip >= inLen) { err = ERR_TRUNCATED; break; }
+        const uint token = in[ip++];
+        uint lit = token >> 4;
+        if (lit == 15) {
+            uint b;
+            do {
+                if (ip >= inLen) { err = ERR_TRUNCATED; break; }
+                b = in[ip++];
+                lit += b;
+            } while (b == 255 && lit <= inLen);
+            if (err) break;
+        }
+        if (lit > inLen - ip) { err = ERR_TRUNCATED; break; }
+        if (lit > outCap - op) { err = ERR_OVERFLOW; break; }
+        copy_bytes(out + op, in + ip, lit);
+        ip += lit; op += lit;
+        if (ip == inLen) break;   // the last sequence carries literals only
+        if (inLen - ip < 3) { err = ERR_TRUNCATED; break; }
+        const uint off = in[ip] | ((uint)in[ip + 1] << 8) | ((uint)in[ip + 2] << 16);
+        ip += 3;
+        if (off == 0 || off > op) { err = ERR_OFFSET; break; }
+        uint len = token & 15;
+        if (len == 15) {
+            uint b;
+            do {
+                if (ip >= inLen) { err = ERR_TRUNCATED; break; }
+                b = in[ip++];
+                len += b;
+            } while (b == 255 && len <= outCap);
+            if (err) break;
+        }
+        len += 4;
+        if (len > outCap - op) { err = ERR_OVERFLOW; break; }
+        if (off >= 8) {
+            copy_bytes(out + op, out + op - off, len);   // 8-byte steps never read what they write
+        } else {
+            // Front to back, byte by byte: an overlapping match reads bytes
+            // this same loop has just written, as LZ4 intends.
+            for (uint k = 0; k < len; k++) out[op + k] = out[op - off + k];
+        }
+        op += len;
+    }
+    status[frame] = err ? err : (op != outCap ? ERR_SIZE : 0);
+    produced[frame] = op;
+}
+#else
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void lz4x_decode(__global const uchar *src,
+                 __global const ulong *srcOffsets,
+                 __global const uint *srcLengths,
+                 __global uchar *dst,
+                 __global const ulong *dstOffsets,
+                 __global const uint *dstLengths,
+                 __global int *status,
+                 __global uint *produced,
+                 const uint frames)
+{
+    const uint frame = get_group_id(0);
+    if (frame >= frames) return;   // uniform across the group
+    const uint lane = get_local_id(0);
+    __global const uchar *in = src + srcOffsets[frame];
+    const uint inLen = srcLengths[frame];
+    __global uchar *out = dst + dstOffsets[frame];
+    const uint outCap = dstLengths[frame];
+
+    __local uint litSrc[BATCH], litDst[BATCH], litPrefix[BATCH + 1];
+    __local uint matchDst[BATCH], matchOff[BATCH], matchPrefix[BATCH + 1];
+    __local uint waveStart[BATCH + 1];
+    __local uint count, waves, ipShared, opShared;
+    __local int err, done;
+
+    if (lane == 0) { ipShared = 0; opShared = 0; err = 0; done = 0; }
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    for (;;) {
+        if (lane == 0) {
+            uint ip = ipShared, op = opShared, n = 0, w = 0;
+            uint waveFirstDst = 0xFFFFFFFFu;   // dst of the first match of the open wave
+            litPrefix[0] = 0; matchPrefix[0] = 0;
+            while (n < BATCH && !done && !err) {
+                if (ip >= inLen) { err = ERR_TRUNCATED; break; }
+                const uint token = in[ip++];
+                uint lit = token >> 4;
+                if (lit == 15) {
+                    uint b;
+                    do {
+                        if (ip >= inLen) { err = ERR_TRUNCATED; break; }
+                        b = in[ip++];
+                        lit += b;
+                    } while (b == 255 && lit <= inLen);
+                    if (err) break;
+                }
+                if (lit > inLen - ip) { err = ERR_TRUNCATED; break; }
+                if (lit > outCap - op) { err = ERR_OVERFLOW; break; }
+                litSrc[n] = ip; litDst[n] = op;
+                litPrefix[n + 1] = litPrefix[n] + lit;
+                ip += lit; op += lit;
+                if (ip == inLen) {   // the last sequence carries literals only
+                    matchDst[n] = op; matchOff[n] = 1; matchPrefix[n + 1] = matchPrefix[n];
+                    n++; done = 1;
+                    break;
+                }
+                if (inLen - ip < 3) { err = ERR_TRUNCATED; break; }
+                const uint off = in[ip] | ((uint)in[ip + 1] << 8) | ((uint)in[ip + 2] << 16);
+                ip += 3;
+                if (off == 0 || off > op) { err = ERR_OFFSET; break; }
+                uint len = token & 15;
+                if (len == 15) {
+                    uint b;
+                    do {
+                        if (ip >= inLen) { err = ERR_TRUNCATED; break; }
+                        b = in[ip++];
+                        len += b;
+                    } while (b == 255 && len <= outCap);
+                    if (err) break;
+                }
+                len += 4;
+                if (len > outCap - op) { err = ERR_OVERFLOW; break; }
+                // A new wave starts when this match reads bytes that an
+                // earlier match of the open wave writes.
+                const uint from = op - off;
+                const uint need = min(len, off);
+                if (w == 0 || from + need > waveFirstDst) { waveStart[w++] = n; waveFirstDst = op; }
+                matchDst[n] = op; matchOff[n] = off; matchPrefix[n + 1] = matchPrefix[n] + len;
+                op += len;
+                n++;
+            }
+            if (w == 0) waveStart[w++] = 0;
+            waveStart[w] = n;
+            count = n; waves = w; ipShared = ip; opShared = op;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        const uint n = count;
+        // Literals: the batch's literal bytes dealt round-robin to lanes; each
+        // lane walks the sequences forward as its byte index grows.
+        {
+            uint s = 0;
+            const uint total = litPrefix[n];
+            for (uint k = lane; k < total; k += WG) {
+                while (litPrefix[s + 1] <= k) s++;
+                const uint j = k - litPrefix[s];
+                out[litDst[s] + j] = in[litSrc[s] + j];
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        // Matches, one wave at a time.
+        const uint waveCount = waves;
+        for (uint v = 0; v < waveCount; v++) {
+            const uint first = waveStart[v], last = waveStart[v + 1];
+            uint s = first;
+            const uint base = matchPrefix[first];
+            const uint total = matchPrefix[last] - base;
+            for (uint k = lane; k < total; k += WG) {
+                while (matchPrefix[s + 1] - base <= k) s++;
+                const uint j = k - (matchPrefix[s] - base);
+                const uint off = matchOff[s];
+                out[matchDst[s] + j] = out[matchDst[s] - off + (j < off ? j : j % off)];
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
+        const int stop = err | done;
+        barrier(CLK_LOCAL_MEM_FENCE);   // everyone has read the flags before lane 0 parses again
+        if (stop) break;
+    }
+    if (lane == 0) {
+        status[frame] = err ? err : (opShared != outCap ? ERR_SIZE : 0);
+        produced[frame] = opShared;
+    }
+}
+#endif

@@ -1,0 +1,108 @@
+import COpenCL
+
+/// FNV-1a 64 of many byte ranges per launch, batches dealt round-robin over
+/// all given devices. The hash only nominates duplicate candidates; the
+/// caller confirms them byte for byte.
+public final class GPUFNVHasher: @unchecked Sendable {
+    public let devices: [OpenCLDevice]
+    /// Input bytes per launch (a larger single range gets a launch of its own).
+    public let batchBytes: Int
+    /// Device time spent so far, from event profiling; callers may reset it.
+    public var timings = OpenCLTimings()
+
+    private let engines: [Engine]
+
+    public init(devices: [OpenCLDevice], batchBytes: Int = 64 << 20) throws {
+        guard !devices.isEmpty else { throw OpenCLError.noDevice("the FNV hasher was given no device") }
+        self.devices = devices
+        self.batchBytes = max(1 << 16, batchBytes)
+        engines = try devices.flatMap { device in
+            try (0..<2).map { Engine(device, queue: device.queues[$0], kernel: try OpenCLKernel(device, file: "fnv1a.cl", name: "fnv1a64")) }
+        }
+    }
+
+    /// The FNV-1a 64 hash of every range, in order.
+    public func hash(_ ranges: [UnsafeRawBufferPointer]) throws -> [UInt64] {
+        var hashes = [UInt64](repeating: 0, count: ranges.count)
+        var batches: [Range<Int>] = []
+        var first = 0, bytes = 0
+        for i in ranges.indices {
+            if i > first && bytes + ranges[i].count > batchBytes {
+                batches.append(first..<i)
+                first = i
+                bytes = 0
+            }
+            bytes += ranges[i].count
+        }
+        if first < ranges.count { batches.append(first..<ranges.count) }
+        // Engines are ordered device by device, two queues each; dealing
+        // batch b to engine b % count spreads consecutive batches over the
+        // devices and reuses an engine only after all the others got one.
+        let order = (0..<2).flatMap { q in devices.indices.map { $0 * 2 + q } }
+        for (b, range) in batches.enumerated() {
+            let engine = engines[order[b % order.count]]
+            try finish(engine, into: &hashes)
+            try engine.start(range, ranges)
+        }
+        for engine in engines { try finish(engine, into: &hashes) }
+        return hashes
+    }
+
+    /// Convenience form over byte arrays.
+    public func hash(_ arrays: [[UInt8]]) throws -> [UInt64] {
+        try withRawPointers(arrays) { try hash($0) }
+    }
+
+    private func finish(_ engine: Engine, into hashes: inout [UInt64]) throws {
+        guard let range = engine.range else { return }
+        engine.range = nil
+        timings += try OpenCLEvents.finish(uploads: engine.uploads, kernels: engine.kernels, downloads: engine.downloads)
+        engine.uploads = []; engine.kernels = []; engine.downloads = []
+        for (k, i) in range.enumerated() { hashes[i] = engine.hashesHost[k] }
+    }
+
+    /// One queue of one device with its buffers and in-flight batch.
+    private final class Engine {
+        let queue: cl_command_queue
+        let kernel: OpenCLKernel
+        let data, offsets, lengths, hashes: OpenCLBuffer
+        var range: Range<Int>?
+        // Host arrays stay untouched while their transfers are in flight.
+        var offsetsHost: [UInt64] = [], lengthsHost: [UInt64] = [], hashesHost: [UInt64] = []
+        var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
+
+        init(_ device: OpenCLDevice, queue: cl_command_queue, kernel: OpenCLKernel) {
+            self.queue = queue
+            self.kernel = kernel
+            data = OpenCLBuffer(device, flags: CL_MEM_READ_ONLY)
+            offsets = OpenCLBuffer(device, flags: CL_MEM_READ_ONLY)
+            lengths = OpenCLBuffer(device, flags: CL_MEM_READ_ONLY)
+            hashes = OpenCLBuffer(device, flags: CL_MEM_WRITE_ONLY)
+        }
+
+        func start(_ range: Range<Int>, _ ranges: [UnsafeRawBufferPointer]) throws {
+            self.range = range
+            offsetsHost = []
+            lengthsHost = range.map { UInt64(ranges[$0].count) }
+            var total: UInt64 = 0
+            for length in lengthsHost {
+                offsetsHost.append(total)
+                // 16-byte aligned starts let the kernel use vector loads.
+                total += (length + 15) & ~15
+            }
+            hashesHost = [UInt64](repeating: 0, count: range.count)
+            try data.ensure(Int(total)); try offsets.ensure(range.count * 8)
+            try lengths.ensure(range.count * 8); try hashes.ensure(range.count * 8)
+            for (k, i) in range.enumerated() where ranges[i].count > 0 {
+                uploads.append(try data.write(queue, ranges[i].baseAddress!, count: ranges[i].count, at: Int(offsetsHost[k])))
+            }
+            uploads.append(try offsetsHost.withUnsafeBytes { try offsets.write(queue, $0.baseAddress!, count: $0.count) })
+            uploads.append(try lengthsHost.withUnsafeBytes { try lengths.write(queue, $0.baseAddress!, count: $0.count) })
+            try kernel.set(0, data); try kernel.set(1, offsets); try kernel.set(2, lengths); try kernel.set(3, hashes)
+            try kernel.set(4, value: UInt32(range.count))
+            kernels.append(try kernel.launch(queue, global: range.count, local: 64))
+            downloads.append(try hashesHost.withUnsafeMutableBytes { try hashes.read(queue, into: $0.baseAddress!, count: $0.count) })
+            try OpenCLError.check(clFlush(queue), "clFlush")
+        }
+    }
+}

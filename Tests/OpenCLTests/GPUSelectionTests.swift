@@ -1,0 +1,58 @@
+import XCTest
+@testable import Archive
+
+final class GPUSelectionTests: XCTestCase {
+    /// The CPU codec in the shape the calibration takes.
+    static let cpu = CPUCodecForCalibration(threads: 2, compress: { input, output in
+        LZ4XEncoder().compress(input, into: output)
+    }, decode: { block, output in
+        try LZ4XDecoder.decode(block, into: output)
+    })
+
+    func testCalibrationIsCachedPerDevice() throws {
+        let device = try OpenCLTestSupport.device()
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("gpuarc-cache-\(getpid())")
+        setenv("XDG_CACHE_HOME", cache.path, 1)
+        defer { unsetenv("XDG_CACHE_HOME"); try? FileManager.default.removeItem(at: cache) }
+
+        // A small sample: debug builds are slow.
+        let first = try GPUCalibrator.calibration(for: device, cpu: Self.cpu, sampleFrameSize: 1 << 16)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: GPUCalibrator.cacheFile.path))
+        XCTAssertGreaterThan(first.gpuCompress, 0)
+        XCTAssertGreaterThan(first.cpuDecode, 0)
+        // A second call reads the file instead of measuring again.
+        XCTAssertEqual(try GPUCalibrator.calibration(for: device, cpu: Self.cpu, sampleFrameSize: 1 << 16), first)
+        print("calibration on \(device.name): GPU compress \(Int(first.gpuCompress / 1e6)) MB/s,"
+              + " CPU \(Int(first.cpuCompress / 1e6)) MB/s; GPU decode \(Int(first.gpuDecode / 1e6)) MB/s,"
+              + " CPU \(Int(first.cpuDecode / 1e6)) MB/s")
+
+        // auto follows the figures, gpu and cpu do as told.
+        let auto = try GPUSelection.devices(mode: .auto, list: nil, for: .compress, cpu: Self.cpu)
+        XCTAssertEqual(auto.devices.isEmpty, !first.gpuCompressesFaster)
+        XCTAssertEqual(auto.note != nil, !first.gpuCompressesFaster)
+        XCTAssertFalse(try GPUSelection.devices(mode: .gpu, list: "0", for: .decode, cpu: Self.cpu).devices.isEmpty)
+        XCTAssertTrue(try GPUSelection.devices(mode: .cpu, list: nil, for: .compress, cpu: Self.cpu).devices.isEmpty)
+    }
+
+    /// With no OpenCL platform registered the runtime says so plainly; run
+    /// in a child process because the runtime is set up once per process.
+    func testNoPlatformIsReportedCleanly() throws {
+        _ = try OpenCLTestSupport.device()
+        let bench = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("gpuarc-clbench")
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("gpuarc-no-icd-\(getpid())")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let process = Process()
+        process.executableURL = bench
+        process.arguments = ["--list-devices"]
+        process.environment = ["OCL_ICD_VENDORS": empty.path, "PATH": "/usr/bin:/bin"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        process.waitUntilExit()
+        let message = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 1)
+        XCTAssertTrue(message.contains("no OpenCL platform found"), message)
+    }
+}
