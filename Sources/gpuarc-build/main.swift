@@ -31,6 +31,12 @@ struct BuildCommand: ParsableCommand {
     @Flag(help: "Store every file even if an identical one was stored already.")
     var noDedup = false
 
+    @Option(help: ArgumentHelp("Frame compression and dedup hashing: auto (OpenCL only where it measured faster than the CPU on this machine), gpu or cpu.", valueName: "auto|gpu|cpu"))
+    var compressor = "auto"
+
+    @Option(help: ArgumentHelp("OpenCL devices by number, e.g. 0,2 (default: all; gpuarc-clbench --list-devices lists them).", valueName: "LIST"))
+    var device: String?
+
     @Option(help: "Order of stored contents: similarity (versions of a file side by side) or tree.")
     var order = "similarity"
 
@@ -57,6 +63,18 @@ struct BuildCommand: ParsableCommand {
         if let threads { options.threads = threads }
         options.dedup = !noDedup
         options.order = contentOrder
+        guard let mode = GPUMode(rawValue: compressor) else { throw ValidationError("--compressor must be auto, gpu or cpu") }
+        let warn: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("gpuarc-build: warning: \(message)\n".utf8))
+        }
+        do {
+            if let note = try OpenCLBuildSetup.configure(&options, mode: mode, devices: device, onError: warn), !quiet {
+                FileHandle.standardError.write(Data("gpuarc-build: \(note)\n".utf8))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("gpuarc-build: error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
 
         var builder = ArchiveBuilder(sources: Array(paths.dropLast()), output: paths.last!, options: options)
         builder.showProgress = progress ?? (isatty(STDERR_FILENO) != 0 && !quiet)

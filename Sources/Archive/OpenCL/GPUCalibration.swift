@@ -46,7 +46,15 @@ public enum GPUCalibrator {
         return base.appendingPathComponent("gpuarc/calibration.json")
     }
 
-    static func key(_ device: OpenCLDevice) -> String { "\(device.name) | \(device.platformName)" }
+    /// Device and platform; debug builds keep their own entries, since their
+    /// CPU codec is many times slower than a release build's.
+    static func key(_ device: OpenCLDevice) -> String {
+        #if DEBUG
+        return "\(device.name) | \(device.platformName) | debug build"
+        #else
+        return "\(device.name) | \(device.platformName)"
+        #endif
+    }
 
     /// The cached figures for `device`, measuring and caching them first if needed.
     public static func calibration(for device: OpenCLDevice, cpu: CPUCodecForCalibration,

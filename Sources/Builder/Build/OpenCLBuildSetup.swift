@@ -1,0 +1,29 @@
+import Archive
+
+/// Wires `--compressor` and `--device` into BuildOptions: picks the devices
+/// (measuring once per machine for `auto`), then makes one GPU frame
+/// compressor per pipeline worker, dealt round-robin over the devices, and a
+/// GPU hasher for the dedup survivors.
+public enum OpenCLBuildSetup {
+    /// Returns the line to show the user when the choice needs explaining
+    /// (`auto` staying on the CPU, and why); throws when `gpu` cannot be had.
+    public static func configure(_ options: inout BuildOptions, mode: GPUMode, devices list: String?,
+                                 onError: @escaping @Sendable (String) -> Void) throws -> String? {
+        let encoderOptions = options.encoder
+        let cpu = CPUCodecForCalibration(threads: options.threads, compress: { input, output in
+            LZ4XEncoder(options: encoderOptions).compress(input, into: output)
+        }, decode: { block, output in
+            try LZ4XDecoder.decode(block, into: output)
+        })
+        let (devices, note) = try GPUSelection.devices(mode: mode, list: list, for: .compress, cpu: cpu)
+        guard !devices.isEmpty else { return note }
+        // Built here, before the pipeline starts, so a kernel that does not
+        // compile fails the build up front with its log.
+        let compressors = try (0..<max(1, options.threads)).map { w in
+            try GPUFrameCompressor(device: devices[w % devices.count], cpuOptions: encoderOptions, onError: onError)
+        }
+        options.makeCompressor = { w in compressors[w % compressors.count] }
+        options.hasher = try GPUFileHasher(devices: devices, threads: options.threads, onError: onError)
+        return note
+    }
+}

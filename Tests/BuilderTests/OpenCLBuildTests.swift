@@ -1,0 +1,61 @@
+import XCTest
+@testable import Archive
+@testable import Builder
+
+/// Whole builds on the OpenCL path (PoCL in CI): archives built with
+/// `--compressor gpu` extract byte-exact through the CPU decoder, and the
+/// summary says which device compressed the frames.
+final class OpenCLBuildTests: XCTestCase {
+    var cleanup: [String] = []
+    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
+
+    func temp(_ label: String) -> String {
+        let p = TreeFixture.temporaryDirectory(label)
+        cleanup.append(p)
+        return p
+    }
+
+    /// Options for `--compressor gpu`, or a skip when there is no OpenCL platform.
+    func gpuOptions(frameSize: Int) throws -> BuildOptions {
+        var options = BuildOptions()
+        options.frameSize = frameSize
+        options.threads = 2
+        do {
+            _ = try OpenCLRuntime.shared()
+        } catch OpenCLError.noPlatform {
+            print("skipping OpenCL build tests: no OpenCL platform installed")
+            throw XCTSkip("no OpenCL platform installed")
+        }
+        _ = try OpenCLBuildSetup.configure(&options, mode: .gpu, devices: nil) { XCTFail($0) }
+        return options
+    }
+
+    func testGPUBuildRoundTripsThroughCPUDecoder() throws {
+        let frame = 16 << 10
+        let fixture = TreeFixture.edgeCases(frameSize: frame)
+        cleanup.append(fixture.root)
+        fixture.file("big/text.txt", TreeFixture.text(300_000, seed: 9))
+        fixture.file("big/random.bin", TreeFixture.random(70_000, seed: 10))
+        let out = temp("gpu-out") + "/arc"
+        let stats = try ArchiveBuilder(sources: [fixture.root], output: out, options: try gpuOptions(frameSize: frame)).run()
+        XCTAssertTrue(stats.warnings.isEmpty, "\(stats.warnings)")
+        let gpuFrames = stats.framesByDevice.filter { $0.key.hasPrefix("gpu:") }
+        XCTAssertFalse(gpuFrames.isEmpty, "no frame was compressed on the GPU: \(stats.framesByDevice)")
+        XCTAssertGreaterThan(gpuFrames.values.reduce(0) { $0 + ($1["lz4x"] ?? 0) }, 0)
+        XCTAssertTrue(stats.summary().contains("gpu:"), stats.summary())
+
+        let dest = temp("gpu-dest") + "/restored"
+        let reader = try ArchiveReader(path: out + ".001", options: ReaderOptions(cacheBytes: 1 << 20))
+        XCTAssertEqual(try Extractor(reader: reader, destination: dest).run().failures, [])
+        let diff = TreeSnapshot(fixture.root).differences(from: TreeSnapshot(dest))
+        XCTAssertTrue(diff.isEmpty, "trees differ:\n" + diff.prefix(20).joined(separator: "\n"))
+    }
+
+    func testCPUModeLeavesTheDefaults() throws {
+        var options = BuildOptions()
+        let note = try OpenCLBuildSetup.configure(&options, mode: .cpu, devices: nil) { XCTFail($0) }
+        XCTAssertNil(note)
+        XCTAssertNil(options.makeCompressor)
+        XCTAssertNil(options.hasher)
+    }
+}
