@@ -31,15 +31,26 @@ struct ExtractCommand: ParsableCommand {
     @Option(help: "Threads for --verify (default: all cores).")
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Frame decoding: auto (OpenCL only where it measured faster than the CPU on this machine), gpu or cpu.", valueName: "auto|gpu|cpu"))
+    var decoder = "auto"
+
+    @Option(help: ArgumentHelp("OpenCL devices by number, e.g. 0,2 (default: all).", valueName: "LIST"))
+    var device: String?
+
     func validate() throws {
         if !list && !verify && destination == nil { throw ValidationError("give a DEST directory, or --list / --verify") }
     }
 
     func run() throws {
         guard let cache = ByteSize.parse(cacheSize) else { throw ValidationError("--cache-size: cannot read \"\(cacheSize)\"") }
+        guard let mode = GPUMode(rawValue: decoder) else { throw ValidationError("--decoder must be auto, gpu or cpu") }
+        var options = ReaderOptions(cacheBytes: cache)
+        // Only extraction decodes through the frame cache; --list decodes
+        // nothing and --verify checks frames with the CPU decoder.
+        if destination != nil && !list && !verify { try chooseDecoder(mode, &options) }
         let reader: ArchiveReader
         do {
-            reader = try ArchiveReader(path: archive, options: ReaderOptions(cacheBytes: cache))
+            reader = try ArchiveReader(path: archive, options: options)
         } catch let error as ArchiveError {
             fail(error.description)
             throw ExitCode(1)
@@ -47,6 +58,22 @@ struct ExtractCommand: ParsableCommand {
         if list { Listing.print(reader.index) }
         if verify { try runVerify(reader) }
         if let destination, !list, !verify { try runExtract(reader, into: destination) }
+    }
+
+    /// `--decoder`/`--device`: OpenCL decoding when asked or measured faster.
+    private func chooseDecoder(_ mode: GPUMode, _ options: inout ReaderOptions) throws {
+        let warn: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("gpuarc-extract: warning: \(message)\n".utf8))
+        }
+        let workers = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        do {
+            if let note = try OpenCLReadSetup.configure(&options, mode: mode, devices: device, threads: workers, onError: warn) {
+                FileHandle.standardError.write(Data("gpuarc-extract: \(note)\n".utf8))
+            }
+        } catch {
+            fail("\(error)")
+            throw ExitCode(1)
+        }
     }
 
     private func fail(_ message: String) {

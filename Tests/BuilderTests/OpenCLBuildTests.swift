@@ -51,6 +51,44 @@ final class OpenCLBuildTests: XCTestCase {
         XCTAssertTrue(diff.isEmpty, "trees differ:\n" + diff.prefix(20).joined(separator: "\n"))
     }
 
+    /// Reader options decoding on OpenCL, as `gpuarc-extract --decoder gpu`.
+    func gpuReaderOptions() throws -> ReaderOptions {
+        var options = ReaderOptions(cacheBytes: 1 << 20)
+        _ = try OpenCLReadSetup.configure(&options, mode: .gpu, devices: nil, threads: 2) { XCTFail($0) }
+        XCTAssertNotNil(options.frameDecoder)
+        return options
+    }
+
+    func testGPUDecoderExtractsCPUBuiltArchive() throws {
+        let frame = 16 << 10
+        let fixture = TreeFixture.edgeCases(frameSize: frame)
+        cleanup.append(fixture.root)
+        fixture.file("big/text.txt", TreeFixture.text(200_000, seed: 11))
+        var options = BuildOptions()
+        options.frameSize = frame
+        options.threads = 2
+        let out = temp("cpu-out") + "/arc"
+        let stats = try ArchiveBuilder(sources: [fixture.root], output: out, options: options).run()
+        XCTAssertGreaterThan(stats.framesLZ4X, 0)
+
+        _ = try gpuOptions(frameSize: frame)   // skips without an OpenCL platform
+        let dest = temp("cpu-dest") + "/restored"
+        let reader = try ArchiveReader(path: out + ".001", options: try gpuReaderOptions())
+        XCTAssertEqual(try Extractor(reader: reader, destination: dest).run().failures, [])
+        let diff = TreeSnapshot(fixture.root).differences(from: TreeSnapshot(dest))
+        XCTAssertTrue(diff.isEmpty, "trees differ:\n" + diff.prefix(20).joined(separator: "\n"))
+    }
+
+    func testGPUDecoderRejectsACorruptBlock() throws {
+        _ = try gpuOptions(frameSize: 16 << 10)   // skips without an OpenCL platform
+        let decoder = try XCTUnwrap(try gpuReaderOptions().frameDecoder)
+        var text = TreeFixture.text(50_000, seed: 12)
+        var block = [UInt8](repeating: 0, count: LZ4X.compressBound(text.count))
+        let n = try XCTUnwrap(text.withUnsafeBytes { i in block.withUnsafeMutableBytes { LZ4XEncoder().compress(i, into: $0) } })
+        block = Array(block.prefix(n / 2))
+        XCTAssertThrowsError(try block.withUnsafeBytes { b in try text.withUnsafeMutableBytes { try decoder.decode(b, into: $0) } })
+    }
+
     func testCPUModeLeavesTheDefaults() throws {
         var options = BuildOptions()
         let note = try OpenCLBuildSetup.configure(&options, mode: .cpu, devices: nil) { XCTFail($0) }

@@ -5,6 +5,8 @@ public struct ReaderOptions: Sendable {
     public var cacheBytes: Int = 512 << 20
     /// Decode the next frame in the background when a file is read sequentially.
     public var readAhead: Bool = true
+    /// Decodes whole LZ4X frames instead of the CPU decoder (`--decoder gpu`).
+    public var frameDecoder: FrameDecoding?
     public init(cacheBytes: Int = 512 << 20, readAhead: Bool = true) {
         self.cacheBytes = cacheBytes
         self.readAhead = readAhead
@@ -27,7 +29,8 @@ public final class ArchiveReader: @unchecked Sendable {
         self.index = index
         self.volumes = volumes
         self.options = options
-        self.cache = FrameCache(store: FrameStore(index: index, volumes: volumes), budget: options.cacheBytes)
+        self.cache = FrameCache(store: FrameStore(index: index, volumes: volumes), budget: options.cacheBytes,
+                                decoder: options.frameDecoder)
         self.deltas = DeltaChunkCache(budget: max(options.cacheBytes / 16, 1 << 20))
     }
 

@@ -45,9 +45,13 @@ final class FrameCache: @unchecked Sendable {
     private(set) var hits = 0
     private(set) var misses = 0
 
-    init(store: FrameStore, budget: Int) {
+    /// Whole-frame decoder replacing the resumable CPU one, if set.
+    private let decoder: FrameDecoding?
+
+    init(store: FrameStore, budget: Int, decoder: FrameDecoding? = nil) {
         self.store = store
         self.budget = budget
+        self.decoder = decoder
     }
 
     var statistics: (hits: Int, misses: Int, bytes: Int) {
@@ -106,6 +110,10 @@ final class FrameCache: @unchecked Sendable {
             }
         }
         guard let payload = entry.payload else { return }
+        if let decoder {
+            try decodeWhole(entry, record, payload, decoder)
+            return
+        }
         do {
             try LZ4XDecoder.decode(UnsafeRawBufferPointer(start: payload.baseAddress, count: Int(record.storedSize)),
                                    into: entry.decoded!, progress: &entry.progress, until: target)
@@ -119,6 +127,22 @@ final class FrameCache: @unchecked Sendable {
             entry.payload = nil
             charge(entry, -payload.count, complete: true)
         }
+    }
+
+    /// Decodes the whole frame at once with `decoder` (entry lock held).
+    private func decodeWhole(_ entry: Entry, _ record: FrameRecord, _ payload: UnsafeMutableRawBufferPointer,
+                             _ decoder: FrameDecoding) throws {
+        do {
+            try decoder.decode(UnsafeRawBufferPointer(start: payload.baseAddress, count: Int(record.storedSize)),
+                               into: entry.decoded!)
+        } catch {
+            throw ArchiveError(.corruptFrame, "\(store.location(entry.frame)): does not decode (\(error))")
+        }
+        entry.available = Int(record.decodedSize)
+        try checkDecoded(entry, record)
+        payload.deallocate()
+        entry.payload = nil
+        charge(entry, -payload.count)
     }
 
     private func checkDecoded(_ entry: Entry, _ record: FrameRecord) throws {
