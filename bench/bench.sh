@@ -57,3 +57,18 @@ echo
 echo "LZ4X single-core codec on the archive's stored bytes:"
 $BIN/gpuarc-build -q --no-progress --threads 1 --json "$WORK/stats.json" "${SRCS[@]}" "$WORK/one" >/dev/null 2>&1
 $BIN/gpuarc-bench codec "$WORK/one.001" || true
+
+echo
+echo "OpenCL path (docs/GPU.md): whole build with --compressor cpu vs gpu, then kernel throughput"
+if $BIN/gpuarc-clbench --list-devices >/dev/null 2>&1; then
+  for c in cpu gpu; do
+    t=$(now)
+    $BIN/gpuarc-build -q --no-progress --compressor "$c" "${SRCS[@]}" "$WORK/cl-$c" >/dev/null 2>&1 || { echo "  --compressor $c failed"; continue; }
+    s=$(elapsed "$t")
+    printf "  --compressor %-4s %8.2f s %8.1f MB/s %14d bytes\n" "$c" "$s" "$(awk -v b="$INPUT" -v s="$s" 'BEGIN{print b/s/1e6}')" "$(size_of "$WORK"/cl-$c.*)"
+    rm -f "$WORK"/cl-$c.*
+  done
+  $BIN/gpuarc-clbench --frames 2 || true
+else
+  echo "  no OpenCL platform: skipped"
+fi
