@@ -2,14 +2,15 @@
 // work-items in five passes (see docs/GPU.md for the picture).
 //
 //   chain_build   one work-item per SEG-byte segment: a sequential hash-chain
-//                 pass over the segment with its own head table, giving every
-//                 position the previous position of its bucket in the segment.
+//                 pass over the segment with its own head tables, giving every
+//                 position the previous position of its bucket in the segment
+//                 (two chains: 8-byte and 5-byte hashes).
 //   chain_link    one work-item per bucket: turns each segment's head table
 //                 into "last position of this bucket before the segment" by a
-//                 scan over the segments.
+//                 scan over the segments (launched once per chain).
 //   chain_fix     one work-item per position: a position with no predecessor
-//                 in its segment gets the one from earlier segments, so prev[]
-//                 is the exact frame-wide chain a sequential encoder builds.
+//                 in its segment gets the one from earlier segments, so the
+//                 chains are the exact frame-wide ones a sequential pass builds.
 //   parse         one work-item per SUB-byte sub-block: greedy + lazy parse
 //                 with the top-K candidates of the chain, matching anywhere
 //                 earlier in the frame (16 MiB window), matches clipped to the
@@ -52,16 +53,22 @@ inline uint read32(__global const uchar *p)
     return p[0] | ((uint)p[1] << 8) | ((uint)p[2] << 16) | ((uint)p[3] << 24);
 }
 
-// Chains link positions whose first HASH_BYTES bytes hash alike. Hashing 8
-// bytes (as the CPU encoder does) keeps common short strings from crowding
-// the few candidates a position may look at, so the candidates found tend to
-// be long matches.
+// Two chains per position, as the CPU encoder has two tables. The long
+// chain links positions whose first 8 bytes hash alike: hashing 8 bytes
+// keeps common short strings from crowding the few candidates a position
+// looks at, so they tend to be long matches. The short chain links positions
+// whose first 5 bytes hash alike; only its first link is used, to find the
+// 5-7 byte matches the long chain cannot see.
 #define HASH_BYTES 8
+#define SHORT_BITS 16
+#define SHORT_SIZE (1u << SHORT_BITS)
 inline ulong read64(__global const uchar *p) { return as_ulong(vload8(0, p)); }
 inline uint hash8(ulong v) { return (uint)((v * 0x9E3779B185EBCA87UL) >> (64 - HASH_BITS)); }
+inline uint hash5(ulong v) { return (uint)(((v << 24) * 0x9E3779B185EBCA87UL) >> (64 - SHORT_BITS)); }
 
 __kernel void chain_build(__global const uchar *input, __global const uint *lengths,
                           __global uint *prev, __global uint *heads,
+                          __global uint *shortPrev, __global uint *shortHeads,
                           const uint frames, const ulong stride, const uint segsPerFrame)
 {
     const uint gid = get_global_id(0);
@@ -72,35 +79,44 @@ __kernel void chain_build(__global const uchar *input, __global const uint *leng
     if (start >= n) return;
     __global const uchar *in = input + frame * stride;
     __global uint *pv = prev + frame * stride;
+    __global uint *spv = shortPrev + frame * stride;
     __global uint *head = heads + ((ulong)frame * segsPerFrame + seg) * HASH_SIZE;
+    __global uint *shead = shortHeads + ((ulong)frame * segsPerFrame + seg) * SHORT_SIZE;
     for (uint h = 0; h < HASH_SIZE; h++) head[h] = NONE;
+    for (uint h = 0; h < SHORT_SIZE; h++) shead[h] = NONE;
     if (n < HASH_BYTES) return;
     const uint end = min(start + SEG, n - HASH_BYTES + 1);
     for (uint p = start; p < end; p++) {
-        const uint h = hash8(read64(in + p));
+        const ulong v = read64(in + p);
+        const uint h = hash8(v), hs = hash5(v);
         pv[p] = head[h];
         head[h] = p;
+        spv[p] = shead[hs];
+        shead[hs] = p;
     }
 }
 
+// Run once per chain kind, `bits` being its table's size.
 __kernel void chain_link(__global const uint *lengths, __global uint *heads,
-                         const uint frames, const uint segsPerFrame)
+                         const uint frames, const uint segsPerFrame, const uint bits)
 {
     const uint gid = get_global_id(0);
-    const uint frame = gid >> HASH_BITS, bucket = gid & (HASH_SIZE - 1);
+    const uint size = 1u << bits;
+    const uint frame = gid >> bits, bucket = gid & (size - 1);
     if (frame >= frames) return;
     const uint segs = (lengths[frame] + SEG - 1) / SEG;
-    __global uint *head = heads + (ulong)frame * segsPerFrame * HASH_SIZE + bucket;
+    __global uint *head = heads + (ulong)frame * segsPerFrame * size + bucket;
     uint last = NONE;
     for (uint s = 0; s < segs; s++) {
-        const uint here = head[(ulong)s * HASH_SIZE];
-        head[(ulong)s * HASH_SIZE] = last;
+        const uint here = head[(ulong)s * size];
+        head[(ulong)s * size] = last;
         if (here != NONE) last = here;
     }
 }
 
 __kernel void chain_fix(__global const uchar *input, __global const uint *lengths,
                         __global uint *prev, __global const uint *heads,
+                        __global uint *shortPrev, __global const uint *shortHeads,
                         const uint frames, const ulong stride, const uint segsPerFrame)
 {
     const ulong gid = get_global_id(0);
@@ -110,9 +126,12 @@ __kernel void chain_fix(__global const uchar *input, __global const uint *length
     const uint n = lengths[frame];
     if (n < HASH_BYTES || p > n - HASH_BYTES || p < SEG) return;   // segment 0 has nothing before it
     __global uint *pv = prev + frame * stride;
-    if (pv[p] != NONE) return;
-    const uint h = hash8(read64(input + frame * stride + p));
-    pv[p] = heads[((ulong)frame * segsPerFrame + p / SEG) * HASH_SIZE + h];
+    __global uint *spv = shortPrev + frame * stride;
+    if (pv[p] != NONE && spv[p] != NONE) return;
+    const ulong v = read64(input + frame * stride + p);
+    const ulong seg = (ulong)frame * segsPerFrame + p / SEG;
+    if (pv[p] == NONE) pv[p] = heads[seg * HASH_SIZE + hash8(v)];
+    if (spv[p] == NONE) spv[p] = shortHeads[seg * SHORT_SIZE + hash5(v)];
 }
 
 typedef struct { uint len, off; } Match;
@@ -135,7 +154,8 @@ inline uint match_length(__global const uchar *a, __global const uchar *b, uint 
 // Longest match at p among the first TOPK candidates of its chain that
 // share its first 4 bytes (at most MAXSTEPS links walked), no longer than
 // `limit - p`; length 0 when none reaches MIN_USEFUL.
-inline Match best_match(__global const uchar *in, __global const uint *pv, uint p, uint limit)
+inline Match best_match(__global const uchar *in, __global const uint *pv, __global const uint *spv,
+                        uint p, uint limit)
 {
     Match m = { 0, 0 };
     const uint maxLen = limit - p;
@@ -154,6 +174,13 @@ inline Match best_match(__global const uchar *in, __global const uint *pv, uint 
             best = len; m.len = len; m.off = p - c;
             if (len >= NICE_LENGTH || len == maxLen) break;
         }
+    }
+    // The long chain only finds matches of 8 bytes or more; the short
+    // chain's latest entry may offer a shorter one.
+    c = spv[p];
+    if (best < HASH_BYTES && c != NONE && p - c <= MAX_OFFSET && read32(in + c) == head4) {
+        const uint len = match_length(in + c, in + p, 0, maxLen);
+        if (len > best) { m.len = len; m.off = p - c; }
     }
     return m;
 }
@@ -192,7 +219,8 @@ inline uint put_sequence(__global uchar *o, __global const uchar *lits, uint lit
 }
 
 __kernel void parse(__global const uchar *input, __global const uint *lengths,
-                    __global const uint *prev, __global uchar *scratch, __global uint *records,
+                    __global const uint *prev, __global const uint *shortPrev,
+                    __global uchar *scratch, __global uint *records,
                     const uint frames, const ulong stride, const uint subsPerFrame)
 {
     const uint gid = get_global_id(0);
@@ -204,6 +232,7 @@ __kernel void parse(__global const uchar *input, __global const uint *lengths,
     const uint s1 = min(s0 + SUB, n);
     __global const uchar *in = input + frame * stride;
     __global const uint *pv = prev + frame * stride;
+    __global const uint *spv = shortPrev + frame * stride;
     __global uchar *o = scratch + ((ulong)frame * subsPerFrame + sub) * SUBCAP;
     __global uint *rec = records + ((ulong)frame * subsPerFrame + sub) * REC;
 
@@ -213,12 +242,12 @@ __kernel void parse(__global const uchar *input, __global const uint *lengths,
     const uint endLimit = n >= LAST_LITERALS ? min(s1, n - LAST_LITERALS) : s0;
     uint p = s0, anchor = s0, written = 0, sequences = 0, misses = 0;
     while (p < startLimit) {
-        Match m = best_match(in, pv, p, endLimit);
+        Match m = best_match(in, pv, spv, p, endLimit);
         if (m.len < MIN_USEFUL) { misses++; p += 1 + (misses >> SKIP_SHIFT); continue; }
         misses = 0;
         // Lazy matching: a longer match one byte later is worth a literal.
         while (m.len < NICE_LENGTH && p + 1 < startLimit) {
-            const Match next = best_match(in, pv, p + 1, endLimit);
+            const Match next = best_match(in, pv, spv, p + 1, endLimit);
             if (next.len <= m.len) break;
             m = next;
             p++;

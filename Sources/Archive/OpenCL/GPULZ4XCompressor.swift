@@ -2,10 +2,11 @@ import COpenCL
 
 /// Tuning of the compression kernel; the defaults are what docs/GPU.md measured.
 public struct GPULZ4XCompressorOptions: Sendable {
-    /// log2 of the hash buckets of a chain segment's head table. Chains link
-    /// positions whose first 8 bytes hash alike; with fewer buckets,
-    /// unrelated strings share chains and use up the candidate budget
-    /// (16 bits cost 6% of ratio on source text, 18 bits 1.3%; docs/GPU.md).
+    /// log2 of the hash buckets of a segment's long-chain head table. Long
+    /// chains link positions whose first 8 bytes hash alike; with fewer
+    /// buckets, unrelated strings share chains and use up the candidate
+    /// budget (on 16 MiB frames of source text, against the CPU encoder:
+    /// 16 bits +2.7% size, 17 bits +0.3%, 18 bits -1.3%; docs/GPU.md).
     public var hashBits = 18
     /// Bytes per chain-building work-item, each with one head table of
     /// 4 << hashBits bytes: larger segments save memory, smaller ones give a
@@ -39,6 +40,8 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
     private let slots: [Slot]
     /// Uints of per-sub-block record and per-frame result (see the kernel).
     private static let recordUInts = 8, infoUInts = 3
+    /// log2 of the short (5-byte hash) chain's head table, fixed in the kernel.
+    private static let shortBits = 16
     private static let none = UInt32.max
 
     public init(device: OpenCLDevice, options: GPULZ4XCompressorOptions = .default) throws {
@@ -71,8 +74,9 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         let subs = (frameSize + options.subBlockSize - 1) / options.subBlockSize
         let segs = (frameSize + options.segmentSize - 1) / options.segmentSize
         let subCap = options.subBlockSize + options.subBlockSize / 16 + 64
-        return frameSize * 5 + segs * (4 << options.hashBits) + subs * (subCap + recordUInts * 4)
-            + outputBound(frameSize)
+        // Input, two u32 chains per position, head tables, scratch, output.
+        return frameSize * 9 + segs * ((4 << options.hashBits) + (4 << shortBits))
+            + subs * (subCap + recordUInts * 4) + outputBound(frameSize)
     }
 
     /// Output room the kernel needs for a frame of `n` bytes (the LZ4 bound).
@@ -125,6 +129,8 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         try slot.lengths.ensure(frames * 4)
         try slot.prev.ensure(frames * stride * 4)
         try slot.heads.ensure(frames * segsPerFrame * (4 << options.hashBits))
+        try slot.shortPrev.ensure(frames * stride * 4)
+        try slot.shortHeads.ensure(frames * segsPerFrame * (4 << GPULZ4XCompressor.shortBits))
         try slot.scratch.ensure(frames * subsPerFrame * subCap)
         try slot.records.ensure(frames * subsPerFrame * GPULZ4XCompressor.recordUInts * 4)
         try slot.info.ensure(frames * GPULZ4XCompressor.infoUInts * 4)
@@ -142,22 +148,24 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
 
         let n32 = UInt32(frames), stride64 = UInt64(stride)
         try chainBuild.set(0, slot.input); try chainBuild.set(1, slot.lengths); try chainBuild.set(2, slot.prev)
-        try chainBuild.set(3, slot.heads); try chainBuild.set(4, value: n32); try chainBuild.set(5, value: stride64)
-        try chainBuild.set(6, value: UInt32(segsPerFrame))
+        try chainBuild.set(3, slot.heads); try chainBuild.set(4, slot.shortPrev); try chainBuild.set(5, slot.shortHeads)
+        try chainBuild.set(6, value: n32); try chainBuild.set(7, value: stride64); try chainBuild.set(8, value: UInt32(segsPerFrame))
         slot.kernels.append(try chainBuild.launch(queue, global: frames * segsPerFrame, local: 64))
 
-        try chainLink.set(0, slot.lengths); try chainLink.set(1, slot.heads); try chainLink.set(2, value: n32)
-        try chainLink.set(3, value: UInt32(segsPerFrame))
-        slot.kernels.append(try chainLink.launch(queue, global: frames << options.hashBits, local: 64))
+        for (heads, bits) in [(slot.heads, options.hashBits), (slot.shortHeads, GPULZ4XCompressor.shortBits)] {
+            try chainLink.set(0, slot.lengths); try chainLink.set(1, heads); try chainLink.set(2, value: n32)
+            try chainLink.set(3, value: UInt32(segsPerFrame)); try chainLink.set(4, value: UInt32(bits))
+            slot.kernels.append(try chainLink.launch(queue, global: frames << bits, local: 64))
+        }
 
         try chainFix.set(0, slot.input); try chainFix.set(1, slot.lengths); try chainFix.set(2, slot.prev)
-        try chainFix.set(3, slot.heads); try chainFix.set(4, value: n32); try chainFix.set(5, value: stride64)
-        try chainFix.set(6, value: UInt32(segsPerFrame))
+        try chainFix.set(3, slot.heads); try chainFix.set(4, slot.shortPrev); try chainFix.set(5, slot.shortHeads)
+        try chainFix.set(6, value: n32); try chainFix.set(7, value: stride64); try chainFix.set(8, value: UInt32(segsPerFrame))
         slot.kernels.append(try chainFix.launch(queue, global: frames * stride, local: 64))
 
         try parse.set(0, slot.input); try parse.set(1, slot.lengths); try parse.set(2, slot.prev)
-        try parse.set(3, slot.scratch); try parse.set(4, slot.records); try parse.set(5, value: n32)
-        try parse.set(6, value: stride64); try parse.set(7, value: UInt32(subsPerFrame))
+        try parse.set(3, slot.shortPrev); try parse.set(4, slot.scratch); try parse.set(5, slot.records)
+        try parse.set(6, value: n32); try parse.set(7, value: stride64); try parse.set(8, value: UInt32(subsPerFrame))
         slot.kernels.append(try parse.launch(queue, global: frames * subsPerFrame, local: 64))
 
         try plan.set(0, slot.lengths); try plan.set(1, slot.records); try plan.set(2, slot.info)
@@ -197,7 +205,7 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
     /// Device buffers and in-flight state of one of the two batches.
     private final class Slot {
         let queue: cl_command_queue
-        let input, lengths, prev, heads, scratch, records, info, output: OpenCLBuffer
+        let input, lengths, prev, heads, shortPrev, shortHeads, scratch, records, info, output: OpenCLBuffer
         var range: Range<Int>?
         var outStride = 0
         var lengthsHost: [UInt32] = []
@@ -211,6 +219,8 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
             lengths = OpenCLBuffer(device, flags: CL_MEM_READ_ONLY)
             prev = OpenCLBuffer(device, flags: rw)
             heads = OpenCLBuffer(device, flags: rw)
+            shortPrev = OpenCLBuffer(device, flags: rw)
+            shortHeads = OpenCLBuffer(device, flags: rw)
             scratch = OpenCLBuffer(device, flags: rw)
             records = OpenCLBuffer(device, flags: rw)
             info = OpenCLBuffer(device, flags: rw)
