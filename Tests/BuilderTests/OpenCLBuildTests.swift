@@ -89,6 +89,29 @@ final class OpenCLBuildTests: XCTestCase {
         XCTAssertThrowsError(try block.withUnsafeBytes { b in try text.withUnsafeMutableBytes { try decoder.decode(b, into: $0) } })
     }
 
+    func testWorkersShareOneDeviceBatcher() throws {
+        _ = try gpuOptions(frameSize: 16 << 10)   // skips without an OpenCL platform
+        let batcher = try GPUFrameBatcher(device: try OpenCLRuntime.shared().devices[0])
+        let frames = (0..<8).map { TreeFixture.text(20_000 + $0 * 1_000, seed: UInt64($0)) }
+        let lock = NSLock()
+        var decoded: [Int: [UInt8]] = [:]
+        DispatchQueue.concurrentPerform(iterations: frames.count) { i in
+            var block = [UInt8](repeating: 0, count: frames[i].count)
+            let size = frames[i].withUnsafeBytes { input in
+                block.withUnsafeMutableBytes { try? batcher.compress(input, into: $0) }
+            }
+            guard let size else { return }   // an error or a block that did not fit
+            var out = [UInt8](repeating: 0, count: frames[i].count)
+            let ok = (try? Array(block.prefix(size)).withUnsafeBytes { b in
+                try out.withUnsafeMutableBytes { try LZ4XDecoder.decode(b, into: $0) }
+            }) != nil
+            lock.lock()
+            if ok { decoded[i] = out }
+            lock.unlock()
+        }
+        for (i, frame) in frames.enumerated() { XCTAssertEqual(decoded[i], frame, "frame \(i)") }
+    }
+
     func testCPUModeLeavesTheDefaults() throws {
         var options = BuildOptions()
         let note = try OpenCLBuildSetup.configure(&options, mode: .cpu, devices: nil) { XCTFail($0) }

@@ -2,8 +2,9 @@ import Archive
 
 /// Wires `--compressor` and `--device` into BuildOptions: picks the devices
 /// (measuring once per machine for `auto`), then makes one GPU frame
-/// compressor per pipeline worker, dealt round-robin over the devices, and a
-/// GPU hasher for the dedup survivors.
+/// compressor per pipeline worker, dealt round-robin over the devices (the
+/// workers of a device share its batcher), and a GPU hasher for the dedup
+/// survivors.
 public enum OpenCLBuildSetup {
     /// Returns the line to show the user when the choice needs explaining
     /// (`auto` staying on the CPU, and why); throws when `gpu` cannot be had.
@@ -18,9 +19,11 @@ public enum OpenCLBuildSetup {
         let (devices, note) = try GPUSelection.devices(mode: mode, list: list, for: .compress, cpu: cpu)
         guard !devices.isEmpty else { return note }
         // Built here, before the pipeline starts, so a kernel that does not
-        // compile fails the build up front with its log.
-        let compressors = try (0..<max(1, options.threads)).map { w in
-            try GPUFrameCompressor(device: devices[w % devices.count], cpuOptions: encoderOptions, onError: onError)
+        // compile fails the build up front with its log. Workers share their
+        // device's batcher, so one launch carries the frames of many workers.
+        let batchers = try devices.map { try GPUFrameBatcher(device: $0) }
+        let compressors = (0..<max(1, options.threads)).map { w in
+            GPUFrameCompressor(batcher: batchers[w % batchers.count], cpuOptions: encoderOptions, onError: onError)
         }
         options.makeCompressor = { w in compressors[w % compressors.count] }
         options.hasher = try GPUFileHasher(devices: devices, threads: options.threads, onError: onError)

@@ -1,23 +1,20 @@
 import Archive
 
-/// A pipeline worker's compressor on an OpenCL device. An OpenCL failure in
-/// the middle of a build does not cost the frame: it is compressed on the CPU
-/// instead (the summary then counts it under "cpu"), and `onError` hears
-/// about it once per worker.
+/// A pipeline worker's compressor on an OpenCL device: its frames go to the
+/// device's shared batcher. An OpenCL failure in the middle of a build does
+/// not cost the frame: it is compressed on the CPU instead (the summary then
+/// counts it under "cpu"), and `onError` hears about it once per worker.
 public final class GPUFrameCompressor: FrameCompressor {
-    private let gpu: GPULZ4XCompressor
+    private let batcher: GPUFrameBatcher
     private let cpu: LZ4XEncoder
-    private let gpuName: String
     private let onError: @Sendable (String) -> Void
     private var reported = false
     public private(set) var deviceName: String
 
-    public init(device: OpenCLDevice, cpuOptions: LZ4XEncoderOptions = .default,
-                onError: @escaping @Sendable (String) -> Void) throws {
-        gpu = try GPULZ4XCompressor(device: device)
+    init(batcher: GPUFrameBatcher, cpuOptions: LZ4XEncoderOptions, onError: @escaping @Sendable (String) -> Void) {
+        self.batcher = batcher
         cpu = LZ4XEncoder(options: cpuOptions)
-        gpuName = "gpu:\(device.name)"
-        deviceName = gpuName
+        deviceName = batcher.deviceName
         self.onError = onError
     }
 
@@ -26,13 +23,13 @@ public final class GPUFrameCompressor: FrameCompressor {
         // size does not pay, and the frame is stored RAW.
         let room = UnsafeMutableRawBufferPointer(rebasing: output[0..<min(output.count, input.count)])
         do {
-            let size = try gpu.compress([input], into: [room])[0]
-            deviceName = gpuName
+            let size = try batcher.compress(input, into: room)
+            deviceName = batcher.deviceName
             return size
         } catch {
             if !reported {
                 reported = true
-                onError("\(gpuName) failed (\(error)); compressing this worker's frames on the CPU")
+                onError("\(batcher.deviceName) failed (\(error)); compressing this worker's frames on the CPU")
             }
             deviceName = "cpu"
             return cpu.compress(input, into: room)
