@@ -67,8 +67,8 @@ public final class GPUFNVHasher: @unchecked Sendable {
         let kernel: OpenCLKernel
         let data, offsets, lengths, hashes: OpenCLBuffer
         var range: Range<Int>?
-        // Host arrays stay untouched while their transfers are in flight.
-        var offsetsHost: [UInt64] = [], lengthsHost: [UInt64] = [], hashesHost: [UInt64] = []
+        let offsetsHost = OpenCLHostArray<UInt64>(), lengthsHost = OpenCLHostArray<UInt64>()
+        let hashesHost = OpenCLHostArray<UInt64>()
         var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
 
         init(_ device: OpenCLDevice, queue: cl_command_queue, kernel: OpenCLKernel) {
@@ -82,26 +82,28 @@ public final class GPUFNVHasher: @unchecked Sendable {
 
         func start(_ range: Range<Int>, _ ranges: [UnsafeRawBufferPointer]) throws {
             self.range = range
-            offsetsHost = []
-            lengthsHost = range.map { UInt64(ranges[$0].count) }
+            let lengths = range.map { UInt64(ranges[$0].count) }
+            var offsets: [UInt64] = []
             var total: UInt64 = 0
-            for length in lengthsHost {
-                offsetsHost.append(total)
+            for length in lengths {
+                offsets.append(total)
                 // 16-byte aligned starts let the kernel use vector loads.
                 total += (length + 15) & ~15
             }
-            hashesHost = [UInt64](repeating: 0, count: range.count)
-            try data.ensure(Int(total)); try offsets.ensure(range.count * 8)
-            try lengths.ensure(range.count * 8); try hashes.ensure(range.count * 8)
+            offsetsHost.set(offsets)
+            lengthsHost.set(lengths)
+            hashesHost.set([UInt64](repeating: 0, count: range.count))
+            try data.ensure(Int(total)); try self.offsets.ensure(range.count * 8)
+            try self.lengths.ensure(range.count * 8); try hashes.ensure(range.count * 8)
             for (k, i) in range.enumerated() where ranges[i].count > 0 {
-                uploads.append(try data.write(queue, ranges[i].baseAddress!, count: ranges[i].count, at: Int(offsetsHost[k])))
+                uploads.append(try data.write(queue, ranges[i].baseAddress!, count: ranges[i].count, at: Int(offsets[k])))
             }
-            uploads.append(try offsetsHost.withUnsafeBytes { try offsets.write(queue, $0.baseAddress!, count: $0.count) })
-            uploads.append(try lengthsHost.withUnsafeBytes { try lengths.write(queue, $0.baseAddress!, count: $0.count) })
-            try kernel.set(0, data); try kernel.set(1, offsets); try kernel.set(2, lengths); try kernel.set(3, hashes)
+            uploads.append(try self.offsets.write(queue, offsetsHost.raw.baseAddress!, count: range.count * 8))
+            uploads.append(try self.lengths.write(queue, lengthsHost.raw.baseAddress!, count: range.count * 8))
+            try kernel.set(0, data); try kernel.set(1, self.offsets); try kernel.set(2, self.lengths); try kernel.set(3, hashes)
             try kernel.set(4, value: UInt32(range.count))
             kernels.append(try kernel.launch(queue, global: range.count, local: 64))
-            downloads.append(try hashesHost.withUnsafeMutableBytes { try hashes.read(queue, into: $0.baseAddress!, count: $0.count) })
+            downloads.append(try hashes.read(queue, into: hashesHost.raw.baseAddress!, count: range.count * 8))
             try OpenCLError.check(clFlush(queue), "clFlush")
         }
     }

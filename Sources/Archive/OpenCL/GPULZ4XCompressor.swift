@@ -138,13 +138,13 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
 
         slot.range = range
         slot.outStride = outStride
-        slot.lengthsHost = range.map { UInt32(inputs[$0].count) }
-        slot.infoHost = [UInt32](repeating: 0, count: frames * GPULZ4XCompressor.infoUInts)
+        slot.lengthsHost.set(range.map { UInt32(inputs[$0].count) })
+        slot.infoHost.set([UInt32](repeating: 0, count: frames * GPULZ4XCompressor.infoUInts))
         let queue = slot.queue
         for (i, frame) in range.enumerated() where inputs[frame].count > 0 {
             slot.uploads.append(try slot.input.write(queue, inputs[frame].baseAddress!, count: inputs[frame].count, at: i * stride))
         }
-        slot.uploads.append(try slot.lengthsHost.withUnsafeBytes { try slot.lengths.write(queue, $0.baseAddress!, count: $0.count) })
+        slot.uploads.append(try slot.lengths.write(queue, slot.lengthsHost.raw.baseAddress!, count: slot.lengthsHost.raw.count))
 
         let n32 = UInt32(frames), stride64 = UInt64(stride)
         try chainBuild.set(0, slot.input); try chainBuild.set(1, slot.lengths); try chainBuild.set(2, slot.prev)
@@ -178,9 +178,7 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         try assemble.set(9, value: UInt64(outStride))
         slot.kernels.append(try assemble.launch(queue, global: frames * (subsPerFrame + 1), local: 64))
 
-        slot.downloads.append(try slot.infoHost.withUnsafeMutableBytes {
-            try slot.info.read(queue, into: $0.baseAddress!, count: $0.count)
-        })
+        slot.downloads.append(try slot.info.read(queue, into: slot.infoHost.raw.baseAddress!, count: slot.infoHost.raw.count))
         try OpenCLError.check(clFlush(queue), "clFlush")
     }
 
@@ -208,8 +206,8 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         let input, lengths, prev, heads, shortPrev, shortHeads, scratch, records, info, output: OpenCLBuffer
         var range: Range<Int>?
         var outStride = 0
-        var lengthsHost: [UInt32] = []
-        var infoHost: [UInt32] = []
+        let lengthsHost = OpenCLHostArray<UInt32>()
+        let infoHost = OpenCLHostArray<UInt32>()
         var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
 
         init(_ device: OpenCLDevice, queue: cl_command_queue) {

@@ -109,24 +109,22 @@ public final class GPULZ4XDecoder: @unchecked Sendable {
         try slot.status.ensure(n * 4); try slot.produced.ensure(n * 4)
         slot.range = range
         slot.outputs = range.map { outputs[$0] }
-        // The host copies of the frame table must live until their uploads complete.
-        slot.table = (srcOffsets, dstOffsets, srcLengths, dstLengths)
-        slot.statusHost = [Int32](repeating: 0, count: n)
+        slot.srcOffsetsHost.set(srcOffsets); slot.dstOffsetsHost.set(dstOffsets)
+        slot.srcLengthsHost.set(srcLengths); slot.dstLengthsHost.set(dstLengths)
+        slot.statusHost.set([Int32](repeating: 0, count: n))
         for (k, i) in range.enumerated() where frames[i].count > 0 {
             slot.uploads.append(try slot.src.write(queue, frames[i].baseAddress!, count: frames[i].count, at: Int(srcOffsets[k])))
         }
-        slot.uploads.append(try slot.table.0.withUnsafeBytes { try slot.srcOffsets.write(queue, $0.baseAddress!, count: $0.count) })
-        slot.uploads.append(try slot.table.1.withUnsafeBytes { try slot.dstOffsets.write(queue, $0.baseAddress!, count: $0.count) })
-        slot.uploads.append(try slot.table.2.withUnsafeBytes { try slot.srcLengths.write(queue, $0.baseAddress!, count: $0.count) })
-        slot.uploads.append(try slot.table.3.withUnsafeBytes { try slot.dstLengths.write(queue, $0.baseAddress!, count: $0.count) })
+        slot.uploads.append(try slot.srcOffsets.write(queue, slot.srcOffsetsHost.raw.baseAddress!, count: n * 8))
+        slot.uploads.append(try slot.dstOffsets.write(queue, slot.dstOffsetsHost.raw.baseAddress!, count: n * 8))
+        slot.uploads.append(try slot.srcLengths.write(queue, slot.srcLengthsHost.raw.baseAddress!, count: n * 4))
+        slot.uploads.append(try slot.dstLengths.write(queue, slot.dstLengthsHost.raw.baseAddress!, count: n * 4))
 
         try kernel.set(0, slot.src); try kernel.set(1, slot.srcOffsets); try kernel.set(2, slot.srcLengths)
         try kernel.set(3, slot.dst); try kernel.set(4, slot.dstOffsets); try kernel.set(5, slot.dstLengths)
         try kernel.set(6, slot.status); try kernel.set(7, slot.produced); try kernel.set(8, value: UInt32(n))
         slot.kernels.append(try kernel.launch(queue, global: n * workGroup, local: workGroup))
-        slot.downloads.append(try slot.statusHost.withUnsafeMutableBytes {
-            try slot.status.read(queue, into: $0.baseAddress!, count: $0.count)
-        })
+        slot.downloads.append(try slot.status.read(queue, into: slot.statusHost.raw.baseAddress!, count: n * 4))
         for (k, output) in slot.outputs.enumerated() where output.count > 0 {
             slot.downloads.append(try slot.dst.read(queue, into: output.baseAddress!, count: output.count, at: Int(dstOffsets[k])))
         }
@@ -148,8 +146,9 @@ public final class GPULZ4XDecoder: @unchecked Sendable {
         let src, dst, srcOffsets, dstOffsets, srcLengths, dstLengths, status, produced: OpenCLBuffer
         var range: Range<Int>?
         var outputs: [UnsafeMutableRawBufferPointer] = []
-        var table: ([UInt64], [UInt64], [UInt32], [UInt32]) = ([], [], [], [])
-        var statusHost: [Int32] = []
+        let srcOffsetsHost = OpenCLHostArray<UInt64>(), dstOffsetsHost = OpenCLHostArray<UInt64>()
+        let srcLengthsHost = OpenCLHostArray<UInt32>(), dstLengthsHost = OpenCLHostArray<UInt32>()
+        let statusHost = OpenCLHostArray<Int32>()
         var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
 
         init(_ device: OpenCLDevice, queue: cl_command_queue) {
