@@ -64,7 +64,10 @@ void lz4x_decode(__global const uchar *src,
         }
         if (lit > inLen - ip) { err = ERR_TRUNCATED; break; }
         if (lit > outCap - op) { err = ERR_OVERFLOW; break; }
-        copy_bytes(out + op, in + ip, lit);
+        // Short runs far from both ends: one 16-byte copy (bytes past the
+        // run are rewritten by what follows), as the CPU decoder does.
+        if (lit <= 16 && inLen - ip >= 16 && outCap - op >= 16) vstore16(vload16(0, in + ip), 0, out + op);
+        else copy_bytes(out + op, in + ip, lit);
         ip += lit; op += lit;
         if (ip == inLen) break;   // the last sequence carries literals only
         if (inLen - ip < 3) { err = ERR_TRUNCATED; break; }
@@ -83,7 +86,9 @@ void lz4x_decode(__global const uchar *src,
         }
         len += 4;
         if (len > outCap - op) { err = ERR_OVERFLOW; break; }
-        if (off >= 8) {
+        if (off >= 16 && len <= 16 && outCap - op >= 16) {
+            vstore16(vload16(0, out + op - off), 0, out + op);   // the source ends before op
+        } else if (off >= 8) {
             copy_bytes(out + op, out + op - off, len);   // 8-byte steps never read what they write
         } else {
             // Front to back, byte by byte: an overlapping match reads bytes
