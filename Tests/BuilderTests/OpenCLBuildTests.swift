@@ -75,6 +75,8 @@ final class OpenCLBuildTests: XCTestCase {
         let dest = temp("cpu-dest") + "/restored"
         let reader = try ArchiveReader(path: out + ".001", options: try gpuReaderOptions())
         XCTAssertEqual(try Extractor(reader: reader, destination: dest).run().failures, [])
+        // A whole-frame decode leaves the frame complete (read-ahead skips it).
+        XCTAssertTrue(reader.cache.isComplete(reader.index.frames.count - 1))
         let diff = TreeSnapshot(fixture.root).differences(from: TreeSnapshot(dest))
         XCTAssertTrue(diff.isEmpty, "trees differ:\n" + diff.prefix(20).joined(separator: "\n"))
     }

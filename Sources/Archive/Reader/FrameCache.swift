@@ -142,7 +142,7 @@ final class FrameCache: @unchecked Sendable {
         try checkDecoded(entry, record)
         payload.deallocate()
         entry.payload = nil
-        charge(entry, -payload.count)
+        charge(entry, -payload.count, complete: true)
     }
 
     private func checkDecoded(_ entry: Entry, _ record: FrameRecord) throws {
