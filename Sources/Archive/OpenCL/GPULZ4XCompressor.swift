@@ -64,7 +64,9 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         assemble = try kernel("assemble")
         let perFrame = GPULZ4XCompressor.deviceBytes(perFrameOf: 16 << 20, options)
         // Two slots are in flight at once; leave half the device to others.
-        let fit = Int(device.globalMemory / 4) / perFrame
+        // The largest single buffer, a chain (4 bytes per position), must
+        // also stay within the device's allocation limit.
+        let fit = min(Int(device.globalMemory / 4) / perFrame, Int(device.maxAllocation) / (4 * (16 << 20)))
         framesPerBatch = max(1, options.framesPerBatch ?? (device.isGPU ? min(64, fit) : 1))
         slots = (0..<2).map { Slot(device, queue: device.queues[$0]) }
     }
