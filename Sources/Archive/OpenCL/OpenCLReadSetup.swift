@@ -5,8 +5,9 @@ public enum OpenCLReadSetup {
     /// cannot be had.
     public static func configure(_ options: inout ReaderOptions, mode: GPUMode, devices list: String?,
                                  threads: Int, onError: @escaping @Sendable (String) -> Void) throws -> String? {
+        let encoder = LZ4XEncoder()
         let cpu = CPUCodecForCalibration(threads: threads, compress: { input, output in
-            LZ4XEncoder().compress(input, into: output)
+            encoder.compress(input, into: output)
         }, decode: { block, output in
             try LZ4XDecoder.decode(block, into: output)
         })

@@ -11,8 +11,11 @@ public enum OpenCLBuildSetup {
     public static func configure(_ options: inout BuildOptions, mode: GPUMode, devices list: String?,
                                  onError: @escaping @Sendable (String) -> Void) throws -> String? {
         let encoderOptions = options.encoder
+        // One encoder for the whole measurement: its tables are allocated once,
+        // as in a pipeline worker.
+        let encoder = LZ4XEncoder(options: encoderOptions)
         let cpu = CPUCodecForCalibration(threads: options.threads, compress: { input, output in
-            LZ4XEncoder(options: encoderOptions).compress(input, into: output)
+            encoder.compress(input, into: output)
         }, decode: { block, output in
             try LZ4XDecoder.decode(block, into: output)
         })
