@@ -1,0 +1,83 @@
+import XCTest
+import Foundation
+@testable import Archive
+
+/// `--compressor`, `--decoder` and `--device` as a user types them, with and
+/// without an OpenCL platform (an empty ICD directory hides PoCL).
+final class OpenCLCommandLineTests: XCTestCase {
+    var cleanup: [String] = []
+    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
+
+    func run(_ tool: String, _ args: [String], noOpenCL: Bool = false) throws -> (status: Int32, out: String, err: String) {
+        let url = Bundle.main.bundleURL.appendingPathComponent(tool)
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw XCTSkip("\(tool) not built at \(url.path); run `swift build` first")
+        }
+        let p = Process()
+        p.executableURL = url
+        p.arguments = args
+        if noOpenCL {
+            let empty = TreeFixture.temporaryDirectory("no-icd")
+            cleanup.append(empty)
+            p.environment = ProcessInfo.processInfo.environment.merging(["OCL_ICD_VENDORS": empty]) { $1 }
+        }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testGPUBuildAndExtractRoundTrip() throws {
+        do {
+            _ = try OpenCLRuntime.shared()
+        } catch OpenCLError.noPlatform {
+            print("skipping OpenCL command-line test: no OpenCL platform installed")
+            throw XCTSkip("no OpenCL platform installed")
+        }
+        let src = TreeFixture(root: TreeFixture.temporaryDirectory("clcli-src"))
+        let work = TreeFixture.temporaryDirectory("clcli-out")
+        cleanup += [src.root, work]
+        src.file("a.txt", TreeFixture.text(120_000, seed: 21))
+        src.file("b/c.bin", TreeFixture.random(30_000, seed: 22))
+
+        let built = try run("gpuarc-build", ["--no-progress", "--frame-size", "32K", "--compressor", "gpu", "--device", "0",
+                                             src.root, work + "/arc"])
+        XCTAssertEqual(built.status, 0, built.err)
+        XCTAssertTrue(built.out.contains("gpu:"), built.out)
+        let restored = try run("gpuarc-extract", ["--decoder", "gpu", work + "/arc.001", work + "/dest"])
+        XCTAssertEqual(restored.status, 0, restored.err)
+        XCTAssertEqual(FileManager.default.contents(atPath: work + "/dest/a.txt"), FileManager.default.contents(atPath: src.path("a.txt")))
+        XCTAssertEqual(FileManager.default.contents(atPath: work + "/dest/b/c.bin"), FileManager.default.contents(atPath: src.path("b/c.bin")))
+
+        let badDevice = try run("gpuarc-build", ["--no-progress", "--compressor", "gpu", "--device", "99", src.root, work + "/x"])
+        XCTAssertEqual(badDevice.status, 1)
+        XCTAssertTrue(badDevice.err.contains("99") && badDevice.err.contains("devices are"), badDevice.err)
+        let badMode = try run("gpuarc-build", ["--no-progress", "--compressor", "fast", src.root, work + "/y"])
+        XCTAssertNotEqual(badMode.status, 0)
+        XCTAssertTrue(badMode.err.contains("auto, gpu or cpu"), badMode.err)
+    }
+
+    func testWithoutOpenCLAutoSaysSoAndGPUIsAnError() throws {
+        let src = TreeFixture(root: TreeFixture.temporaryDirectory("noicd-src"))
+        let work = TreeFixture.temporaryDirectory("noicd-out")
+        cleanup += [src.root, work]
+        src.file("a.txt", TreeFixture.text(40_000, seed: 23))
+
+        let auto = try run("gpuarc-build", ["--no-progress", src.root, work + "/arc"], noOpenCL: true)
+        XCTAssertEqual(auto.status, 0, auto.err)
+        XCTAssertEqual(auto.err.split(separator: "\n").filter { $0.contains("OpenCL") }.count, 1, auto.err)
+        XCTAssertTrue(auto.err.contains("on the CPU"), auto.err)
+
+        let gpu = try run("gpuarc-build", ["--no-progress", "--compressor", "gpu", src.root, work + "/gpu"], noOpenCL: true)
+        XCTAssertEqual(gpu.status, 1)
+        XCTAssertTrue(gpu.err.contains("no OpenCL platform"), gpu.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/gpu.001"))
+
+        let extract = try run("gpuarc-extract", ["--decoder", "gpu", work + "/arc.001", work + "/dest"], noOpenCL: true)
+        XCTAssertEqual(extract.status, 1)
+        XCTAssertTrue(extract.err.contains("no OpenCL platform"), extract.err)
+    }
+}
