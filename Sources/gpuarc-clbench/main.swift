@@ -123,7 +123,7 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
     let gpuSize = blocks.reduce(0) { $0 + ($1?.count ?? 0) }
     print("  compress: ratio \(String(format: "%.4f", Double(gpuSize) / Double(total)))"
           + " (\(String(format: "%+.2f", (Double(gpuSize) / Double(cpuSize) - 1) * 100))% size vs CPU),"
-          + " \(compressor.framesPerBatch) frame(s) per launch,"
+          + " \(compressor.batchSize(forFramesOf: o.frameSize)) frame(s) per launch,"
           + " \(GPULZ4XCompressor.deviceBytes(perFrameOf: o.frameSize, o.compressor) >> 20) MiB device memory per frame")
     report("compress", bytes: total, compressTimes, wall: compressWall)
     for (block, frame) in zip(blocks, frames) where block.flatMap({ cpuDecoded($0, size: frame.count) }) != frame {

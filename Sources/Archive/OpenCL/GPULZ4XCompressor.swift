@@ -32,6 +32,8 @@ public struct GPULZ4XCompressorOptions: Sendable {
 public final class GPULZ4XCompressor: @unchecked Sendable {
     public let device: OpenCLDevice
     public let options: GPULZ4XCompressorOptions
+    /// Frames per launch at most; fewer when frames this large would not fit
+    /// (see `batchSize(forFramesOf:)`).
     public let framesPerBatch: Int
     /// Device time spent so far, from event profiling; callers may reset it.
     public var timings = OpenCLTimings()
@@ -62,13 +64,19 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         parse = try kernel("parse")
         plan = try kernel("plan")
         assemble = try kernel("assemble")
-        let perFrame = GPULZ4XCompressor.deviceBytes(perFrameOf: 16 << 20, options)
-        // Two slots are in flight at once; leave half the device to others.
-        // The largest single buffer, a chain (4 bytes per position), must
-        // also stay within the device's allocation limit.
-        let fit = min(Int(device.globalMemory / 4) / perFrame, Int(device.maxAllocation) / (4 * (16 << 20)))
-        framesPerBatch = max(1, options.framesPerBatch ?? (device.isGPU ? min(64, fit) : 1))
+        framesPerBatch = max(1, options.framesPerBatch ?? (device.isGPU ? 64 : 1))
         slots = (0..<2).map { Slot(device, queue: device.queues[$0]) }
+    }
+
+    /// Frames of up to `size` bytes per launch: two slots are in flight at
+    /// once and may take half the device (the other half is left to other
+    /// users), and the largest single buffer, a chain of 4 bytes per
+    /// position, must stay within the device's allocation limit.
+    public func batchSize(forFramesOf size: Int) -> Int {
+        let frame = max(size, 1 << 16)
+        let fit = min(Int(device.globalMemory / 4) / GPULZ4XCompressor.deviceBytes(perFrameOf: frame, options),
+                      Int(device.maxAllocation) / (4 * frame))
+        return max(1, min(framesPerBatch, fit))
     }
 
     /// Device memory one batch slot needs per frame of `frameSize` bytes.
@@ -95,7 +103,8 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
             throw OpenCLError.invalidArgument("compress: a \(big.count)-byte frame is too large for the GPU kernel")
         }
         var sizes = [Int?](repeating: nil, count: inputs.count)
-        let batches = stride(from: 0, to: inputs.count, by: framesPerBatch).map { $0..<min($0 + framesPerBatch, inputs.count) }
+        let perBatch = batchSize(forFramesOf: inputs.map(\.count).max() ?? 0)
+        let batches = stride(from: 0, to: inputs.count, by: perBatch).map { $0..<min($0 + perBatch, inputs.count) }
         // Batch b runs on slot b % 2: while one batch computes, the next
         // one's uploads and the previous one's downloads use the other queue.
         for (b, range) in batches.enumerated() {
