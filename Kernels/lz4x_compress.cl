@@ -48,7 +48,7 @@
 #define R_DST 6           // output offset (set by plan)
 #define R_LIT_FROM 7      // where the first sequence's literals start (set by plan)
 
-inline uint read32(__global const uchar *p)
+uint read32(__global const uchar *p)
 {
     return p[0] | ((uint)p[1] << 8) | ((uint)p[2] << 16) | ((uint)p[3] << 24);
 }
@@ -62,9 +62,9 @@ inline uint read32(__global const uchar *p)
 #define HASH_BYTES 8
 #define SHORT_BITS 16
 #define SHORT_SIZE (1u << SHORT_BITS)
-inline ulong read64(__global const uchar *p) { return as_ulong(vload8(0, p)); }
-inline uint hash8(ulong v) { return (uint)((v * 0x9E3779B185EBCA87UL) >> (64 - HASH_BITS)); }
-inline uint hash5(ulong v) { return (uint)(((v << 24) * 0x9E3779B185EBCA87UL) >> (64 - SHORT_BITS)); }
+ulong read64(__global const uchar *p) { return as_ulong(vload8(0, p)); }
+uint hash8(ulong v) { return (uint)((v * 0x9E3779B185EBCA87UL) >> (64 - HASH_BITS)); }
+uint hash5(ulong v) { return (uint)(((v << 24) * 0x9E3779B185EBCA87UL) >> (64 - SHORT_BITS)); }
 
 __kernel void chain_build(__global const uchar *input, __global const uint *lengths,
                           __global uint *prev, __global uint *heads,
@@ -140,7 +140,7 @@ typedef struct { uint len, off; } Match;
 // most `maxLen`: eight bytes per step, the first differing byte found from
 // the lowest set bit of the xor (loads are little-endian on every device
 // OpenCL runs on that we target).
-inline uint match_length(__global const uchar *a, __global const uchar *b, uint len, uint maxLen)
+uint match_length(__global const uchar *a, __global const uchar *b, uint len, uint maxLen)
 {
     while (len + 8 <= maxLen) {
         const ulong x = as_ulong(vload8(0, a + len)) ^ as_ulong(vload8(0, b + len));
@@ -154,7 +154,7 @@ inline uint match_length(__global const uchar *a, __global const uchar *b, uint 
 // Longest match at p among the first TOPK candidates of its chain that
 // share its first 4 bytes (at most MAXSTEPS links walked), no longer than
 // `limit - p`; length 0 when none reaches MIN_USEFUL.
-inline Match best_match(__global const uchar *in, __global const uint *pv, __global const uint *spv,
+Match best_match(__global const uchar *in, __global const uint *pv, __global const uint *spv,
                         uint p, uint limit)
 {
     Match m = { 0, 0 };
@@ -185,7 +185,7 @@ inline Match best_match(__global const uchar *in, __global const uint *pv, __glo
     return m;
 }
 
-inline uint put_length(__global uchar *o, uint extra)
+uint put_length(__global uchar *o, uint extra)
 {
     uint k = 0;
     while (extra >= 255) { o[k++] = 255; extra -= 255; }
@@ -194,7 +194,7 @@ inline uint put_length(__global uchar *o, uint extra)
 }
 
 // Bytes a sequence header adds besides its literals: token, extensions, offset.
-inline uint header_size(uint lit, uint len)
+uint header_size(uint lit, uint len)
 {
     uint size = 1 + 3;
     if (lit >= 15) size += 1 + (lit - 15) / 255;
@@ -203,7 +203,7 @@ inline uint header_size(uint lit, uint len)
 }
 
 // Writes one sequence; `len` 0 means the literals-only last sequence.
-inline uint put_sequence(__global uchar *o, __global const uchar *lits, uint lit, uint len, uint off)
+uint put_sequence(__global uchar *o, __global const uchar *lits, uint lit, uint len, uint off)
 {
     uint k = 1;
     const uint ml = len ? len - MINMATCH : 0;

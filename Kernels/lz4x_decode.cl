@@ -20,7 +20,7 @@
 
 #if WG == 1
 // Copies n bytes, eight at a time where it can, never past d + n.
-inline void copy_bytes(__global uchar *d, __global const uchar *s, uint n)
+void copy_bytes(__global uchar *d, __global const uchar *s, uint n)
 {
     uint k = 0;
     for (; k + 8 <= n; k += 8) vstore8(vload8(0, s + k), 0, d + k);
