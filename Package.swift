@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "gpuarc-build", targets: ["gpuarc-build"]),
         .executable(name: "gpuarc-extract", targets: ["gpuarc-extract"]),
+        .executable(name: "gpuarc-mount", targets: ["gpuarc-mount"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -16,11 +17,14 @@ let package = Package(
         // System-library shims.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
+        .systemLibrary(name: "CFuse3", path: "Sources/CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
 
         // Format, codec, volumes, index, reader, frame cache, extraction.
         .target(name: "Archive", dependencies: ["CZlib", "COpenCL"]),
         // Scan, dedup, ordering, frame packing, volume writer.
         .target(name: "Builder", dependencies: ["Archive"]),
+        // The FUSE driver over Archive's reader (low-level libfuse3 API).
+        .target(name: "Mount", dependencies: ["Archive", "CFuse3"]),
 
         // Thin executables: argument parsing and wiring only.
         .executableTarget(name: "gpuarc-build", dependencies: ["Builder", "Archive", argumentParser]),
@@ -28,10 +32,13 @@ let package = Package(
         .executableTarget(name: "gpuarc-bench", dependencies: ["Archive"]),
         // OpenCL kernel throughput (docs/GPU.md).
         .executableTarget(name: "gpuarc-clbench", dependencies: ["Archive"]),
+        .executableTarget(name: "gpuarc-mount", dependencies: ["Mount"]),
 
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
         .testTarget(name: "BuilderTests", dependencies: ["Builder", "Archive"]),
         .testTarget(name: "OpenCLTests", dependencies: ["Archive"]),
+        // Real mounts of archives made by the builder; the driver binary must be built.
+        .testTarget(name: "MountTests", dependencies: ["Mount", "Archive", "Builder", "CFuse3"]),
     ],
     swiftLanguageModes: [.v5]
 )

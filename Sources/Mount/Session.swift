@@ -1,0 +1,118 @@
+// The mount's life: open and check the archive, create the FUSE session,
+// mount, detach, serve until unmounted or signalled, clean up.
+import Archive
+import CFuse3
+import Foundation
+
+public enum MountCommand {
+    /// Runs gpuarc-mount with `arguments` (without the program name); returns the exit status.
+    public static func run(_ arguments: [String]) -> Int32 {
+        let options: MountOptions
+        do {
+            options = try MountOptions.parse(arguments)
+        } catch {
+            fputs("gpuarc-mount: \(error)\n\(usage)\n", stderr)
+            return 2
+        }
+        if options.showHelp { print(usage); return 0 }
+        if options.showVersion { print("gpuarc-mount 0.1"); return 0 }
+        if options.decoder == .gpu {
+            fputs("gpuarc-mount: the GPU decoder is not available yet (it arrives with the OpenCL work); use --decoder cpu or auto\n", stderr)
+            return 1
+        }
+        guard let resolved = realpath(options.mountpoint, nil) else {
+            fputs("gpuarc-mount: mountpoint \(options.mountpoint): \(String(cString: strerror(errno)))\n", stderr)
+            return 1
+        }
+        // Absolute, so that unmounting still finds it after the daemon's chdir("/").
+        let mountpoint = String(cString: resolved)
+        free(resolved)
+        let detach = options.foreground ? nil : Detach.begin()
+        let status = serve(options, mountpoint: mountpoint, detach: detach)
+        detach?.fail(UInt8(status))
+        return status
+    }
+
+    private static func serve(_ options: MountOptions, mountpoint: String, detach: Detach?) -> Int32 {
+        let reader: ArchiveReader
+        do {
+            var readerOptions = ReaderOptions()
+            readerOptions.cacheBytes = options.cacheBytes
+            // Absolute, because the daemon leaves its working directory and the
+            // reader may open further volumes later.
+            reader = try ArchiveReader(path: absolutePath(options.archive), options: readerOptions)
+        } catch {
+            fputs("gpuarc-mount: \(error)\n", stderr)
+            return 1
+        }
+        let filesystem = Filesystem(reader: reader)
+        var operations = makeOperations()
+        var args = FuseArguments(fuseArguments(options))
+        defer { args.release() }
+        let userdata = Unmanaged.passUnretained(filesystem).toOpaque()
+        guard let session = fuse_session_new(&args.raw, &operations, MemoryLayout<fuse_lowlevel_ops>.size, userdata) else {
+            return 1   // libfuse has printed why
+        }
+        defer { fuse_session_destroy(session) }
+        // A shell starts background jobs with SIGINT ignored, and libfuse only
+        // installs its handlers over the default action: reset first so that
+        // Ctrl-C and kill always unmount cleanly.
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGHUP, SIG_DFL)
+        guard fuse_set_signal_handlers(session) == 0 else { return 1 }
+        defer { fuse_remove_signal_handlers(session) }
+        guard fuse_session_mount(session, mountpoint) == 0 else { return 1 }
+        defer { fuse_session_unmount(session) }
+        detach?.succeed()
+        let result = options.singleThreaded
+            ? fuse_session_loop(session)
+            : gpuarc_session_loop_mt(session, 16)
+        withExtendedLifetime(filesystem) {}
+        return result == 0 ? 0 : 1
+    }
+
+    /// libfuse's own options: ours are taken out by the parser; read-only and
+    /// a recognisable source name are always added.
+    static func fuseArguments(_ options: MountOptions) -> [String] {
+        var mountOptions = ["ro", "fsname=" + escapeOption(options.archive), "subtype=gpuarc"]
+        // With other users let in, the kernel enforces the archived modes.
+        // Without, only the owner of the mount sees it, and they can read the
+        // whole archive file anyway.
+        if options.allowsOtherUsers { mountOptions.append("default_permissions") }
+        mountOptions += options.fuseOptions
+        var arguments = ["gpuarc-mount", "-o", mountOptions.joined(separator: ",")]
+        if options.debug { arguments.append("-d") }
+        return arguments
+    }
+
+    private static func absolutePath(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + path
+    }
+
+    private static func escapeOption(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ",", with: "\\,")
+    }
+}
+
+/// A fuse_args whose strings live as long as it does.
+private struct FuseArguments {
+    var raw: fuse_args
+    private let strings: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+
+    init(_ arguments: [String]) {
+        strings = .allocate(capacity: arguments.count + 1)
+        for (i, argument) in arguments.enumerated() { strings[i] = strdup(argument) }
+        strings[arguments.count] = nil
+        raw = fuse_args(argc: Int32(arguments.count), argv: strings, allocated: 0)
+    }
+
+    mutating func release() {
+        fuse_opt_free_args(&raw)
+        var p = strings
+        while let s = p.pointee { free(s); p += 1 }
+        strings.deallocate()
+    }
+}

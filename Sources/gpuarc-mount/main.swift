@@ -1,0 +1,4 @@
+import Mount
+import Foundation
+
+exit(MountCommand.run(Array(CommandLine.arguments.dropFirst())))
