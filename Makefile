@@ -4,11 +4,12 @@ DIR ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: zlib (index), fuse3 (mount), OpenCL + PoCL (GPU path on CPU),
-# OpenSSL libcrypto (chunk hashes), and the anchor tools the benchmarks compare with.
+# OpenSSL libcrypto (chunk hashes), the anchor tools the benchmarks compare with, and
+# python3 for the mount benchmark's random reads.
 DEBS := zlib1g-dev pkg-config libfuse3-dev fuse3 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo \
-        libssl-dev lz4 zstd squashfs-tools squashfuse time
+        libssl-dev lz4 zstd squashfs-tools squashfuse time python3
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test demo bench bench-mount clean
 
 deps:
 	$(SUDO) apt-get update -qq
@@ -25,6 +26,11 @@ demo: build
 
 bench: build
 	bash bench/bench.sh $(DIR)
+	bash bench/mount.sh $(DIR)
+
+# The mount benchmark alone: gpuarc-mount against squashfuse on DIR.
+bench-mount: build
+	bash bench/mount.sh $(DIR)
 
 clean:
 	rm -rf .build

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Demo: archive a real directory that exists on any Debian machine, verify it,
-# extract it and compare with the original.
+# extract it and compare with the original, then mount it and read it back
+# with ordinary tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.build/release
 SRC=${1:-/usr/share/doc}
 WORK=$(mktemp -d /tmp/gpuarc-demo.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+MNT=$WORK/mnt
+trap 'fusermount3 -u -z "$MNT" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 echo "== gpuarc-build $SRC $WORK/demo"
 $BIN/gpuarc-build --no-progress "$SRC" "$WORK/demo" || [ $? -eq 2 ]
@@ -24,3 +26,20 @@ $BIN/gpuarc-extract "$WORK/demo.001" "$WORK/restored"
 echo
 echo "== diff -r against the source"
 diff -r --no-dereference "$SRC" "$WORK/restored" && echo "identical: every file, symlink and directory came back"
+
+echo
+if [ ! -e /dev/fuse ]; then
+    echo "== no /dev/fuse on this machine: skipping the mount part"
+    exit 0
+fi
+echo "== gpuarc-mount $WORK/demo.001 $MNT"
+mkdir -p "$MNT"
+$BIN/gpuarc-mount "$WORK/demo.001" "$MNT" -o auto_unmount
+echo "== diff -r through the mount"
+diff -r --no-dereference "$SRC" "$MNT" && echo "identical: the mounted tree reads back exactly"
+echo "== ls -l (first lines)"
+ls -l "$MNT" | head -4
+echo "== df"
+df -h "$MNT"
+fusermount3 -u "$MNT"
+echo "== unmounted"

@@ -42,18 +42,25 @@ enum MountHarness {
     /// detach). Spawned directly rather than with Process: Process waits for
     /// a descriptor that a detached daemon inherits, so it would wait for the
     /// daemon instead of the parent.
-    static func run(_ arguments: [String], timeout: TimeInterval = 20) throws -> (status: Int32, output: String) {
+    static func run(_ arguments: [String], executable: String? = nil, timeout: TimeInterval = 20) throws -> (status: Int32, output: String) {
+        let tool = executable ?? binary
         let log = try scratchDirectory("run-log") + "/output"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = ([binary] + arguments).map { strdup($0) } + [nil]
+        let argv = ([tool] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // The driver's directory leads PATH, as if it were installed, for mount.fuse3.
+        let directory = (binary as NSString).deletingLastPathComponent
+        let env = ProcessInfo.processInfo.environment.merging(
+            ["PATH": directory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]) { $1 }
+        let envp = env.map { strdup("\($0)=\($1)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, binary, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw MountError(description: "cannot run \(binary): errno \(spawned)") }
+        let spawned = posix_spawn(&pid, tool, &actions, nil, argv, envp)
+        guard spawned == 0 else { throw MountError(description: "cannot run \(tool): errno \(spawned)") }
         var raw: Int32 = 0
         let deadline = Date().addingTimeInterval(timeout)
         while waitpid(pid, &raw, WNOHANG) == 0 {

@@ -164,6 +164,19 @@ final class MountTests: XCTestCase {
         XCTAssertTrue(FileManager.default.contentsEqual(atPath: source + "/docs/hello.txt", andPath: mountpoint + "/docs/hello.txt"))
     }
 
+    func testFstabLineWorksThroughMountFuse3() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/sbin/mount.fuse3") else {
+            throw XCTSkip("mount.fuse3 is not installed")
+        }
+        let mountpoint = try MountHarness.scratchDirectory("mnt-fstab")
+        // What mount(8) runs for: ARCHIVE MNT fuse.gpuarc-mount ro,cache_size=64M,auto_unmount 0 0
+        let result = try MountHarness.run([archive, mountpoint, "-t", "fuse.gpuarc-mount", "-o", "ro,cache_size=64M,auto_unmount"],
+                                          executable: "/sbin/mount.fuse3")
+        defer { runQuietly("/bin/fusermount3", ["-u", "-z", mountpoint]) }
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(FileManager.default.contentsEqual(atPath: source + "/docs/text.txt", andPath: mountpoint + "/docs/text.txt"))
+    }
+
     func testMissingArchiveIsRefusedWithAMessage() throws {
         let mountpoint = try MountHarness.scratchDirectory("mnt-missing")
         for foreground in [false, true] {
