@@ -12,35 +12,23 @@
 // Not used by the driver; lets its tests call getxattr and friends.
 #include <sys/xattr.h>
 
-static inline int gpuarc_session_loop_mt(struct fuse_session *se, unsigned int max_threads) {
-    struct fuse_loop_config *config = fuse_loop_cfg_create();
-    if (config == NULL) return -1;
+// At FUSE_USE_VERSION 35, struct fuse_loop_config is the old two-field
+// layout and fuse_session_loop_mt reads it as such. (The newer
+// fuse_loop_cfg_create object has another layout; passing it here makes
+// libfuse read max_idle_threads as 1 and start a thread for every request.)
+static inline int gpuarc_session_loop_mt(struct fuse_session *se, unsigned int idle_threads) {
+    struct fuse_loop_config config;
     // One /dev/fuse descriptor per worker thread: the kernel then spreads
     // requests across threads instead of funnelling them through one queue.
-    fuse_loop_cfg_set_clone_fd(config, 1);
-    fuse_loop_cfg_set_max_threads(config, max_threads);
-    fuse_loop_cfg_set_idle_threads(config, max_threads);
-    int rc = fuse_session_loop_mt(se, config);
-    fuse_loop_cfg_destroy(config);
-    return rc;
+    config.clone_fd = 1;
+    // Workers stay alive between requests: creating a thread per request
+    // costs more than most requests.
+    config.max_idle_threads = idle_threads;
+    return fuse_session_loop_mt(se, &config);
 }
 
-// The archive never changes under a mount, so the kernel may keep file pages
-// across opens: repeated reads are served from the page cache, not from us.
-static inline void gpuarc_fi_keep_cache(struct fuse_file_info *fi) {
-    fi->keep_cache = 1;
-    fi->direct_io = 0;
-    fi->noflush = 1;
-}
-
-// Same reasoning for directories: listings are cached by the kernel.
-static inline void gpuarc_fi_cache_dir(struct fuse_file_info *fi) {
-    fi->keep_cache = 1;
-    fi->cache_readdir = 1;
-}
-
-static inline void gpuarc_want(struct fuse_conn_info *conn, unsigned int flags) {
-    conn->want |= (conn->capable & flags);
+static inline void gpuarc_want(struct fuse_conn_info *conn, unsigned int add, unsigned int remove) {
+    conn->want = (conn->want | (conn->capable & add)) & ~remove;
 }
 
 // syslog is variadic, which Swift cannot call.

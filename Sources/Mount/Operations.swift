@@ -10,10 +10,12 @@ import Glibc
 func makeOperations() -> fuse_lowlevel_ops {
     var ops = fuse_lowlevel_ops()
     ops.`init` = { _, conn in
-        // Readdirplus hands attributes over with the names (one trip for
-        // ls -l and du); symlink targets and reads are cached by the kernel.
-        gpuarc_want(conn, UInt32(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_CACHE_SYMLINKS
-                                 | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS))
+        // Readdirplus on every listing call, not only the first ("auto"):
+        // names then always arrive with their attributes, so find, du and
+        // ls -l need no lookup per entry. Symlink targets are cached too.
+        gpuarc_want(conn, UInt32(FUSE_CAP_READDIRPLUS | FUSE_CAP_CACHE_SYMLINKS
+                                 | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS),
+                    UInt32(FUSE_CAP_READDIRPLUS_AUTO))
     }
     ops.lookup = { req, parent, name in
         let fs = Filesystem.from(req)
@@ -49,22 +51,19 @@ func makeOperations() -> fuse_lowlevel_ops {
             buffer.withMemoryRebound(to: CChar.self) { _ = fuse_reply_readlink(req, $0.baseAddress) }
         }
     }
-    ops.opendir = { req, ino, fi in
-        let fs = Filesystem.from(req)
-        guard let inode = fs.inode(ino), fs.index.inodes[inode].kind == .directory else {
-            fuse_reply_err(req, ENOTDIR); return
-        }
-        gpuarc_fi_cache_dir(fi)
-        fuse_reply_open(req, fi)
-    }
+    // Nothing is kept per open file or directory, so the kernel is told
+    // (ENOSYS, once) to stop sending open/opendir and release: that saves
+    // two round trips per file for tar and per directory for find. Without
+    // open the kernel keeps file pages and directory listings cached across
+    // opens, which is what a never-changing archive wants. Writes never get
+    // this far: the mount is read-only, so the kernel answers EROFS itself.
+    ops.open = { req, _, _ in fuse_reply_err(req, ENOSYS) }
+    ops.opendir = { req, _, _ in fuse_reply_err(req, ENOSYS) }
     ops.readdir = { req, ino, size, offset, _ in
         Filesystem.from(req).readDirectory(req, ino, size: size, offset: offset, plus: false)
     }
     ops.readdirplus = { req, ino, size, offset, _ in
         Filesystem.from(req).readDirectory(req, ino, size: size, offset: offset, plus: true)
-    }
-    ops.open = { req, ino, fi in
-        Filesystem.from(req).open(req, ino, fi!)
     }
     ops.read = { req, ino, size, offset, _ in
         Filesystem.from(req).read(req, ino, size: size, offset: offset)

@@ -1,4 +1,4 @@
-// open and read. Reads go straight to the archive reader, which maps the
+// The read path. Reads go straight to the archive reader, which maps the
 // range to frames, decodes through its cache, and is safe to call from every
 // FUSE worker thread at once.
 import Archive
@@ -8,16 +8,6 @@ import Glibc
 #endif
 
 extension Filesystem {
-    func open(_ req: fuse_req_t?, _ ino: fuse_ino_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
-        guard let inode = inode(ino) else { fuse_reply_err(req, ENOENT); return }
-        guard index.inodes[inode].kind == .regular else { fuse_reply_err(req, EISDIR); return }
-        guard fi.pointee.flags & O_ACCMODE == O_RDONLY, fi.pointee.flags & O_TRUNC == 0 else {
-            fuse_reply_err(req, EROFS); return
-        }
-        gpuarc_fi_keep_cache(fi)
-        fuse_reply_open(req, fi)
-    }
-
     func read(_ req: fuse_req_t?, _ ino: fuse_ino_t, size: Int, offset: off_t) {
         guard let inode = inode(ino) else { fuse_reply_err(req, ENOENT); return }
         let fileSize = index.inodes[inode].size
