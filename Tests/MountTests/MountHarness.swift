@@ -1,7 +1,9 @@
 // Runs the real gpuarc-mount binary on a scratch mountpoint. Every mount has
-// a watchdog: past its deadline the driver is killed, which aborts the FUSE
-// connection, so a hung mount fails the test with ENOTCONN instead of hanging
-// the run; auto_unmount then clears the mountpoint.
+// a watchdog: past its deadline the FUSE connection is aborted (through
+// fusectl where it is mounted) and the driver killed, so a hung mount fails
+// the test with ENOTCONN instead of hanging the run; auto_unmount then clears
+// the mountpoint. The abort matters when a driver thread is stuck in the
+// kernel, where SIGKILL alone cannot end it.
 import Foundation
 import XCTest
 
@@ -104,8 +106,13 @@ final class MountedArchive {
             usleep(5_000)
         }
         let pid = process.processIdentifier, mnt = mountpoint
+        var st = stat()
+        stat(mountpoint, &st)
+        // The fusectl directory of a connection is named after the minor device number of the mount.
+        let abortFile = "/sys/fs/fuse/connections/\(st.st_dev & 0xff | (st.st_dev >> 12) & ~0xff)/abort"
         let item = DispatchWorkItem {
-            print("watchdog: mount at \(mnt) outlived its \(deadline) s deadline; killing gpuarc-mount")
+            print("watchdog: mount at \(mnt) outlived its \(deadline) s deadline; aborting it and killing gpuarc-mount")
+            try? "1".write(toFile: abortFile, atomically: false, encoding: .utf8)
             kill(pid, SIGKILL)
         }
         watchdog = item
