@@ -3,10 +3,8 @@
 // mount.fuse3 runs `gpuarc-mount SOURCE DIR -o OPTS` for an /etc/fstab line of
 // type fuse.gpuarc-mount. Our own settings exist both as long flags and as
 // `-o` keys so they can be written in fstab.
-
-public enum Decoder: String, Sendable {
-    case auto, cpu, gpu
-}
+import Archive
+import Foundation
 
 public struct MountOptions: Sendable, Equatable {
     public var archive = ""
@@ -15,7 +13,9 @@ public struct MountOptions: Sendable, Equatable {
     public var debug = false
     public var singleThreaded = false
     public var cacheBytes = 512 << 20
-    public var decoder = Decoder.auto
+    public var decoder = GPUMode.auto
+    /// OpenCL devices by number ("0,2"); nil: all.
+    public var devices: String?
     /// `-o` options handed to libfuse unchanged (allow_other, auto_unmount, ...).
     public var fuseOptions: [String] = []
     public var showHelp = false
@@ -41,8 +41,9 @@ public let usage = """
       -d                   foreground with libfuse debug output
       -s                   single-threaded
       --cache-size SIZE    decoded-frame cache, e.g. 256M, 2G (default 512M)
-      --decoder MODE       auto, cpu or gpu (default auto)
-      -o OPT[,OPT...]      mount options: cache_size=SIZE, decoder=MODE, and
+      --decoder MODE       auto (GPU if measured faster), cpu or gpu (default auto)
+      --device LIST        OpenCL devices by number, e.g. 0,2 (default: all)
+      -o OPT[,OPT...]      mount options: cache_size=SIZE, decoder=MODE, device=LIST,
                            libfuse's own (allow_other, auto_unmount, ...)
       -h, --help           this text
       -V, --version        the version
@@ -67,12 +68,15 @@ extension MountOptions {
             case "-o": try options.apply(mountOptions: value(for: "-o"))
             case "--cache-size": options.cacheBytes = try parseSize(value(for: argument))
             case "--decoder": options.decoder = try parseDecoder(value(for: argument))
+            case "--device": options.devices = try value(for: argument)
             case "--": positionals += rest; rest = []
             default:
                 if argument.hasPrefix("-o"), argument.count > 2 {
                     try options.apply(mountOptions: String(argument.dropFirst(2)))
                 } else if argument.hasPrefix("--cache-size=") {
                     options.cacheBytes = try parseSize(String(argument.dropFirst("--cache-size=".count)))
+                } else if argument.hasPrefix("--device=") {
+                    options.devices = String(argument.dropFirst("--device=".count))
                 } else if argument.hasPrefix("--decoder=") {
                     options.decoder = try parseDecoder(String(argument.dropFirst("--decoder=".count)))
                 } else if argument.hasPrefix("-"), argument.count > 1 {
@@ -100,6 +104,8 @@ extension MountOptions {
             switch key {
             case "cache_size": cacheBytes = try parseSize(value ?? "")
             case "decoder": decoder = try parseDecoder(value ?? "")
+            // Commas separate -o options, so a list of devices uses colons there: device=0:2.
+            case "device": devices = value?.replacingOccurrences(of: ":", with: ",")
             // The archive is read-only whatever the fstab line says, and
             // `defaults` carries nothing for a FUSE mount.
             case "ro", "rw", "defaults": continue
@@ -126,8 +132,8 @@ private func splitOptionList(_ list: String) -> [String] {
     return parts
 }
 
-func parseDecoder(_ text: String) throws -> Decoder {
-    guard let decoder = Decoder(rawValue: text.lowercased()) else {
+func parseDecoder(_ text: String) throws -> GPUMode {
+    guard let decoder = GPUMode(rawValue: text.lowercased()) else {
         throw UsageError(description: "unknown decoder '\(text)': use auto, cpu or gpu")
     }
     return decoder

@@ -16,10 +16,6 @@ public enum MountCommand {
         }
         if options.showHelp { print(usage); return 0 }
         if options.showVersion { print("gpuarc-mount 0.1"); return 0 }
-        if options.decoder == .gpu {
-            fputs("gpuarc-mount: the GPU decoder is not available yet (it arrives with the OpenCL work); use --decoder cpu or auto\n", stderr)
-            return 1
-        }
         guard let resolved = realpath(options.mountpoint, nil) else {
             fputs("gpuarc-mount: mountpoint \(options.mountpoint): \(String(cString: strerror(errno)))\n", stderr)
             return 1
@@ -36,8 +32,13 @@ public enum MountCommand {
     private static func serve(_ options: MountOptions, mountpoint: String, detach: Detach?) -> Int32 {
         let reader: ArchiveReader
         do {
-            var readerOptions = ReaderOptions()
-            readerOptions.cacheBytes = options.cacheBytes
+            var readerOptions = ReaderOptions(cacheBytes: options.cacheBytes)
+            // OpenCL is set up here, after the fork, so that its threads live in the daemon.
+            if let note = try OpenCLReadSetup.configure(&readerOptions, mode: options.decoder, devices: options.devices,
+                                                         threads: ProcessInfo.processInfo.activeProcessorCount,
+                                                         onError: { Log.error($0) }) {
+                fputs("gpuarc-mount: \(note)\n", stderr)
+            }
             // Absolute, because the daemon leaves its working directory and the
             // reader may open further volumes later.
             reader = try ArchiveReader(path: absolutePath(options.archive), options: readerOptions)

@@ -16,11 +16,12 @@ final class OptionTests: XCTestCase {
 
     func testFstabStyleOptionsAfterPositionals() throws {
         // What mount.fuse3 runs for: /a/b.001 /mnt fuse.gpuarc-mount ro,allow_other,cache_size=1G 0 0
-        let options = try MountOptions.parse(["/a/b.001", "/mnt", "-o", "ro,allow_other,cache_size=1G,decoder=cpu,dev,suid"])
+        let options = try MountOptions.parse(["/a/b.001", "/mnt", "-o", "ro,allow_other,cache_size=1G,decoder=cpu,device=0:2,dev,suid"])
         XCTAssertEqual(options.archive, "/a/b.001")
         XCTAssertEqual(options.mountpoint, "/mnt")
         XCTAssertEqual(options.cacheBytes, 1 << 30)
         XCTAssertEqual(options.decoder, .cpu)
+        XCTAssertEqual(options.devices, "0,2")
         XCTAssertEqual(options.fuseOptions, ["allow_other", "dev", "suid"])
         XCTAssertFalse(options.foreground)
         let fuse = MountCommand.fuseArguments(options)
