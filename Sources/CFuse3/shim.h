@@ -1,7 +1,7 @@
 // libfuse3 as Swift sees it. Several libfuse entry points are macros or
 // versioned symbols that Swift cannot import; the static inline wrappers
-// below give them plain C names. Bitfields of fuse_file_info are set here too,
-// so the Swift side never depends on how the importer lays bitfields out.
+// below give them plain C names, and build the structs Swift cannot (the v1
+// loop config) or should not touch directly (conn->want).
 #ifndef GPUARC_CFUSE3_SHIM_H
 #define GPUARC_CFUSE3_SHIM_H
 
