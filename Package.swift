@@ -16,11 +16,13 @@ let package = Package(
         // System-library shims.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
+        // OpenSSL libcrypto: SHA-256 of chunks for exact chunk dedup.
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
 
         // Format, codec, volumes, index, reader, frame cache, extraction.
         .target(name: "Archive", dependencies: ["CZlib", "COpenCL"]),
-        // Scan, dedup, ordering, frame packing, volume writer.
-        .target(name: "Builder", dependencies: ["Archive"]),
+        // Scan, dedup, chunking, similarity and delta, ordering, frame packing, volume writer.
+        .target(name: "Builder", dependencies: ["Archive", "CCrypto"]),
 
         // Thin executables: argument parsing and wiring only.
         .executableTarget(name: "gpuarc-build", dependencies: ["Builder", "Archive", argumentParser]),
