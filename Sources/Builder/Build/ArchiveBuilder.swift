@@ -77,7 +77,8 @@ public struct ArchiveBuilder {
         let pipeline = FramePipeline(frameSize: options.frameSize, workers: options.threads, writer: writer,
                                      makeCompressor: makeCompressor)
         let packer = ContentPacker(pipeline: pipeline, chunkSize: options.chunkSize, similarity: options.similarity,
-                                   coder: LZ4XDeltaCoder(options: encoderOptions))
+                                   coder: LZ4XDeltaCoder(options: encoderOptions),
+                                   contextCoder: LZ4XDeltaCoder(options: encoderOptions))
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
         packer.onProgress = meter.map { m in { m.update($0) } }
 

@@ -16,6 +16,9 @@ final class ContentPacker {
     /// left to the frame compressor, which finds it on its own (its hash
     /// tables hold positions from about this far back reliably).
     static let frameCompressorReach = 4 << 20
+    /// Bytes of the frame being filled that a chunk's literal cost is
+    /// estimated after (see `SimilarityStage.literalCostInFrame`).
+    static let literalContext = 32 << 10
     /// Bytes read from a file at a time.
     static let readSize = 1 << 20
 
@@ -30,7 +33,8 @@ final class ContentPacker {
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ContentPacker.readSize, alignment: 64)
 
     /// Chunks are at most one frame long, so that a chunk never straddles frames.
-    init(pipeline: FramePipeline, chunkSize: Int, similarity: SimilarityStageOptions, coder: DeltaCoder) {
+    init(pipeline: FramePipeline, chunkSize: Int, similarity: SimilarityStageOptions, coder: DeltaCoder,
+         contextCoder: DeltaCoder) {
         self.pipeline = pipeline
         let average = min(chunkSize, pipeline.frameSize)
         chunker = StreamingChunker(chunker: ContentDefinedChunker(
@@ -41,6 +45,13 @@ final class ContentPacker {
             let base = chunks[Int(id)]
             guard let slot, Int(base.frame) == slot.number else { return false }
             return slot.used - Int(base.offset) < Self.frameCompressorReach
+        }
+        stage.literalCostInFrame = { [unowned self] chunk in
+            var context: [UInt8] = []
+            if let slot {
+                context = Array(UnsafeRawBufferPointer(rebasing: slot.input[max(0, slot.used - Self.literalContext)..<slot.used]))
+            }
+            return contextCoder.encode(target: chunk, base: context)?.count ?? chunk.count
         }
     }
 

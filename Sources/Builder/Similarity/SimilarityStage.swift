@@ -54,6 +54,12 @@ public final class SimilarityStage {
     /// every earlier chunk in its reach), so no delta is made. Measured on 10
     /// Django releases, deltas against such bases made the archive larger.
     public var frameReachesBase: (UInt32) -> Bool = { _ in false }
+    /// What storing `chunk` literally would cost in the frame being filled;
+    /// a delta must come out smaller. The builder estimates it by compressing
+    /// the chunk after the frame's latest bytes: a chunk whose resemblance to
+    /// its neighbours the frame compressor already exploits gains nothing
+    /// from a delta, and its literal bytes also serve the chunks after it.
+    public var literalCostInFrame: (UnsafeRawBufferPointer) -> Int = { $0.count }
     private let coder: DeltaCoder
     private let fetchChunk: (UInt32) -> [UInt8]?
     private let extractor: ChunkFeatureExtractor
@@ -123,7 +129,8 @@ public final class SimilarityStage {
             return storeLiteral(chunk, id: id)
         }
         guard let delta = coder.encode(target: chunk, base: base),
-              filter.accepts(length: chunk.count, deltaLength: delta.count) else {
+              filter.accepts(length: chunk.count, deltaLength: delta.count),
+              delta.count < literalCostInFrame(chunk) else {
             stats.filterRejections += 1
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)
