@@ -25,6 +25,7 @@ demo: build
 
 bench: build
 	bash bench/bench.sh $(DIR)
+	bash bench/palantir.sh $(DIR)
 
 clean:
 	rm -rf .build
