@@ -78,7 +78,7 @@ public struct ArchiveBuilder {
                                      makeCompressor: makeCompressor)
         let packer = ContentPacker(pipeline: pipeline, chunkSize: options.chunkSize, similarity: options.similarity,
                                    coder: LZ4XDeltaCoder(options: encoderOptions),
-                                   contextCoder: LZ4XDeltaCoder(options: encoderOptions))
+                                   contextCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
         packer.onProgress = meter.map { m in { m.update($0) } }
 

@@ -21,6 +21,10 @@ final class ContentPacker {
     /// generated series and on Django, 8 KiB chose as well as 32 KiB did, at
     /// a quarter of the cost (the prefix is hashed on every estimate).
     static let literalContext = 8 << 10
+    /// Encoder settings for that estimate and the filter's lossless samples:
+    /// one candidate, no lazy matching, twice as fast as the frame encoder;
+    /// an estimate needs no top-K search.
+    static let estimateEncoder = LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false)
     /// Bytes read from a file at a time.
     static let readSize = 1 << 20
 
@@ -35,6 +39,7 @@ final class ContentPacker {
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ContentPacker.readSize, alignment: 64)
 
     /// Chunks are at most one frame long, so that a chunk never straddles frames.
+    /// `coder` encodes the deltas; `contextCoder` (a fast one) makes the estimates.
     init(pipeline: FramePipeline, chunkSize: Int, similarity: SimilarityStageOptions, coder: DeltaCoder,
          contextCoder: DeltaCoder) {
         self.pipeline = pipeline
@@ -42,7 +47,7 @@ final class ContentPacker {
         chunker = StreamingChunker(chunker: ContentDefinedChunker(
             averageSize: average, maximumSize: min(average * 8, pipeline.frameSize)))
         let sources = self.sources
-        stage = SimilarityStage(options: similarity, coder: coder) { sources.read($0) }
+        stage = SimilarityStage(options: similarity, coder: coder, estimator: contextCoder) { sources.read($0) }
         stage.frameReachesBase = { [unowned self] id in
             let base = chunks[Int(id)]
             guard let slot, Int(base.frame) == slot.number else { return false }

@@ -61,6 +61,7 @@ public final class SimilarityStage {
     /// from a delta, and its literal bytes also serve the chunks after it.
     public var literalCostInFrame: (UnsafeRawBufferPointer) -> Int = { $0.count }
     private let coder: DeltaCoder
+    private let estimator: DeltaCoder
     private let fetchChunk: (UInt32) -> [UInt8]?
     private let extractor: ChunkFeatureExtractor
     private var index: SimilarityIndex
@@ -70,10 +71,13 @@ public final class SimilarityStage {
     private var digestOfID: [ChunkDigest] = []
     private var versionStarted = false
 
-    public init(options: SimilarityStageOptions = SimilarityStageOptions(), coder: DeltaCoder,
+    /// `estimator` measures the filter's lossless reference (default: `coder`);
+    /// a faster coder serves, as the reference is an average anyway.
+    public init(options: SimilarityStageOptions = SimilarityStageOptions(), coder: DeltaCoder, estimator: DeltaCoder? = nil,
                 fetchChunk: @escaping (UInt32) -> [UInt8]?) {
         self.options = options
         self.coder = coder
+        self.estimator = estimator ?? coder
         self.fetchChunk = fetchChunk
         extractor = ChunkFeatureExtractor(samplingBits: options.samplingBits)
         index = SimilarityIndex(options: options.index)
@@ -110,7 +114,7 @@ public final class SimilarityStage {
         guard options.deltaEnabled else { return storeLiteral(chunk, id: id) }
         let superFeatures = SuperFeatures(features: extractor.features(of: chunk))
         if Int(id) % options.filterSampleInterval == 0 {
-            let lossless = coder.encode(target: chunk, base: []).map(\.count) ?? chunk.count
+            let lossless = estimator.encode(target: chunk, base: []).map(\.count) ?? chunk.count
             filter.record(length: chunk.count, compressedLength: lossless)
         }
 
