@@ -27,6 +27,7 @@ demo: build
 bench: build
 	bash bench/bench.sh $(DIR)
 	bash bench/mount.sh $(DIR)
+	bash bench/palantir.sh $(DIR)
 
 # The mount benchmark alone: gpuarc-mount against squashfuse on DIR.
 bench-mount: build

@@ -18,11 +18,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
         .systemLibrary(name: "CFuse3", path: "Sources/CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        // OpenSSL libcrypto: SHA-256 of chunks for exact chunk dedup.
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
 
         // Format, codec, volumes, index, reader, frame cache, extraction.
         .target(name: "Archive", dependencies: ["CZlib", "COpenCL"]),
-        // Scan, dedup, ordering, frame packing, volume writer.
-        .target(name: "Builder", dependencies: ["Archive"]),
+        // Scan, dedup, chunking, similarity and delta, ordering, frame packing, volume writer.
+        .target(name: "Builder", dependencies: ["Archive", "CCrypto"]),
         // The FUSE driver over Archive's reader (low-level libfuse3 API).
         .target(name: "Mount", dependencies: ["Archive", "CFuse3"]),
 

@@ -40,6 +40,24 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Order of stored contents: similarity (versions of a file side by side) or tree.")
     var order = "similarity"
 
+    @Option(help: "Average content-defined chunk size (K/M suffixes).")
+    var chunkSize = "8K"
+
+    @Flag(help: "Exact chunk dedup only: no similarity detection or delta encoding.")
+    var noDelta = false
+
+    @Option(help: "Super-feature tiers searched: 1 (the N-transform/Odess baseline), 2 or 3.")
+    var tiers = 3
+
+    @Option(help: "Versions (SRCs) for which tier-2 super-features are kept.")
+    var tier2Window = 5
+
+    @Option(help: "Versions (SRCs) for which tier-3 super-features are kept.")
+    var tier3Window = 2
+
+    @Option(help: "Chunks whose average lossless ratio a delta must beat (the filter's L).")
+    var filterHistory = 64
+
     @Option(help: ArgumentHelp("Write machine-readable stats to PATH ('-' for stdout).", valueName: "PATH|-"))
     var json: String?
 
@@ -63,6 +81,14 @@ struct BuildCommand: ParsableCommand {
         if let threads { options.threads = threads }
         options.dedup = !noDedup
         options.order = contentOrder
+        guard let chunk = ByteSize.parse(chunkSize) else { throw ValidationError("--chunk-size: cannot read \"\(chunkSize)\"") }
+        guard (1...3).contains(tiers) else { throw ValidationError("--tiers must be 1, 2 or 3") }
+        guard tier2Window >= 1, tier3Window >= 1 else { throw ValidationError("tier windows must be at least 1 version") }
+        guard filterHistory >= 1 else { throw ValidationError("--filter-history must be at least 1") }
+        options.chunkSize = chunk
+        options.similarity.deltaEnabled = !noDelta
+        options.similarity.index = SimilarityIndexOptions(enabledTiers: tiers, tier2Window: tier2Window, tier3Window: tier3Window)
+        options.similarity.filterHistory = filterHistory
         guard let mode = GPUMode(rawValue: compressor) else { throw ValidationError("--compressor must be auto, gpu or cpu") }
         let warn: @Sendable (String) -> Void = { message in
             FileHandle.standardError.write(Data("gpuarc-build: warning: \(message)\n".utf8))

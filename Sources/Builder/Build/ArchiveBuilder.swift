@@ -76,7 +76,9 @@ public struct ArchiveBuilder {
         let makeCompressor = options.makeCompressor ?? { _ in CPUFrameCompressor(options: encoderOptions) }
         let pipeline = FramePipeline(frameSize: options.frameSize, workers: options.threads, writer: writer,
                                      makeCompressor: makeCompressor)
-        let packer = ContentPacker(pipeline: pipeline)
+        let packer = ContentPacker(pipeline: pipeline, chunkSize: options.chunkSize, similarity: options.similarity,
+                                   coder: LZ4XDeltaCoder(options: encoderOptions),
+                                   contextCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
         packer.onProgress = meter.map { m in { m.update($0) } }
 
@@ -85,7 +87,8 @@ public struct ArchiveBuilder {
         var contentOfNode: [Int: Int] = [:]
         do {
             for node in ordered {
-                guard let packed = try packer.pack(path: tree.nodes[node].path, expectedSize: tree.nodes[node].size, warn: warn) else {
+                guard let packed = try packer.pack(path: tree.nodes[node].path, expectedSize: tree.nodes[node].size,
+                                                   version: tree.nodes[node].version, warn: warn) else {
                     tree.nodes[node].failed = true
                     continue
                 }
@@ -103,6 +106,7 @@ public struct ArchiveBuilder {
         let frames = try pipeline.finish()
         meter?.finish()
         endPhase("pack")
+        stats.similarity = packer.stage.stats
 
         // Every other regular file: empty, a duplicate, or a failed original.
         var emptyContent: Int?

@@ -8,6 +8,11 @@ public struct BuildOptions: Sendable {
     public var dedup = true
     public var order = ContentOrder.similarity
     public var encoder = LZ4XEncoderOptions.default
+    /// Average content-defined chunk size (`--chunk-size`); chunks are at
+    /// most 8 times this and never longer than a frame.
+    public var chunkSize = 8 << 10
+    /// Chunk dedup, similarity detection and delta encoding (`--no-delta`, `--tiers`, ...).
+    public var similarity = SimilarityStageOptions()
     /// Full-file hasher for dedup survivors (CPU FNV-1a unless replaced).
     public var hasher: FileHashing?
     /// Frame compressor per worker (CPU LZ4X unless replaced).
@@ -30,6 +35,9 @@ public struct BuildOptions: Sendable {
         }
         guard frameSize >= FormatLimits.minFrameSize, frameSize <= FormatLimits.maxFrameSize else {
             throw ArchiveError(.usage, "--frame-size must be between \(FormatLimits.minFrameSize / 1024)K and \(FormatLimits.maxFrameSize >> 20)M")
+        }
+        guard chunkSize >= 256, chunkSize <= 4 << 20 else {
+            throw ArchiveError(.usage, "--chunk-size must be between 256 bytes and 4M")
         }
         o.frameSize = min(frameSize, volumeSize - VolumeHeader.size - FrameHeader.size)
         o.threads = max(1, threads)

@@ -23,6 +23,8 @@ public struct BuildStats: Codable, Sendable {
     public var framesLZ4X = 0
     public var framesRaw = 0
     public var framesByDevice: [String: [String: Int]] = [:]
+    /// Chunk dedup, similarity and delta encoding of the distinct contents.
+    public var similarity = SimilarityStats()
     public var seconds = 0.0
     /// Wall time of each phase: scan, dedup, pack (read+compress+write), index.
     public var phaseSeconds: [String: Double] = [:]
@@ -49,8 +51,10 @@ public struct BuildStats: Codable, Sendable {
             var c = encoder.container(keyedBy: Extra.self)
             try c.encode(stats.reductionPercent, forKey: .reductionPercent)
             try c.encode(stats.throughputMBps, forKey: .throughputMBps)
+            try c.encode(stats.similarity.dedupBytesSaved, forKey: .chunkDedupBytesSaved)
+            try c.encode(stats.similarity.deltaBytesSaved, forKey: .deltaBytesSaved)
         }
-        enum Extra: String, CodingKey { case reductionPercent, throughputMBps }
+        enum Extra: String, CodingKey { case reductionPercent, throughputMBps, chunkDedupBytesSaved, deltaBytesSaved }
     }
 
     /// The human summary printed at the end of a build.
@@ -58,6 +62,11 @@ public struct BuildStats: Codable, Sendable {
         var lines: [String] = []
         lines.append("files: \(files) (\(directories) directories, \(symlinks) symlinks, \(hardLinks) hard links\(specialFiles > 0 ? ", \(specialFiles) special" : ""))")
         lines.append("duplicates: \(duplicateFiles) files stored as references, \(ByteSize.format(duplicateBytes)) saved")
+        let s = similarity
+        lines.append("chunks: \(s.chunks), \(s.duplicateChunks) duplicates stored as references, \(ByteSize.format(UInt64(s.dedupBytesSaved))) saved")
+        lines.append("deltas: \(s.deltaChunks) (tier 1: \(s.deltaHits[0]), tier 2: \(s.deltaHits[1]), tier 3: \(s.deltaHits[2])), "
+                     + "\(ByteSize.format(UInt64(s.deltaBytesSaved))) saved; \(s.filterRejections) rejected by the filter, "
+                     + "\(s.basesInFrameReach) left to the frame compressor")
         let devices = framesByDevice.keys.sorted().map { d in
             "\(d): \(framesByDevice[d]?["lz4x"] ?? 0) LZ4X / \(framesByDevice[d]?["raw"] ?? 0) RAW"
         }.joined(separator: ", ")

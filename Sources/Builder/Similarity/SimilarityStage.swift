@@ -1,0 +1,169 @@
+import Glibc
+
+/// Settings of the chunk dedup + similarity + delta stage.
+public struct SimilarityStageOptions: Sendable {
+    /// False: exact chunk dedup only (`--no-delta`).
+    public var deltaEnabled = true
+    public var index = SimilarityIndexOptions()
+    /// L, the chunks whose lossless ratio the false-positive filter averages.
+    public var filterHistory = 64
+    /// The filter measures the lossless ratio of one new chunk in this many:
+    /// compressing every chunk on its own would cost as much CPU again as
+    /// compressing the frames, while the ratio of nearby data changes slowly.
+    public var filterSampleInterval = 8
+    public var samplingBits = 6
+
+    public init(deltaEnabled: Bool = true, index: SimilarityIndexOptions = SimilarityIndexOptions(),
+                filterHistory: Int = 64, filterSampleInterval: Int = 8, samplingBits: Int = 6) {
+        precondition(filterSampleInterval >= 1, "the filter sample interval must be at least 1")
+        self.deltaEnabled = deltaEnabled
+        self.index = index
+        self.filterHistory = filterHistory
+        self.filterSampleInterval = filterSampleInterval
+        self.samplingBits = samplingBits
+    }
+}
+
+/// How one chunk is to be stored. Stored chunks (literal and delta) get ids
+/// 0, 1, 2, ... in the order they are decided.
+public enum ChunkDecision: Equatable, Sendable {
+    /// Same bytes as stored chunk `of`: store nothing, refer to it.
+    case duplicate(of: UInt32)
+    case literal(id: UInt32)
+    /// Store `encoded`, which rebuilds the chunk from literal chunk `base`.
+    case delta(id: UInt32, base: UInt32, tier: Int, encoded: [UInt8])
+}
+
+/// Decides, chunk by chunk and version by version, between exact duplicate,
+/// delta against a similar earlier literal chunk, and literal.
+///
+/// It keeps no chunk bytes: an earlier chunk is fetched again through
+/// `fetchChunk` (the builder re-reads it from its source file or a bounded
+/// cache) when a duplicate needs confirming or a base is needed for a delta.
+/// Fetched bytes are not trusted: a source file may have changed since it
+/// was read, so a base is used only if it still has the digest it was stored
+/// with, and a duplicate only if its bytes equal the new chunk's.
+/// Memory is the digest tables (one entry per stored chunk) plus the
+/// similarity index, whose loose tiers expire with versions.
+public final class SimilarityStage {
+    public let options: SimilarityStageOptions
+    public private(set) var stats = SimilarityStats()
+    /// True when stored chunk `id` lies close behind the chunk being decided
+    /// in the same frame. The frame compressor then finds the resemblance on
+    /// its own, usually better than a delta against one base (it can draw on
+    /// every earlier chunk in its reach), so no delta is made. Measured on 10
+    /// Django releases, deltas against such bases made the archive larger.
+    public var frameReachesBase: (UInt32) -> Bool = { _ in false }
+    /// What storing `chunk` literally would cost in the frame being filled;
+    /// a delta must come out smaller. The builder estimates it by compressing
+    /// the chunk after the frame's latest bytes: a chunk whose resemblance to
+    /// its neighbours the frame compressor already exploits gains nothing
+    /// from a delta, and its literal bytes also serve the chunks after it.
+    public var literalCostInFrame: (UnsafeRawBufferPointer) -> Int = { $0.count }
+    private let coder: DeltaCoder
+    private let estimator: DeltaCoder
+    private let fetchChunk: (UInt32) -> [UInt8]?
+    private let extractor: ChunkFeatureExtractor
+    private var index: SimilarityIndex
+    private var filter: DeltaFilter
+    private var idOfDigest: [ChunkDigest: UInt32] = [:]
+    /// Digest of each stored chunk, by id.
+    private var digestOfID: [ChunkDigest] = []
+    private var versionStarted = false
+
+    /// `estimator` measures the filter's lossless reference (default: `coder`);
+    /// a faster coder serves, as the reference is an average anyway.
+    public init(options: SimilarityStageOptions = SimilarityStageOptions(), coder: DeltaCoder, estimator: DeltaCoder? = nil,
+                fetchChunk: @escaping (UInt32) -> [UInt8]?) {
+        self.options = options
+        self.coder = coder
+        self.estimator = estimator ?? coder
+        self.fetchChunk = fetchChunk
+        extractor = ChunkFeatureExtractor(samplingBits: options.samplingBits)
+        index = SimilarityIndex(options: options.index)
+        filter = DeltaFilter(historyLength: options.filterHistory)
+    }
+
+    /// Starts version `version` (the SRCs in order: 0, 1, 2, ...); call it
+    /// before the version's first chunk. Expired index entries go here.
+    public func beginVersion(_ version: Int) {
+        index.startVersion(version)
+        versionStarted = true
+    }
+
+    /// Decides how `chunk` is stored and records it for later chunks.
+    public func process(_ chunk: UnsafeRawBufferPointer) -> ChunkDecision {
+        if !versionStarted { beginVersion(0) }
+        stats.chunks += 1
+        stats.inputBytes += chunk.count
+
+        let digest = ChunkDigest(of: chunk)
+        if let earlier = idOfDigest[digest] {
+            if let earlierBytes = fetchChunk(earlier), !Self.equal(earlierBytes, chunk) {
+                stats.unconfirmedDuplicates += 1
+            } else {
+                stats.duplicateChunks += 1
+                stats.duplicateBytes += chunk.count
+                return .duplicate(of: earlier)
+            }
+        }
+        let id = UInt32(digestOfID.count)
+        digestOfID.append(digest)
+        if idOfDigest[digest] == nil { idOfDigest[digest] = id }
+
+        guard options.deltaEnabled else { return storeLiteral(chunk, id: id) }
+        let superFeatures = SuperFeatures(features: extractor.features(of: chunk))
+        if Int(id) % options.filterSampleInterval == 0 {
+            let lossless = estimator.encode(target: chunk, base: []).map(\.count) ?? chunk.count
+            filter.record(length: chunk.count, compressedLength: lossless)
+        }
+
+        guard let match = index.lookup(superFeatures) else {
+            index.insert(superFeatures, chunkID: id)
+            return storeLiteral(chunk, id: id)
+        }
+        guard !frameReachesBase(match.chunkID) else {
+            stats.basesInFrameReach += 1
+            index.insert(superFeatures, chunkID: id)
+            return storeLiteral(chunk, id: id)
+        }
+        guard let base = fetchChunk(match.chunkID), ChunkDigest(of: base) == digestOfID[Int(match.chunkID)] else {
+            stats.unavailableBases += 1
+            index.insert(superFeatures, chunkID: id)
+            return storeLiteral(chunk, id: id)
+        }
+        guard let delta = coder.encode(target: chunk, base: base),
+              filter.accepts(length: chunk.count, deltaLength: delta.count),
+              delta.count < literalCostInFrame(chunk) else {
+            stats.filterRejections += 1
+            index.insert(superFeatures, chunkID: id)
+            return storeLiteral(chunk, id: id)
+        }
+        // The base stays the family's representative: filing this chunk's
+        // super-features under the base keeps the base findable through the
+        // newest version's features after the base's own loose-tier entries
+        // have expired, while deltas never become bases (depth 1).
+        index.insert(superFeatures, chunkID: match.chunkID)
+        stats.deltaHits[match.tier - 1] += 1
+        stats.deltaInputBytes += chunk.count
+        stats.deltaOutputBytes += delta.count
+        return .delta(id: id, base: match.chunkID, tier: match.tier, encoded: delta)
+    }
+
+    public func process(_ chunk: [UInt8]) -> ChunkDecision {
+        chunk.withUnsafeBytes { process($0) }
+    }
+
+    private static func equal(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && a.withUnsafeBytes { a in a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+    }
+
+    private func storeLiteral(_ chunk: UnsafeRawBufferPointer, id: UInt32) -> ChunkDecision {
+        stats.literalChunks += 1
+        stats.literalBytes += chunk.count
+        return .literal(id: id)
+    }
+
+    /// Super-feature entries held per tier: the index's memory, for reports.
+    public var indexEntryCounts: [Int] { index.entryCounts }
+}

@@ -1,0 +1,100 @@
+import XCTest
+@testable import Archive
+@testable import Builder
+
+/// Builds with chunk dedup and delta encoding and checks that what comes back
+/// is byte-exact, through the index's delta chunk records and the reader.
+final class SimilarityRoundTripTests: XCTestCase {
+    var cleanup: [String] = []
+    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
+
+    func temp(_ label: String) -> String {
+        let p = TreeFixture.temporaryDirectory(label)
+        cleanup.append(p)
+        return p
+    }
+
+    /// Four backups of one tree: files edited in every way between versions,
+    /// one renamed (so its versions are not stored side by side), one copied
+    /// into a larger file (chunk duplicates without whole-file duplicates).
+    func versionSeries() -> [String] {
+        let base = temp("series")
+        var rng = SimilarityTestRNG(seed: 77)
+        var files = (0..<6).map { _ in rng.text(40_000 + rng.below(40_000)) }
+        var roots: [String] = []
+        for v in 0..<4 {
+            let tree = TreeFixture(root: base + "/v\(v)")
+            for (i, bytes) in files.enumerated() {
+                tree.file(i == 0 ? "moved/v\(v)/renamed\(v).txt" : "src/file\(i).txt", bytes)
+            }
+            tree.file("bundle.txt", files[1] + files[2])
+            roots.append(tree.root)
+            files = files.map { rng.edited($0, count: 6) }
+        }
+        return roots
+    }
+
+    func build(_ sources: [String], configure: (inout BuildOptions) -> Void = { _ in }) throws -> (String, BuildStats) {
+        var options = BuildOptions()
+        options.frameSize = 64 << 10
+        options.threads = 2
+        configure(&options)
+        let out = temp("out") + "/arc"
+        return (out, try ArchiveBuilder(sources: sources, output: out, options: options).run())
+    }
+
+    func assertRestores(_ archive: String, _ sources: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let reader = try ArchiveReader(path: archive + ".001", options: ReaderOptions(cacheBytes: 1 << 20))
+        let dest = temp("dest") + "/r"
+        let report = try Extractor(reader: reader, destination: dest, options: ExtractOptions()).run()
+        XCTAssertEqual(report.failures, [], file: file, line: line)
+        for source in sources {
+            let name = (source as NSString).lastPathComponent
+            let diff = TreeSnapshot(source).differences(from: TreeSnapshot(dest + "/" + name))
+            XCTAssertTrue(diff.isEmpty, "trees differ:\n" + diff.prefix(10).joined(separator: "\n"), file: file, line: line)
+        }
+    }
+
+    func testDeltaChunksRoundTrip() throws {
+        let sources = versionSeries()
+        let (out, stats) = try build(sources)
+        let s = stats.similarity
+        XCTAssertGreaterThan(s.deltaChunks, 0)
+        XCTAssertGreaterThan(s.duplicateChunks, 0, "the bundle repeats chunks of other files")
+        XCTAssertGreaterThan(s.deltaBytesSaved, 0)
+        let index = try ArchiveReader(path: out + ".001").index
+        let deltas = index.chunks.filter { $0.kind == .delta }
+        XCTAssertEqual(deltas.count, s.deltaChunks)
+        XCTAssertTrue(deltas.allSatisfy { index.chunks[Int($0.base)].kind == .literal }, "delta depth 1")
+        try assertRestores(out, sources)
+    }
+
+    func testNoDeltaAndTierOneBuildsRoundTrip() throws {
+        let sources = versionSeries()
+        let (plainOut, plain) = try build(sources) { $0.similarity.deltaEnabled = false }
+        XCTAssertEqual(plain.similarity.deltaChunks, 0)
+        XCTAssertGreaterThan(plain.similarity.duplicateChunks, 0)
+        try assertRestores(plainOut, sources)
+        let (tierOut, tier) = try build(sources) { $0.similarity.index = SimilarityIndexOptions(enabledTiers: 1) }
+        XCTAssertEqual(tier.similarity.deltaHits[1] + tier.similarity.deltaHits[2], 0)
+        try assertRestores(tierOut, sources)
+    }
+
+    func testSmallChunksAndFramesRoundTrip() throws {
+        let sources = Array(versionSeries().prefix(2))
+        let (out, stats) = try build(sources) {
+            $0.chunkSize = 512
+            $0.frameSize = 2 << 10
+        }
+        XCTAssertGreaterThan(stats.similarity.chunks, 500)
+        try assertRestores(out, sources)
+    }
+
+    func testStatsReachTheJSONReport() throws {
+        let (_, stats) = try build(Array(versionSeries().prefix(2)))
+        let json = try stats.json()
+        for key in ["\"similarity\"", "\"deltaHits\"", "\"filterRejections\"", "\"chunkDedupBytesSaved\"", "\"deltaBytesSaved\""] {
+            XCTAssertTrue(json.contains(key), "missing \(key)")
+        }
+    }
+}

@@ -1,0 +1,248 @@
+import XCTest
+@testable import Builder
+
+/// A stage over an in-memory chunk store, the way the builder will drive it.
+private final class StageHarness {
+    var stored: [UInt32: [UInt8]] = [:]
+    var decoded: [[UInt8]] = []
+    let coder: DeltaCoder
+    let stage: SimilarityStage
+    var fetches = 0
+
+    init(options: SimilarityStageOptions = SimilarityStageOptions(), coder: DeltaCoder = CopyInsertDeltaCoder(), keepsBytes: Bool = true) {
+        self.coder = coder
+        var fetch: (UInt32) -> [UInt8]? = { _ in nil }
+        stage = SimilarityStage(options: options, coder: coder, fetchChunk: { fetch($0) })
+        fetch = { [unowned self] id in
+            fetches += 1
+            return keepsBytes ? stored[id] : nil
+        }
+    }
+
+    /// Processes `chunk` and checks that its decision rebuilds it.
+    @discardableResult
+    func process(_ chunk: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> ChunkDecision {
+        let decision = stage.process(chunk)
+        switch decision {
+        case .duplicate(let id):
+            XCTAssertEqual(stored[id], chunk, file: file, line: line)
+        case .literal(let id):
+            stored[id] = chunk
+        case .delta(let id, let base, _, let encoded):
+            XCTAssertEqual(coder.decode(encoded, base: stored[base]!, targetLength: chunk.count), chunk, file: file, line: line)
+            stored[id] = chunk
+        }
+        return decision
+    }
+
+    func processVersion(_ version: Int, _ data: [UInt8], chunker: ContentDefinedChunker) {
+        stage.beginVersion(version)
+        var offset = 0
+        for length in chunker.chunkLengths(of: data) {
+            process(Array(data[offset..<(offset + length)]))
+            offset += length
+        }
+    }
+}
+
+/// Delta coder whose deltas are always worse than its lossless compression.
+private struct WorseThanLosslessCoder: DeltaCoder {
+    func encode(target: UnsafeRawBufferPointer, base: [UInt8]) -> [UInt8]? {
+        Array(target.prefix(base.isEmpty ? target.count / 4 : target.count / 2))
+    }
+    func decode(_ delta: [UInt8], base: [UInt8], targetLength: Int) -> [UInt8]? { nil }
+}
+
+final class SimilarityStageTests: XCTestCase {
+    private func tier(of decision: ChunkDecision) -> Int? {
+        if case .delta(_, _, let tier, _) = decision { return tier }
+        return nil
+    }
+
+    /// `chunk` with random byte edits added one at a time until an index that
+    /// holds only `chunk` finds the result on `tier` and no stricter tier.
+    private func variant(of chunk: [UInt8], foundOnlyOnTier tier: Int) throws -> [UInt8] {
+        let extractor = ChunkFeatureExtractor()
+        var index = SimilarityIndex()
+        index.startVersion(0)
+        index.insert(SuperFeatures(features: extractor.features(of: chunk)), chunkID: 0)
+        for seed in 0..<40 as Range<UInt64> {
+            var rng = SimilarityTestRNG(seed: 1000 + seed)
+            var edited = chunk
+            for _ in 0..<600 {
+                edited[rng.below(edited.count)] = UInt8(truncatingIfNeeded: rng.next())
+                let found = index.lookup(SuperFeatures(features: extractor.features(of: edited)))?.tier
+                if found == tier { return edited }
+                if found == nil || found! > tier { break }
+            }
+        }
+        throw XCTSkip("no variant found only on tier \(tier)")
+    }
+
+    func testExactDuplicatesAreConfirmedAndCounted() {
+        var rng = SimilarityTestRNG(seed: 20)
+        let chunk = rng.text(6000)
+        let harness = StageHarness()
+        XCTAssertEqual(harness.process(chunk), .literal(id: 0))
+        XCTAssertEqual(harness.process(rng.text(6000)), .literal(id: 1))
+        let fetchesBefore = harness.fetches
+        XCTAssertEqual(harness.process(chunk), .duplicate(of: 0))
+        XCTAssertEqual(harness.fetches, fetchesBefore + 1, "a duplicate is confirmed byte for byte")
+        XCTAssertEqual(harness.stage.stats.duplicateChunks, 1)
+        XCTAssertEqual(harness.stage.stats.dedupBytesSaved, 6000)
+    }
+
+    func testChangedSourcesAreNeitherDuplicatesNorBases() {
+        var rng = SimilarityTestRNG(seed: 28)
+        let chunk = rng.text(8192)
+        var edited = chunk
+        edited[10] ^= 1
+        let harness = StageHarness()
+        harness.process(chunk)
+        harness.stored[0]![100] ^= 1  // the source file changed after it was chunked
+        XCTAssertEqual(harness.process(edited), .literal(id: 1))
+        XCTAssertEqual(harness.stage.stats.unavailableBases, 1)
+        XCTAssertEqual(harness.process(chunk), .literal(id: 2))
+        XCTAssertEqual(harness.stage.stats.unconfirmedDuplicates, 1)
+    }
+
+    func testDigestAloneConfirmsWhenBytesAreGone() {
+        var rng = SimilarityTestRNG(seed: 21)
+        let chunk = rng.bytes(5000)
+        let stage = SimilarityStage(coder: CopyInsertDeltaCoder()) { _ in nil }
+        XCTAssertEqual(stage.process(chunk), .literal(id: 0))
+        XCTAssertEqual(stage.process(chunk), .duplicate(of: 0))
+    }
+
+    func testVersionSeriesHitsAllThreeTiers() {
+        var rng = SimilarityTestRNG(seed: 22)
+        let chunker = ContentDefinedChunker(averageSize: 4096)
+        let harness = StageHarness()
+        var data = rng.text(256 * 1024)
+        for version in 0..<8 {
+            harness.processVersion(version, data, chunker: chunker)
+            // Light edits everywhere, plus a region rewritten densely enough
+            // that only the looser tiers still recognise it.
+            data = rng.edited(data, count: 40)
+            let start = rng.below(data.count - 40_000)
+            for _ in 0..<(30 + 30 * (version % 3)) { data[start + rng.below(40_000)] = UInt8(97 + rng.below(26)) }
+        }
+        let stats = harness.stage.stats
+        XCTAssertGreaterThan(stats.deltaHits[0], 0)
+        XCTAssertGreaterThan(stats.deltaHits[1], 0)
+        XCTAssertGreaterThan(stats.deltaHits[2], 0)
+        XCTAssertGreaterThan(stats.duplicateChunks, 0)
+        XCTAssertGreaterThan(stats.deltaBytesSaved, stats.deltaInputBytes / 2)
+        XCTAssertEqual(stats.literalChunks + stats.deltaChunks + stats.duplicateChunks, stats.chunks)
+    }
+
+    func testConstructedVariantsHitOnlyTierTwoOrThree() throws {
+        var rng = SimilarityTestRNG(seed: 23)
+        let chunk = rng.text(8192)
+        for wanted in [2, 3] {
+            let edited = try variant(of: chunk, foundOnlyOnTier: wanted)
+            let harness = StageHarness()
+            harness.stage.beginVersion(0)
+            harness.process(chunk)
+            harness.stage.beginVersion(1)
+            XCTAssertEqual(tier(of: harness.process(edited)), wanted)
+            let oneTier = StageHarness(options: SimilarityStageOptions(index: SimilarityIndexOptions(enabledTiers: 1)))
+            oneTier.process(chunk)
+            XCTAssertEqual(oneTier.process(edited), .literal(id: 1), "tier 1 alone misses it")
+        }
+    }
+
+    func testOldTierThreeMatchExpiresWhileTierOneMatchStays() throws {
+        var rng = SimilarityTestRNG(seed: 24)
+        let chunk = rng.text(8192)
+        let looseVariant = try variant(of: chunk, foundOnlyOnTier: 3)
+        var closeVariant = chunk
+        closeVariant[100] ^= 1
+        for (variant, expected) in [(looseVariant, nil), (closeVariant, 1)] as [([UInt8], Int?)] {
+            let harness = StageHarness()
+            harness.stage.beginVersion(0)
+            harness.process(chunk)
+            for version in 1...3 { harness.stage.beginVersion(version) }
+            XCTAssertEqual(tier(of: harness.process(variant)), expected)
+        }
+    }
+
+    func testFilterRejectsDeltasWorseThanLosslessCompression() {
+        var rng = SimilarityTestRNG(seed: 25)
+        let chunk = rng.text(8192)
+        var edited = chunk
+        edited[10] ^= 1
+        let harness = StageHarness(coder: WorseThanLosslessCoder())
+        harness.process(chunk)
+        XCTAssertEqual(harness.process(edited), .literal(id: 1))
+        XCTAssertEqual(harness.stage.stats.filterRejections, 1)
+        XCTAssertEqual(harness.stage.stats.deltaChunks, 0)
+    }
+
+    func testFilterThresholdFollowsRecentChunks() {
+        var filter = DeltaFilter(historyLength: 2)
+        XCTAssertTrue(filter.accepts(length: 100, deltaLength: 99))
+        XCTAssertFalse(filter.accepts(length: 100, deltaLength: 100))
+        filter.record(length: 100, compressedLength: 10)
+        filter.record(length: 100, compressedLength: 50)
+        XCTAssertEqual(filter.averageRatio, 6)
+        XCTAssertFalse(filter.accepts(length: 100, deltaLength: 20))
+        XCTAssertTrue(filter.accepts(length: 100, deltaLength: 16))
+        filter.record(length: 100, compressedLength: 100)
+        filter.record(length: 100, compressedLength: 100)
+        XCTAssertEqual(filter.averageRatio, 1, "only the last L chunks count")
+    }
+
+    func testNoDeltaAgainstABaseTheFrameCompressorReaches() {
+        var rng = SimilarityTestRNG(seed: 29)
+        let chunk = rng.text(8192)
+        var edited = chunk
+        edited[10] ^= 1
+        let harness = StageHarness()
+        harness.stage.frameReachesBase = { $0 == 0 }
+        harness.process(chunk)
+        XCTAssertEqual(harness.process(edited), .literal(id: 1))
+        XCTAssertEqual(harness.stage.stats.basesInFrameReach, 1)
+        edited[20] ^= 1
+        XCTAssertEqual(tier(of: harness.process(edited)), 1, "chunk 1 is out of reach: a delta against it")
+    }
+
+    func testDeltaMustBeatTheLiteralCostInItsFrame() {
+        var rng = SimilarityTestRNG(seed: 30)
+        let chunk = rng.text(8192)
+        var edited = chunk
+        edited[10] ^= 1
+        let harness = StageHarness()
+        harness.process(chunk)
+        harness.stage.literalCostInFrame = { _ in 4 }  // the frame already holds this content
+        XCTAssertEqual(harness.process(edited), .literal(id: 1))
+        XCTAssertEqual(harness.stage.stats.filterRejections, 1)
+        harness.stage.literalCostInFrame = { $0.count }
+        edited[20] ^= 1
+        XCTAssertEqual(tier(of: harness.process(edited)), 1)
+    }
+
+    func testNoDeltaStoresEveryNewChunkLiterally() {
+        var rng = SimilarityTestRNG(seed: 26)
+        let chunk = rng.text(8192)
+        var edited = chunk
+        edited[10] ^= 1
+        let harness = StageHarness(options: SimilarityStageOptions(deltaEnabled: false))
+        harness.process(chunk)
+        XCTAssertEqual(harness.process(edited), .literal(id: 1))
+        XCTAssertEqual(harness.process(chunk), .duplicate(of: 0))
+    }
+
+    func testDeltaChunksAreNeverBases() {
+        var rng = SimilarityTestRNG(seed: 27)
+        let chunk = rng.text(8192)
+        let harness = StageHarness()
+        harness.process(chunk)
+        var current = chunk
+        for _ in 0..<5 {
+            current[rng.below(current.count)] ^= 0x20
+            guard case .delta(_, let base, _, _) = harness.process(current) else { return XCTFail("expected a delta") }
+            XCTAssertEqual(base, 0)
+        }
+    }
+}
