@@ -14,33 +14,11 @@ final class DamageTests: XCTestCase {
         return p
     }
 
-    /// Builds a 3+-volume archive of text files; returns (source, archive base).
     func makeArchive(files: Int = 12) throws -> (String, String) {
-        let f = TreeFixture(root: temp("src"))
-        // Half random (RAW frames), half text (LZ4X frames), so both codecs are hit.
-        for i in 0..<files {
-            f.file("f\(i).txt", i % 2 == 0 ? TreeFixture.random(20_000, seed: UInt64(i)) : TreeFixture.text(40_000, seed: UInt64(i)))
-        }
-        let out = temp("out") + "/arc"
-        var options = BuildOptions()
-        options.frameSize = 16 << 10
-        options.volumeSize = 64 << 10
-        options.threads = 2
-        let stats = try ArchiveBuilder(sources: [f.root], output: out, options: options).run()
-        XCTAssertGreaterThanOrEqual(stats.volumes.count, 3)
-        XCTAssertGreaterThan(stats.framesLZ4X, 0)
-        XCTAssertGreaterThan(stats.framesRaw, 0)
-        return (f.root, out)
+        try ArchiveDamage.makeArchive(files: files, source: temp("src"), output: temp("out"))
     }
 
-    func flipByte(_ path: String, at offset: Int) {
-        let fd = open(path, O_RDWR)
-        var b: UInt8 = 0
-        pread(fd, &b, 1, off_t(offset))
-        b ^= 0x5A
-        pwrite(fd, &b, 1, off_t(offset))
-        close(fd)
-    }
+    func flipByte(_ path: String, at offset: Int) { ArchiveDamage.flipByte(path, at: offset) }
 
     func testFlippedPayloadByteGivesErrorNamingFrameAndVolume() throws {
         let (src, out) = try makeArchive()
