@@ -97,4 +97,31 @@ enum ArchiveDamage {
         }
         return failed
     }
+
+    /// An archive with volume `volume` (0-based, before the last) unusable: it
+    /// still opens, names the volume's problem, every frame stored there fails
+    /// naming the volume, exactly the files needing those frames fail, and
+    /// every other file reads back exactly. Returns how many files were lost.
+    @discardableResult
+    static func assertOnlyVolumeLost(_ out: String, volume: Int, source: String, mentioning: String,
+                                     file: StaticString = #filePath, line: UInt = #line) throws -> Int {
+        let reader = try ArchiveReader(path: out + ".001", options: ReaderOptions(cacheBytes: 1 << 20, readAhead: false))
+        let path = reader.volumes.paths[volume]
+        XCTAssertEqual(Array(reader.volumes.problems.keys), [volume], file: file, line: line)
+        let problem = reader.volumes.problems[volume].map { "\($0)" } ?? ""
+        XCTAssertTrue(problem.contains(path) && (mentioning.isEmpty || problem.contains(mentioning)), problem, file: file, line: line)
+        let inVolume = Set(reader.index.frames.indices.filter { reader.index.frames[$0].volume == volume })
+        XCTAssertFalse(inVolume.isEmpty, file: file, line: line)
+        for f in reader.index.frames.indices {
+            do {
+                try reader.checkFrame(f)
+                XCTAssertFalse(inVolume.contains(f), "frame \(f) of \(path) checked out", file: file, line: line)
+            } catch {
+                XCTAssertTrue(inVolume.contains(f) && "\(error)".contains(path), "frame \(f): \(error)", file: file, line: line)
+            }
+        }
+        let failed = readAll(reader, source: source, file: file, line: line)
+        XCTAssertEqual(Set(failed.keys), Set(reader.files(touching: inVolume)), file: file, line: line)
+        return failed.count
+    }
 }

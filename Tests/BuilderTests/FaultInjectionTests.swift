@@ -37,6 +37,11 @@ final class FaultInjectionTests: XCTestCase {
                 defer { ArchiveDamage.flipByte(region.volume, at: offset) }
                 injected[region.kind, default: 0] += 1
                 let what = "\(region.kind) byte \(offset) of \(region.volume)"
+                if region.kind == .volumeHeader, let v = intact.volumes.paths.firstIndex(of: region.volume), v < intact.volumes.paths.count - 1 {
+                    // A volume before the last: only the files stored in it are lost.
+                    try ArchiveDamage.assertOnlyVolumeLost(out, volume: v, source: src, mentioning: "")
+                    continue
+                }
                 let reader: ArchiveReader
                 do {
                     reader = try ArchiveReader(path: out + ".001", options: ReaderOptions(cacheBytes: 1 << 20, readAhead: false))
@@ -113,16 +118,21 @@ final class FaultInjectionTests: XCTestCase {
         XCTAssertTrue(extract.err.contains("\(lost.count) entries were NOT restored"), extract.err)
     }
 
-    /// Every volume cut at lengths around its header and its end.
+    /// Every volume cut at lengths around its header and its end: a volume
+    /// before the last loses only its own files; the last (the index) is refused.
     func testTruncatedVolumesAreNamed() throws {
-        let (_, out) = try makeArchive()
+        let (src, out) = try makeArchive()
         let paths = try ArchiveReader(path: out + ".001").volumes.paths
-        for path in paths {
+        for (v, path) in paths.enumerated() {
             let saved = try Data(contentsOf: URL(fileURLWithPath: path))
             for length in [0, 1, VolumeHeader.size - 1, VolumeHeader.size, saved.count / 2, saved.count - Footer.size, saved.count - 1] {
                 XCTAssertEqual(truncate(path, off_t(length)), 0)
-                XCTAssertThrowsError(try ArchiveReader(path: out + ".001"), "\(path) cut to \(length)") { error in
-                    XCTAssertTrue("\(error)".contains((path as NSString).lastPathComponent), "\(path) cut to \(length): \(error)")
+                if v < paths.count - 1 {
+                    try ArchiveDamage.assertOnlyVolumeLost(out, volume: v, source: src, mentioning: "")
+                } else {
+                    XCTAssertThrowsError(try ArchiveReader(path: out + ".001"), "\(path) cut to \(length)") { error in
+                        XCTAssertTrue("\(error)".contains((path as NSString).lastPathComponent), "\(path) cut to \(length): \(error)")
+                    }
                 }
                 try saved.write(to: URL(fileURLWithPath: path))
             }
@@ -163,22 +173,57 @@ final class FaultInjectionTests: XCTestCase {
     }
 
     /// Each volume in turn replaced by the same-numbered volume of another
-    /// archive built from the same files (same sizes, different archive id).
-    func testEveryVolumeFromAnotherArchiveIsRefused() throws {
-        let (_, out) = try makeArchive()
+    /// archive built from the same files (same sizes, different archive id):
+    /// one before the last loses only its own files; a foreign last volume
+    /// (another archive's index) is refused.
+    func testEveryVolumeFromAnotherArchiveIsNamed() throws {
+        let (src, out) = try makeArchive()
         let (_, other) = try makeArchive()
         let paths = try ArchiveReader(path: out + ".001").volumes.paths
         for (i, path) in paths.enumerated() {
             let saved = try Data(contentsOf: URL(fileURLWithPath: path))
             let foreign = VolumeNaming.path(base: other, number: i + 1)
             try Data(contentsOf: URL(fileURLWithPath: foreign)).write(to: URL(fileURLWithPath: path))
-            // Volumes 1...n-1 are named; a foreign last volume brings the other
-            // archive's index, which then disowns this archive's first volume.
-            XCTAssertThrowsError(try ArchiveReader(path: out + ".001"), path) { error in
-                let named = i == paths.count - 1 ? paths[0] : path
-                XCTAssertTrue("\(error)".contains("another archive") && "\(error)".contains(named), "\(path): \(error)")
+            if i < paths.count - 1 {
+                try ArchiveDamage.assertOnlyVolumeLost(out, volume: i, source: src, mentioning: "another archive")
+            } else {
+                XCTAssertThrowsError(try ArchiveReader(path: out + ".001"), path) { error in
+                    XCTAssertTrue("\(error)".contains("another archive") && "\(error)".contains(path), "\(path): \(error)")
+                }
             }
             try saved.write(to: URL(fileURLWithPath: path))
         }
+    }
+
+    /// A missing middle volume through the command line: --verify names it and
+    /// every frame it held; extract restores every file stored elsewhere,
+    /// byte-exact, and names each one it could not restore.
+    func testMissingVolumeCommandLineRestoresEverythingElse() throws {
+        let (src, out) = try makeArchive()
+        let intact = try ArchiveReader(path: out + ".001")
+        let missing = intact.volumes.paths[1]
+        XCTAssertEqual(unlink(missing), 0)
+        let lostFrames = Set(intact.index.frames.indices.filter { intact.index.frames[$0].volume == 1 })
+        let lost = Set(intact.files(touching: lostFrames))
+        let paths = intact.index.paths()
+
+        let verify = try CommandLineTests.run("gpuarc-extract", [out + ".001", "--verify"])
+        XCTAssertEqual(verify.status, 1)
+        XCTAssertTrue(verify.err.contains("volume \(missing) is missing"), verify.err)
+        for frame in lostFrames { XCTAssertTrue(verify.err.contains("BAD frame \(frame) in volume \(missing)"), verify.err) }
+
+        let dest = temp("dest") + "/r"
+        let extract = try CommandLineTests.run("gpuarc-extract", [out + ".003", dest])
+        XCTAssertEqual(extract.status, 1)
+        for inode in intact.index.inodes.indices where intact.index.inodes[inode].kind == .regular {
+            let restored = FileManager.default.contents(atPath: dest + "/" + paths[inode]!)
+            if lost.contains(inode) {
+                XCTAssertNil(restored, paths[inode]!)
+                XCTAssertTrue(extract.err.contains(paths[inode]! + ": not restored") && extract.err.contains(missing), extract.err)
+            } else {
+                XCTAssertEqual(restored, FileManager.default.contents(atPath: src + "/" + paths[inode]!), paths[inode]!)
+            }
+        }
+        XCTAssertTrue(extract.err.contains("\(lost.count) entries were NOT restored"), extract.err)
     }
 }
