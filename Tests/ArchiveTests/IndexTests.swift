@@ -58,6 +58,20 @@ final class IndexTests: XCTestCase {
         XCTAssertEqual(back.symlinkTarget(of: 3), Array("a.txt".utf8))
     }
 
+    /// Fuzzing regression: a name starting with a combining mark fused with the
+    /// '/' before it into one Character, and the path did not resolve.
+    func testPathsResolveByBytes() throws {
+        var index = sampleIndex()
+        let name = Array("\u{301}z".utf8)
+        index.entries[3].nameOffset = UInt64(index.strings.count)
+        index.entries[3].nameLength = UInt32(name.count)
+        index.strings += name
+        let back = try roundTrip(index)
+        XCTAssertEqual(back.resolve(path: "dir/\u{301}z"), 1)
+        XCTAssertEqual(back.resolve(path: "/dir//\u{301}z/"), 1)
+        XCTAssertNil(back.resolve(path: "dir/z"))
+    }
+
     func testDamagedBytesAreRefused() throws {
         let body = IndexCodec.encode(sampleIndex())
         for i in stride(from: 0, to: body.count, by: 3) {

@@ -25,11 +25,20 @@ enum FuzzSeal {
     /// Everything a reader may call on an index the validator accepted must be
     /// safe: listing, path resolution, lookups, symlink targets, chunk ranges.
     static func walk(_ index: ArchiveIndex) {
-        let paths = index.paths()
-        for (inode, path) in paths {
-            // Names need not be UTF-8 (String(decoding:) then shows U+FFFD, which
-            // cannot be looked up by its bytes); those are resolved by bytes elsewhere.
-            if !path.contains("\u{FFFD}"), index.resolve(path: path) != inode { fatalError("path \(path) does not resolve to its inode \(inode)") }
+        // Every entry is found again by a byte-wise lookup in its directory.
+        for (dir, node) in index.inodes.enumerated() where node.kind == .directory {
+            for i in index.entryRange(ofDirectory: dir) {
+                let name = index.nameBytes(of: index.entries[i])
+                let found = name.withUnsafeBytes { index.lookup(directory: dir, name: $0) }
+                if found != Int(index.entries[i].inode) { fatalError("entry \(i) of directory \(dir) is not found by its name") }
+            }
+        }
+        for (inode, path) in index.paths() {
+            // Names need not be UTF-8; String(decoding:) shows those with U+FFFD,
+            // which cannot be resolved by text (they were looked up by bytes above).
+            if !path.unicodeScalars.contains("\u{FFFD}"), index.resolve(path: path) != inode {
+                fatalError("path \(path) does not resolve to its inode \(inode)")
+            }
             _ = index.symlinkTarget(of: inode)
             if index.inodes[inode].kind == .regular {
                 _ = index.refRange(ofContent: Int(index.inodes[inode].data))
