@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBS := zlib1g-dev pkg-config libfuse3-dev fuse3 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo \
         libssl-dev lz4 zstd squashfs-tools squashfuse time python3
 
-.PHONY: deps build test demo bench bench-mount clean
+.PHONY: deps build test demo bench bench-mount clean fuzz fuzz-smoke
 
 deps:
 	$(SUDO) apt-get update -qq
@@ -20,6 +20,7 @@ build:
 
 test:
 	bash scripts/test.sh
+	$(MAKE) fuzz-smoke
 
 demo: build
 	bash scripts/demo.sh
@@ -34,4 +35,15 @@ bench-mount: build
 	bash bench/mount.sh $(DIR)
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz
+
+# libFuzzer targets (Tests/Fuzz, ASan): `make fuzz FUZZ_SECONDS=600` runs each that long;
+# `make fuzz-smoke` is the short run `make test` (CI) includes.
+FUZZ_SECONDS ?= 300
+SMOKE_SECONDS ?= 20
+
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	bash scripts/fuzz.sh $(SMOKE_SECONDS)

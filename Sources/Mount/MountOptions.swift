@@ -14,6 +14,9 @@ public struct MountOptions: Sendable, Equatable {
     public var singleThreaded = false
     public var cacheBytes = 512 << 20
     public var decoder = GPUMode.auto
+    /// Serve an archive with unusable volumes (missing, truncated, foreign):
+    /// files stored in them read as EIO. Off by default: a mount refuses them.
+    public var degraded = false
     /// OpenCL devices by number ("0,2"); nil: all.
     public var devices: String?
     /// `-o` options handed to libfuse unchanged (allow_other, auto_unmount, ...).
@@ -43,7 +46,9 @@ public let usage = """
       --cache-size SIZE    decoded-frame cache, e.g. 256M, 2G (default 512M)
       --decoder MODE       auto (GPU if measured faster), cpu or gpu (default auto)
       --device LIST        OpenCL devices by number, e.g. 0,2 (default: all)
-      -o OPT[,OPT...]      mount options: cache_size=SIZE, decoder=MODE, device=LIST,
+      --degraded           serve an archive with missing or damaged volumes (their
+                           files give EIO) instead of refusing it
+      -o OPT[,OPT...]      mount options: cache_size=SIZE, decoder=MODE, device=LIST, degraded,
                            libfuse's own (allow_other, auto_unmount, ...)
       -h, --help           this text
       -V, --version        the version
@@ -69,6 +74,7 @@ extension MountOptions {
             case "--cache-size": options.cacheBytes = try parseSize(value(for: argument))
             case "--decoder": options.decoder = try parseDecoder(value(for: argument))
             case "--device": options.devices = try value(for: argument)
+            case "--degraded": options.degraded = true
             case "--": positionals += rest; rest = []
             default:
                 if argument.hasPrefix("-o"), argument.count > 2 {
@@ -108,6 +114,7 @@ extension MountOptions {
             case "device": devices = value?.replacingOccurrences(of: ":", with: ",")
             // The archive is read-only whatever the fstab line says, and
             // `defaults` carries nothing for a FUSE mount.
+            case "degraded": degraded = true
             case "ro", "rw", "defaults": continue
             case "debug": debug = true; foreground = true
             default: fuseOptions.append(option)

@@ -46,6 +46,17 @@ public enum MountCommand {
             fputs("gpuarc-mount: \(error)\n", stderr)
             return 1
         }
+        // The reader tolerates unusable volumes (extract restores what it can);
+        // a mount refuses them unless asked, so a half-present archive is never
+        // mounted by accident.
+        if !reader.volumes.problems.isEmpty {
+            let lines = reader.volumes.problems.keys.sorted().map { reader.volumes.problems[$0]!.description }
+            if !options.degraded {
+                fputs("gpuarc-mount: \(lines.joined(separator: "\ngpuarc-mount: "))\ngpuarc-mount: refusing to mount; fix the volumes, or mount with -o degraded to serve the files in the others\n", stderr)
+                return 1
+            }
+            for line in lines { fputs("gpuarc-mount: warning: \(line); its files will give EIO\n", stderr) }
+        }
         let filesystem = Filesystem(reader: reader)
         var operations = makeOperations()
         var args = FuseArguments(fuseArguments(options))

@@ -55,6 +55,8 @@ struct ExtractCommand: ParsableCommand {
             fail(error.description)
             throw ExitCode(1)
         }
+        // Unusable volumes are named once up front; the files they hold are named as they fail.
+        for volume in reader.volumes.problems.keys.sorted() { fail("\(reader.volumes.problems[volume]!)") }
         if list { Listing.print(reader.index) }
         if verify { try runVerify(reader) }
         if let destination, !list, !verify { try runExtract(reader, into: destination) }

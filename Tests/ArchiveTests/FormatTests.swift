@@ -39,6 +39,12 @@ final class FormatTests: XCTestCase {
         XCTAssertThrowsError(try bad.withUnsafeBytes { try Footer.decode($0, fileSize: 174, volume: "v") })
         let huge = Footer(indexOffset: UInt64.max - 10, indexSize: 100).encoded()
         XCTAssertThrowsError(try huge.withUnsafeBytes { try Footer.decode($0, fileSize: 174, volume: "v") })
+        // Fuzzing regression: an index ending just below UInt64.max made `end + 24` trap.
+        let nearMax = Footer(indexOffset: UInt64.max - 10, indexSize: 5).encoded()
+        XCTAssertThrowsError(try nearMax.withUnsafeBytes { try Footer.decode($0, fileSize: 174, volume: "v") }) {
+            XCTAssertTrue("\($0)".contains("footer is damaged"), "\($0)")
+        }
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try Footer.decode($0, fileSize: 10, volume: "v") })
     }
 
     func testVolumeNaming() {

@@ -58,6 +58,20 @@ final class IndexTests: XCTestCase {
         XCTAssertEqual(back.symlinkTarget(of: 3), Array("a.txt".utf8))
     }
 
+    /// Fuzzing regression: a name starting with a combining mark fused with the
+    /// '/' before it into one Character, and the path did not resolve.
+    func testPathsResolveByBytes() throws {
+        var index = sampleIndex()
+        let name = Array("\u{301}z".utf8)
+        index.entries[3].nameOffset = UInt64(index.strings.count)
+        index.entries[3].nameLength = UInt32(name.count)
+        index.strings += name
+        let back = try roundTrip(index)
+        XCTAssertEqual(back.resolve(path: "dir/\u{301}z"), 1)
+        XCTAssertEqual(back.resolve(path: "/dir//\u{301}z/"), 1)
+        XCTAssertNil(back.resolve(path: "dir/z"))
+    }
+
     func testDamagedBytesAreRefused() throws {
         let body = IndexCodec.encode(sampleIndex())
         for i in stride(from: 0, to: body.count, by: 3) {
@@ -102,6 +116,13 @@ final class IndexTests: XCTestCase {
             ("symlink target out of range", { $0.inodes[3].count = 500; $0.inodes[3].size = 500 }),
             ("root not a directory", { $0.inodes[0].kind = .regular; $0.inodes[0].mode = 0o100644 }),
             ("no volumes", { $0.volumeSizes = [] }),
+            // Fuzzing regressions: offsets near UInt64.max made range checks overflow and trap.
+            ("symlink target offset overflows", { $0.inodes[3].data = UInt64.max - 2 }),
+            ("directory entries offset overflows", { $0.inodes[2].data = UInt64.max }),
+            ("name offset overflows", { $0.entries[2].nameOffset = UInt64.max - 1 }),
+            ("frame in volume 2^32-1", { $0.frames[0].volume = UInt32.max }),
+            // Two contents sharing a reference would get one refStarts entry between them.
+            ("contents share chunk references", { $0.contents[1] = ContentRecord(size: 40, firstRef: 1, refCount: 1) }),
             ("unreachable inode", { $0.inodes.append(Inode(kind: .fifo, mode: 0o010644, uid: 0, gid: 0, mtimeSec: 0, mtimeNsec: 0, nlink: 0, size: 0, data: 0, count: 0)) }),
         ]
         for (label, mutate) in mutations {

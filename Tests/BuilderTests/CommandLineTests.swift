@@ -10,6 +10,12 @@ final class CommandLineTests: XCTestCase {
 
     @discardableResult
     func run(_ tool: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
+        try Self.run(tool, args)
+    }
+
+    /// Runs a built executable; shared with the fault-injection tests.
+    @discardableResult
+    static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
         let url = Self.binDir.appendingPathComponent(tool)
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
             throw XCTSkip("\(tool) not built at \(url.path); run `swift build` first")

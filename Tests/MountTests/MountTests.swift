@@ -1,5 +1,6 @@
 // Real mounts through the gpuarc-mount binary. Each test mounts with a
 // watchdog and auto_unmount and always unmounts (MountHarness).
+import Archive
 import CFuse3
 import Foundation
 import XCTest
@@ -198,6 +199,33 @@ final class MountTests: XCTestCase {
             XCTAssertTrue(result.output.contains("arc.002"), "message: \(result.output)")
             XCTAssertFalse(MountHarness.isMounted(mountpoint))
         }
+    }
+
+    /// `-o degraded` serves what the other volumes hold; the lost files give EIO.
+    func testDegradedMountServesTheOtherVolumes() throws {
+        let archive = try TestArchive.multiVolume()
+        let reader = try ArchiveReader(path: archive)
+        let second = reader.volumes.paths[1]
+        let lost = Set(reader.files(touching: Set(reader.index.frames.indices.filter { reader.index.frames[$0].volume == 1 })))
+        let paths = reader.index.paths()
+        try FileManager.default.removeItem(atPath: second)
+        let mount = try MountedArchive(archive: archive, options: ["-o", "degraded"])
+        defer { mount.unmount() }
+        XCTAssertTrue(mount.stderrText.contains("arc.002"), mount.stderrText)
+        var served = 0
+        for i in 0..<4 {
+            let name = "f\(i).bin"
+            let inode = reader.index.resolve(path: name)!
+            let data = FileManager.default.contents(atPath: mount.path(name))
+            if lost.contains(inode) {
+                XCTAssertNil(data, "\(paths[inode]!) lives in the missing volume but was read")
+            } else {
+                XCTAssertEqual(data.map { [UInt8]($0) }, SourceTree.bytes(count: 100_000, seed: UInt64(i)), name)
+                served += 1
+            }
+        }
+        XCTAssertFalse(lost.isEmpty)
+        XCTAssertGreaterThan(served, 0)
     }
 
     func testGpuDecoderReadsExactlyOrIsRefusedClearly() throws {

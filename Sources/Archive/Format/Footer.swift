@@ -33,7 +33,10 @@ public struct Footer: Equatable, Sendable {
         var r = ByteReader(bytes, what: "\(volume) footer")
         let footer = Footer(indexOffset: try r.u64(), indexSize: try r.u64())
         let (end, overflow) = footer.indexOffset.addingReportingOverflow(footer.indexSize)
-        guard !overflow, footer.indexOffset >= UInt64(VolumeHeader.size), end + UInt64(size) == fileSize else {
+        // Subtract from the file size rather than add to `end`: an end near
+        // UInt64.max made `end + 24` trap (found by fuzzing).
+        guard !overflow, footer.indexOffset >= UInt64(VolumeHeader.size), fileSize >= UInt64(size),
+              end == fileSize - UInt64(size) else {
             throw ArchiveError(.format, "\(volume): index footer is damaged (index at \(footer.indexOffset), \(footer.indexSize) bytes, in a file of \(fileSize) bytes)")
         }
         return footer

@@ -176,8 +176,12 @@ public struct ArchiveIndex: Sendable {
     /// Resolves a slash-separated path from the root ("" or "/" is the root).
     public func resolve(path: String) -> Int? {
         var node = Self.rootInode
-        for part in path.split(separator: "/") where !part.isEmpty {
-            guard inodes[node].kind == .directory, let child = lookup(directory: node, name: String(part)) else { return nil }
+        // Split on the byte '/', not on Characters: a name starting with a
+        // combining mark fuses with the slash before it into one Character,
+        // so such a path did not resolve (found by fuzzing).
+        for part in path.utf8.split(separator: UInt8(ascii: "/")) {
+            guard inodes[node].kind == .directory,
+                  let child = Array(part).withUnsafeBytes({ lookup(directory: node, name: $0) }) else { return nil }
             node = child
         }
         return node

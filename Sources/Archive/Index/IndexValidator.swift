@@ -20,7 +20,8 @@ struct IndexValidator {
         guard !index.volumeSizes.isEmpty else { throw fail("it lists no volumes") }
         for (i, f) in index.frames.enumerated() {
             guard Int(f.volume) < index.volumeSizes.count else {
-                throw fail("frame \(i) is in volume \(f.volume + 1) but the archive has \(index.volumeSizes.count)")
+                // Widened before adding: volume 0xFFFFFFFF made this message trap (found by fuzzing).
+                throw fail("frame \(i) is in volume \(UInt64(f.volume) + 1) but the archive has \(index.volumeSizes.count)")
             }
             let end = f.offset.addingReportingOverflow(UInt64(FrameHeader.size) + UInt64(f.storedSize))
             guard f.offset >= UInt64(VolumeHeader.size), !end.overflow, end.partialValue <= index.volumeSizes[Int(f.volume)] else {
@@ -59,6 +60,12 @@ struct IndexValidator {
 
     private func validateContents(_ index: inout ArchiveIndex) throws {
         var starts = [UInt64](repeating: 0, count: index.chunkRefs.count)
+        // Each reference belongs to at most one content: refStarts holds one start
+        // per reference, so two contents sharing references with different
+        // offsets would make reads of one of them map bytes wrongly, and
+        // overlapping ranges could make this loop quadratic.
+        // Identical files share a content, never a reference range.
+        var owned = [Bool](repeating: false, count: index.chunkRefs.count)
         for (i, c) in index.contents.enumerated() {
             let end = c.firstRef.addingReportingOverflow(UInt64(c.refCount))
             guard !end.overflow, end.partialValue <= UInt64(index.chunkRefs.count) else {
@@ -66,6 +73,8 @@ struct IndexValidator {
             }
             var offset: UInt64 = 0
             for r in Int(c.firstRef)..<Int(end.partialValue) {
+                guard !owned[r] else { throw fail("content \(i) shares chunk reference \(r) with another content") }
+                owned[r] = true
                 let chunk = index.chunkRefs[r]
                 guard Int(chunk) < index.chunks.count else { throw fail("content \(i) refers to chunk \(chunk), which does not exist") }
                 starts[r] = offset
@@ -83,13 +92,13 @@ struct IndexValidator {
             guard n.mode & 0o170000 == n.kind.typeBits else { throw fail("inode \(i): mode \(String(n.mode, radix: 8)) does not match its type") }
             switch n.kind {
             case .directory:
-                guard n.data + UInt64(n.count) <= UInt64(index.entries.count) else { throw fail("directory inode \(i) lists entries outside the entry table") }
+                guard fits(n.data, n.count, in: index.entries.count) else { throw fail("directory inode \(i) lists entries outside the entry table") }
             case .regular:
                 guard n.data < UInt64(index.contents.count), index.contents[Int(n.data)].size == n.size else {
                     throw fail("file inode \(i) refers to a missing content or its size disagrees")
                 }
             case .symlink:
-                guard n.count > 0, n.data + UInt64(n.count) <= UInt64(index.strings.count), n.size == UInt64(n.count) else {
+                guard n.count > 0, fits(n.data, n.count, in: index.strings.count), n.size == UInt64(n.count) else {
                     throw fail("symlink inode \(i) has an empty or out-of-range target")
                 }
                 guard !index.strings[Int(n.data)..<Int(n.data + UInt64(n.count))].contains(0) else {
@@ -109,7 +118,7 @@ struct IndexValidator {
             while let dir = stack.popLast() {
                 var previous: UnsafeRawBufferPointer? = nil
                 for e in index.entryRange(ofDirectory: dir).map({ index.entries[$0] }) {
-                    guard e.nameOffset + UInt64(e.nameLength) <= UInt64(strings.count) else {
+                    guard fits(e.nameOffset, e.nameLength, in: strings.count) else {
                         throw fail("an entry of directory inode \(dir) has its name outside the string table")
                     }
                     let name = UnsafeRawBufferPointer(rebasing: strings[Int(e.nameOffset)..<Int(e.nameOffset + UInt64(e.nameLength))])
@@ -138,6 +147,12 @@ struct IndexValidator {
         }
         guard reached == inodes.count else { throw fail("\(inodes.count - reached) inodes are not reachable from the root") }
         index.parents = parents
+    }
+
+    /// Whether start..<start+count lies inside 0..<limit, computed so that a hostile
+    /// start near UInt64.max cannot overflow (fuzzing found `data + count` trapping).
+    private func fits(_ start: UInt64, _ count: UInt32, in limit: Int) -> Bool {
+        start <= UInt64(limit) && UInt64(count) <= UInt64(limit) - start
     }
 
     private func checkName(_ name: UnsafeRawBufferPointer, directory: Int) throws {

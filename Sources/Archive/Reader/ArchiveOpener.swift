@@ -1,7 +1,9 @@
 import Glibc
 
 /// Finds an archive's last volume, reads its footer and index, and checks every
-/// volume against the index. Nothing is served until all of this has passed.
+/// volume against the index. Nothing is served until the index has passed; a
+/// volume that fails its checks is recorded in VolumeSet.problems and only the
+/// files stored in it become unreadable.
 enum ArchiveOpener {
     static func open(path: String) throws -> (index: ArchiveIndex, volumes: VolumeSet) {
         let base = VolumeNaming.base(of: path)
@@ -9,9 +11,8 @@ enum ArchiveOpener {
         guard let last = numbers.last else {
             throw ArchiveError(.missingVolume, "no archive volumes found at \(VolumeNaming.path(base: base, number: 1)) (expected files named \(base).001, \(base).002, ...)")
         }
-        if let gap = (1...last).first(where: { !numbers.contains($0) }) {
-            throw ArchiveError(.missingVolume, "volume \(VolumeNaming.path(base: base, number: gap)) is missing (found volumes up to \(VolumeNaming.path(base: base, number: last))); put it back next to the others")
-        }
+        // A gap before the last volume is not fatal: VolumeSet records the
+        // missing volume and the files in the others stay readable.
         let lastPath = VolumeNaming.path(base: base, number: last)
         let fd = Glibc.open(lastPath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError(.io, "cannot open \(lastPath): \(posixErrorText(errno))") }

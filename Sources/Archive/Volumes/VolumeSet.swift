@@ -3,61 +3,91 @@ import Glibc
 /// The open volumes of an archive, checked against the index: each one present,
 /// of the recorded size, and carrying this archive's id and its own number.
 /// Reads are positional (pread), so any number of threads can share it.
+///
+/// A volume before the last that fails a check (missing, truncated, damaged
+/// header, from another archive, out of place) does not stop the archive from
+/// opening: it is recorded in `problems` and every read from it fails with that
+/// problem, so the files in the other volumes can still be restored or served.
+/// The last volume holds the index and must pass.
 public final class VolumeSet: @unchecked Sendable {
     public let base: String
     public let paths: [String]
+    /// Volumes (0-based) that cannot be used, with why.
+    public let problems: [Int: ArchiveError]
     private let fds: [Int32]
 
     /// Opens and checks volumes 1...count (the last one is already known to hold `index`).
     init(base: String, index: ArchiveIndex, lastFD: Int32) throws {
         self.base = base
         let count = index.volumeSizes.count
-        var paths: [String] = [], fds: [Int32] = []
+        var paths: [String] = [], fds: [Int32] = [], problems: [Int: ArchiveError] = [:]
         var ok = false
-        defer { if !ok { for fd in fds where fd != lastFD { close(fd) } } }
+        defer { if !ok { for fd in fds where fd != lastFD && fd >= 0 { close(fd) } } }
         for number in 1...count {
             let path = VolumeNaming.path(base: base, number: number)
             paths.append(path)
-            let fd: Int32
-            if number == count {
-                fd = lastFD
-            } else {
-                fd = open(path, O_RDONLY | O_CLOEXEC)
-                guard fd >= 0 else {
-                    let code = errno
-                    throw ArchiveError(code == ENOENT ? .missingVolume : .io,
-                                       code == ENOENT ? "volume \(path) is missing (the archive has \(count) volumes); put it back next to the others"
-                                                      : "cannot open volume \(path): \(posixErrorText(code))")
-                }
+            do {
+                fds.append(try Self.open(path, number: number, index: index, fd: number == count ? lastFD : nil))
+            } catch let error as ArchiveError where number < count {
+                problems[number - 1] = error
+                fds.append(-1)
             }
-            fds.append(fd)
-            var st = stat()
-            guard fstat(fd, &st) == 0 else { throw ArchiveError(.io, "cannot stat volume \(path): \(posixErrorText(errno))") }
-            // The last volume continues past its recorded size with the index and
-            // footer; the opener has already checked that part.
-            let expected = index.volumeSizes[number - 1]
-            if number < count && UInt64(st.st_size) != expected {
-                throw ArchiveError(.format, "volume \(path) has \(st.st_size) bytes but the index expects \(expected): it is truncated, damaged or from another archive")
-            }
-            var raw = [UInt8](repeating: 0, count: VolumeHeader.size)
-            let n = try raw.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, VolumeHeader.size, 0) }
-            let header = try raw[0..<n].withUnsafeBytes { try VolumeHeader.decode($0, volume: path) }
-            guard header.archiveID == index.archiveID else {
-                throw ArchiveError(.format, "volume \(path) belongs to another archive (its archive id differs)")
-            }
-            guard header.number == UInt32(number) else {
-                throw ArchiveError(.format, "volume \(path) is volume \(header.number) of this archive, not \(number): volumes were renamed or swapped")
-            }
+        }
+        // Every other volume disowned by the index: it is the last volume that
+        // is out of place (another archive's), not all of the others.
+        let foreign = problems.values.filter { $0.description.contains("belongs to another archive") }.count
+        if count > 1 && foreign == count - 1 {
+            throw ArchiveError(.format, "\(paths[count - 1]) holds the index of another archive than volumes 1-\(count - 1) (their archive ids differ): it is out of place")
         }
         self.paths = paths
         self.fds = fds
+        self.problems = problems
         ok = true
     }
 
-    deinit { for fd in fds { close(fd) } }
+    /// Opens (unless `fd` is given) and checks one volume; throws what is wrong with it.
+    private static func open(_ path: String, number: Int, index: ArchiveIndex, fd given: Int32?) throws -> Int32 {
+        let count = index.volumeSizes.count
+        let fd: Int32
+        if let given {
+            fd = given
+        } else {
+            fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                let code = errno
+                throw ArchiveError(code == ENOENT ? .missingVolume : .io,
+                                   code == ENOENT ? "volume \(path) is missing (the archive has \(count) volumes); put it back next to the others"
+                                                  : "cannot open volume \(path): \(posixErrorText(code))")
+            }
+        }
+        var handedOver = false
+        defer { if !handedOver && given == nil { close(fd) } }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ArchiveError(.io, "cannot stat volume \(path): \(posixErrorText(errno))") }
+        // The last volume continues past its recorded size with the index and
+        // footer; the opener has already checked that part.
+        let expected = index.volumeSizes[number - 1]
+        if number < count && UInt64(st.st_size) != expected {
+            throw ArchiveError(.format, "volume \(path) has \(st.st_size) bytes but the index expects \(expected): it is truncated, damaged or from another archive")
+        }
+        var raw = [UInt8](repeating: 0, count: VolumeHeader.size)
+        let n = try raw.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, VolumeHeader.size, 0) }
+        let header = try raw[0..<n].withUnsafeBytes { try VolumeHeader.decode($0, volume: path) }
+        guard header.archiveID == index.archiveID else {
+            throw ArchiveError(.format, "volume \(path) belongs to another archive (its archive id differs)")
+        }
+        guard header.number == UInt32(number) else {
+            throw ArchiveError(.format, "volume \(path) is volume \(header.number) of this archive, not \(number): volumes were renamed or swapped")
+        }
+        handedOver = true
+        return fd
+    }
+
+    deinit { for fd in fds where fd >= 0 { close(fd) } }
 
     /// Reads exactly `count` bytes at `offset` of volume `volume` (0-based).
     func read(volume: Int, offset: UInt64, count: Int, into buffer: UnsafeMutableRawPointer) throws {
+        if let problem = problems[volume] { throw problem }
         let n: Int
         do {
             n = try Posix.preadFully(fds[volume], buffer, count, offset)

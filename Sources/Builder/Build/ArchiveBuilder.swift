@@ -86,12 +86,27 @@ public struct ArchiveBuilder {
         var refs: [UInt32] = []
         var contentOfNode: [Int: Int] = [:]
         do {
-            for node in ordered {
-                guard let packed = try packer.pack(path: tree.nodes[node].path, expectedSize: tree.nodes[node].size,
-                                                   version: tree.nodes[node].version, warn: warn) else {
-                    tree.nodes[node].failed = true
-                    continue
+            for original in ordered {
+                var node = original
+                var packed = try packer.pack(path: tree.nodes[node].path, expectedSize: tree.nodes[node].size,
+                                             version: tree.nodes[node].version, warn: warn)
+                if packed == nil {
+                    // The original vanished or changed type since dedup, but its
+                    // confirmed copies may still be readable: the first one that
+                    // is takes its place, so losing one file never costs its copies.
+                    tree.nodes[original].failed = true
+                    for copy in tree.primaryFiles where canonical[copy] == original {
+                        if packed == nil {
+                            canonical[copy] = nil
+                            packed = try packer.pack(path: tree.nodes[copy].path, expectedSize: tree.nodes[copy].size,
+                                                         version: tree.nodes[copy].version, warn: warn)
+                            if packed == nil { tree.nodes[copy].failed = true } else { node = copy }
+                        } else {
+                            canonical[copy] = node
+                        }
+                    }
                 }
+                guard let packed else { continue }
                 contentOfNode[node] = contents.count
                 contents.append(ContentRecord(size: packed.size, firstRef: UInt64(refs.count), refCount: UInt32(packed.refs.count)))
                 refs += packed.refs
@@ -164,10 +179,12 @@ public struct ArchiveBuilder {
     }
 
     private func unreadableReason(_ path: String) -> String {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 { return posixErrorText(errno) }
-        close(fd)
-        return "read failed"
+        do {
+            close(try SourceFile.open(path))
+            return "read failed"
+        } catch {
+            return "\(error)"
+        }
     }
 
     /// Fails early, before any work, when OUT cannot be written.

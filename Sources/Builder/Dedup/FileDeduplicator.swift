@@ -109,8 +109,7 @@ struct FileDeduplicator {
 
     /// A file's bytes if it still has exactly `size` of them.
     static func readWhole(_ path: String, size: UInt64) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return nil }
+        guard let fd = try? SourceFile.open(path) else { return nil }
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: Int(size) + 1)
         let n = bytes.withUnsafeMutableBytes { try? readFull(fd, $0.baseAddress!, Int(size) + 1) }
@@ -125,8 +124,7 @@ struct FileDeduplicator {
     struct ProbeBytes { var first: UInt32; var last: UInt32; var centre: UInt32 }
 
     static func probe(_ path: String, size: UInt64) -> ProbeBytes? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return nil }
+        guard let fd = try? SourceFile.open(path) else { return nil }
         defer { close(fd) }
         func bytes(at offset: UInt64, _ length: Int) -> UInt32? {
             var value: UInt32 = 0
@@ -143,11 +141,9 @@ struct FileDeduplicator {
 
     /// Streams both files and compares every byte.
     static func sameBytes(_ a: String, _ b: String, size: UInt64) -> Comparison {
-        let fa = open(a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fa >= 0 else { return .unreadable }
+        guard let fa = try? SourceFile.open(a) else { return .unreadable }
         defer { close(fa) }
-        let fb = open(b, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fb >= 0 else { return .unreadable }
+        guard let fb = try? SourceFile.open(b) else { return .unreadable }
         defer { close(fb) }
         let block = 1 << 20
         let ba = UnsafeMutableRawPointer.allocate(byteCount: block, alignment: 64)

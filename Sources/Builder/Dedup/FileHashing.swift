@@ -32,8 +32,7 @@ public struct CPUFileHasher: FileHashing {
     }
 
     static func hashFile(_ path: String, buffer: UnsafeMutableRawBufferPointer) -> UInt64? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { return nil }
+        guard let fd = try? SourceFile.open(path) else { return nil }
         defer { close(fd) }
         var h = FNV1a64.offsetBasis
         while true {

@@ -68,9 +68,11 @@ final class ContentPacker {
     /// `version`. A file that shrank or grew since the scan is stored as far
     /// as it was read, with a warning.
     func pack(path: String, expectedSize: UInt64, version: Int, warn: (String) -> Void) throws -> Packed? {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            warn("cannot read \(path): \(posixErrorText(errno)); not archived")
+        let fd: Int32
+        do {
+            fd = try SourceFile.open(path)
+        } catch {
+            warn("cannot read \(path): \(error); not archived")
             return nil
         }
         defer { close(fd) }

@@ -1,0 +1,229 @@
+import XCTest
+import Glibc
+@testable import Archive
+@testable import Builder
+
+/// Systematic corruption of a multi-volume archive: a flipped byte in every
+/// region kind, and volumes truncated, missing, extra, swapped or foreign.
+/// Every case must end in an error naming what is wrong, and no read may ever
+/// return bytes that differ from the source.
+final class FaultInjectionTests: XCTestCase {
+    var cleanup: [String] = []
+    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
+    func temp(_ label: String) -> String {
+        let p = TreeFixture.temporaryDirectory(label)
+        cleanup.append(p)
+        return p
+    }
+
+    func makeArchive() throws -> (String, String) {
+        try ArchiveDamage.makeArchive(source: temp("src"), output: temp("out"))
+    }
+
+    /// Flips sampled bytes of every region in turn (restoring each before the
+    /// next). Open-time regions (volume header, index, footer) must make the
+    /// open fail naming the volume; a frame region must make exactly that frame
+    /// fail its check, exactly the files that need it fail to read, and every
+    /// other file read back exact.
+    func testFlippedByteInEveryRegionIsNamedAndNeverGivesWrongBytes() throws {
+        let (src, out) = try makeArchive()
+        let intact = try ArchiveReader(path: out + ".001")
+        let regions = ArchiveDamage.regions(intact)
+        var injected: [ArchiveDamage.RegionKind: Int] = [:]
+        var harmless = 0
+        for region in regions {
+            for offset in ArchiveDamage.sample(region.range, interior: region.kind == .framePayload ? 4 : region.range.count) {
+                ArchiveDamage.flipByte(region.volume, at: offset)
+                defer { ArchiveDamage.flipByte(region.volume, at: offset) }
+                injected[region.kind, default: 0] += 1
+                let what = "\(region.kind) byte \(offset) of \(region.volume)"
+                if region.kind == .volumeHeader, let v = intact.volumes.paths.firstIndex(of: region.volume), v < intact.volumes.paths.count - 1 {
+                    // A volume before the last: only the files stored in it are lost.
+                    try ArchiveDamage.assertOnlyVolumeLost(out, volume: v, source: src, mentioning: "")
+                    continue
+                }
+                let reader: ArchiveReader
+                do {
+                    reader = try ArchiveReader(path: out + ".001", options: ReaderOptions(cacheBytes: 1 << 20, readAhead: false))
+                } catch {
+                    XCTAssertNil(region.frame, "\(what): the open failed although only a frame was damaged: \(error)")
+                    let name = (region.volume as NSString).lastPathComponent
+                    XCTAssertTrue("\(error)".contains(name), "\(what): error does not name the volume: \(error)")
+                    continue
+                }
+                guard let frame = region.frame else {
+                    // A flip zlib never reads (the padding bits of the last deflate byte)
+                    // leaves the index intact, and it must then read exactly as before.
+                    XCTAssertEqual(region.kind, .index, "\(what): damage not detected when opening")
+                    XCTAssertEqual(reader.index.inodes, intact.index.inodes, what)
+                    XCTAssertEqual(reader.index.chunks, intact.index.chunks, what)
+                    XCTAssertEqual(ArchiveDamage.readAll(reader, source: src), [:], what)
+                    harmless += 1
+                    continue
+                }
+                var bad: [Int] = []
+                for f in reader.index.frames.indices {
+                    do { try reader.checkFrame(f) } catch {
+                        bad.append(f)
+                        XCTAssertTrue("\(error)".contains("frame \(f)") && "\(error)".contains(region.volume), "\(what): \(error)")
+                    }
+                }
+                XCTAssertEqual(bad, [frame], what)
+                let failed = ArchiveDamage.readAll(reader, source: src)
+                XCTAssertEqual(Set(failed.keys), Set(reader.files(touching: [frame])), what)
+            }
+        }
+        for kind in ArchiveDamage.RegionKind.allCases { XCTAssertGreaterThan(injected[kind, default: 0], 0, "\(kind) never hit") }
+        print("fault injection: flipped bytes per region: \(injected.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")); \(harmless) hit unused deflate padding bits")
+    }
+
+    /// Damage in three frames of different volumes: --verify reports each one
+    /// (not just the first) and the files they hold; extract restores every
+    /// other file exactly and names the ones it could not restore.
+    func testVerifyListsEveryBadFrameAndExtractRestoresTheRest() throws {
+        let (src, out) = try makeArchive()
+        let intact = try ArchiveReader(path: out + ".001")
+        var damaged: [Int] = []
+        for volume in 0..<3 {
+            let frame = intact.index.frames.lastIndex { $0.volume == volume }!
+            let record = intact.index.frames[frame]
+            ArchiveDamage.flipByte(intact.volumes.paths[volume], at: Int(record.offset) + FrameHeader.size + Int(record.storedSize) / 3)
+            damaged.append(frame)
+        }
+        let verify = try CommandLineTests.run("gpuarc-extract", [out + ".001", "--verify", "--threads", "2"])
+        XCTAssertEqual(verify.status, 1)
+        for frame in damaged {
+            let path = intact.volumes.paths[Int(intact.index.frames[frame].volume)]
+            XCTAssertTrue(verify.err.contains("BAD frame \(frame) in volume \(path)"), verify.err)
+        }
+        XCTAssertTrue(verify.err.contains("\(damaged.count) of \(intact.index.frames.count) frames are damaged"), verify.err)
+
+        let reader = try ArchiveReader(path: out + ".001")
+        let lost = reader.files(touching: Set(damaged))
+        let paths = reader.index.paths()
+        for inode in lost { XCTAssertTrue(verify.err.contains("damaged file: \(paths[inode]!)"), verify.err) }
+
+        let dest = temp("dest") + "/r"
+        let extract = try CommandLineTests.run("gpuarc-extract", [out + ".001", dest])
+        XCTAssertEqual(extract.status, 1)
+        for inode in reader.index.inodes.indices where reader.index.inodes[inode].kind == .regular {
+            let restored = FileManager.default.contents(atPath: dest + "/" + paths[inode]!)
+            if lost.contains(inode) {
+                XCTAssertNil(restored, "\(paths[inode]!) was written although its frame is damaged")
+                XCTAssertTrue(extract.err.contains(paths[inode]!), extract.err)
+            } else {
+                XCTAssertEqual(restored, FileManager.default.contents(atPath: src + "/" + paths[inode]!), paths[inode]!)
+            }
+        }
+        XCTAssertTrue(extract.err.contains("\(lost.count) entries were NOT restored"), extract.err)
+    }
+
+    /// Every volume cut at lengths around its header and its end: a volume
+    /// before the last loses only its own files; the last (the index) is refused.
+    func testTruncatedVolumesAreNamed() throws {
+        let (src, out) = try makeArchive()
+        let paths = try ArchiveReader(path: out + ".001").volumes.paths
+        for (v, path) in paths.enumerated() {
+            let saved = try Data(contentsOf: URL(fileURLWithPath: path))
+            for length in [0, 1, VolumeHeader.size - 1, VolumeHeader.size, saved.count / 2, saved.count - Footer.size, saved.count - 1] {
+                XCTAssertEqual(truncate(path, off_t(length)), 0)
+                if v < paths.count - 1 {
+                    try ArchiveDamage.assertOnlyVolumeLost(out, volume: v, source: src, mentioning: "")
+                } else {
+                    XCTAssertThrowsError(try ArchiveReader(path: out + ".001"), "\(path) cut to \(length)") { error in
+                        XCTAssertTrue("\(error)".contains((path as NSString).lastPathComponent), "\(path) cut to \(length): \(error)")
+                    }
+                }
+                try saved.write(to: URL(fileURLWithPath: path))
+            }
+        }
+        XCTAssertNoThrow(try ArchiveReader(path: out + ".001"))
+    }
+
+    func testMissingLastVolumeExtraVolumesAndLaterSwapsAreNamed() throws {
+        let (_, out) = try makeArchive()
+        let paths = try ArchiveReader(path: out + ".001").volumes.paths
+        let last = paths.last!, count = paths.count
+        let extra = VolumeNaming.path(base: out, number: count + 1)
+
+        // The last volume gone: the one before it has no index.
+        XCTAssertEqual(rename(last, last + ".away"), 0)
+        XCTAssertThrowsError(try ArchiveReader(path: out + ".001")) { error in
+            XCTAssertTrue("\(error)".contains("missing") && "\(error)".contains(VolumeNaming.path(base: out, number: count - 1)), "\(error)")
+        }
+        XCTAssertEqual(rename(last + ".away", last), 0)
+
+        // An extra volume after the last: a copy of the last, then junk.
+        try FileManager.default.copyItem(atPath: last, toPath: extra)
+        XCTAssertThrowsError(try ArchiveReader(path: out + ".001")) { XCTAssertTrue("\($0)".contains(extra), "\($0)") }
+        try Data(TreeFixture.random(5000, seed: 9)).write(to: URL(fileURLWithPath: extra))
+        XCTAssertThrowsError(try ArchiveReader(path: out + ".001")) { XCTAssertTrue("\($0)".contains(extra), "\($0)") }
+        unlink(extra)
+
+        // The last two swapped.
+        let before = paths[count - 2]
+        XCTAssertEqual(rename(before, before + ".tmp"), 0)
+        XCTAssertEqual(rename(last, before), 0)
+        XCTAssertEqual(rename(before + ".tmp", last), 0)
+        XCTAssertThrowsError(try ArchiveReader(path: out + ".001")) { XCTAssertTrue("\($0)".contains(last), "\($0)") }
+        XCTAssertEqual(rename(last, last + ".tmp"), 0)
+        XCTAssertEqual(rename(before, last), 0)
+        XCTAssertEqual(rename(last + ".tmp", before), 0)
+        XCTAssertNoThrow(try ArchiveReader(path: out + ".001"))
+    }
+
+    /// Each volume in turn replaced by the same-numbered volume of another
+    /// archive built from the same files (same sizes, different archive id):
+    /// one before the last loses only its own files; a foreign last volume
+    /// (another archive's index) is refused.
+    func testEveryVolumeFromAnotherArchiveIsNamed() throws {
+        let (src, out) = try makeArchive()
+        let (_, other) = try makeArchive()
+        let paths = try ArchiveReader(path: out + ".001").volumes.paths
+        for (i, path) in paths.enumerated() {
+            let saved = try Data(contentsOf: URL(fileURLWithPath: path))
+            let foreign = VolumeNaming.path(base: other, number: i + 1)
+            try Data(contentsOf: URL(fileURLWithPath: foreign)).write(to: URL(fileURLWithPath: path))
+            if i < paths.count - 1 {
+                try ArchiveDamage.assertOnlyVolumeLost(out, volume: i, source: src, mentioning: "another archive")
+            } else {
+                XCTAssertThrowsError(try ArchiveReader(path: out + ".001"), path) { error in
+                    XCTAssertTrue("\(error)".contains("another archive") && "\(error)".contains(path), "\(path): \(error)")
+                }
+            }
+            try saved.write(to: URL(fileURLWithPath: path))
+        }
+    }
+
+    /// A missing middle volume through the command line: --verify names it and
+    /// every frame it held; extract restores every file stored elsewhere,
+    /// byte-exact, and names each one it could not restore.
+    func testMissingVolumeCommandLineRestoresEverythingElse() throws {
+        let (src, out) = try makeArchive()
+        let intact = try ArchiveReader(path: out + ".001")
+        let missing = intact.volumes.paths[1]
+        XCTAssertEqual(unlink(missing), 0)
+        let lostFrames = Set(intact.index.frames.indices.filter { intact.index.frames[$0].volume == 1 })
+        let lost = Set(intact.files(touching: lostFrames))
+        let paths = intact.index.paths()
+
+        let verify = try CommandLineTests.run("gpuarc-extract", [out + ".001", "--verify"])
+        XCTAssertEqual(verify.status, 1)
+        XCTAssertTrue(verify.err.contains("volume \(missing) is missing"), verify.err)
+        for frame in lostFrames { XCTAssertTrue(verify.err.contains("BAD frame \(frame) in volume \(missing)"), verify.err) }
+
+        let dest = temp("dest") + "/r"
+        let extract = try CommandLineTests.run("gpuarc-extract", [out + ".003", dest])
+        XCTAssertEqual(extract.status, 1)
+        for inode in intact.index.inodes.indices where intact.index.inodes[inode].kind == .regular {
+            let restored = FileManager.default.contents(atPath: dest + "/" + paths[inode]!)
+            if lost.contains(inode) {
+                XCTAssertNil(restored, paths[inode]!)
+                XCTAssertTrue(extract.err.contains(paths[inode]! + ": not restored") && extract.err.contains(missing), extract.err)
+            } else {
+                XCTAssertEqual(restored, FileManager.default.contents(atPath: src + "/" + paths[inode]!), paths[inode]!)
+            }
+        }
+        XCTAssertTrue(extract.err.contains("\(lost.count) entries were NOT restored"), extract.err)
+    }
+}
