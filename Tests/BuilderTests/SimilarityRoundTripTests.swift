@@ -93,7 +93,8 @@ final class SimilarityRoundTripTests: XCTestCase {
     func testStatsReachTheJSONReport() throws {
         let (_, stats) = try build(Array(versionSeries().prefix(2)))
         let json = try stats.json()
-        for key in ["\"similarity\"", "\"deltaHits\"", "\"filterRejections\"", "\"chunkDedupBytesSaved\"", "\"deltaBytesSaved\""] {
+        XCTAssertEqual(stats.similarity.indexEntries.count, 3)
+        for key in ["\"similarity\"", "\"deltaHits\"", "\"indexEntries\"", "\"filterRejections\"", "\"chunkDedupBytesSaved\"", "\"deltaBytesSaved\""] {
             XCTAssertTrue(json.contains(key), "missing \(key)")
         }
     }

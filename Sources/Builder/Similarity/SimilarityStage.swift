@@ -47,7 +47,13 @@ public enum ChunkDecision: Equatable, Sendable {
 /// similarity index, whose loose tiers expire with versions.
 public final class SimilarityStage {
     public let options: SimilarityStageOptions
-    public private(set) var stats = SimilarityStats()
+    /// The counters, with the index's current size (counted on each call).
+    public var stats: SimilarityStats {
+        var s = counters
+        s.indexEntries = index.entryCounts
+        return s
+    }
+    private var counters = SimilarityStats()
     /// True when stored chunk `id` lies close behind the chunk being decided
     /// in the same frame. The frame compressor then finds the resemblance on
     /// its own, usually better than a delta against one base (it can draw on
@@ -94,16 +100,16 @@ public final class SimilarityStage {
     /// Decides how `chunk` is stored and records it for later chunks.
     public func process(_ chunk: UnsafeRawBufferPointer) -> ChunkDecision {
         if !versionStarted { beginVersion(0) }
-        stats.chunks += 1
-        stats.inputBytes += chunk.count
+        counters.chunks += 1
+        counters.inputBytes += chunk.count
 
         let digest = ChunkDigest(of: chunk)
         if let earlier = idOfDigest[digest] {
             if let earlierBytes = fetchChunk(earlier), !Self.equal(earlierBytes, chunk) {
-                stats.unconfirmedDuplicates += 1
+                counters.unconfirmedDuplicates += 1
             } else {
-                stats.duplicateChunks += 1
-                stats.duplicateBytes += chunk.count
+                counters.duplicateChunks += 1
+                counters.duplicateBytes += chunk.count
                 return .duplicate(of: earlier)
             }
         }
@@ -123,19 +129,19 @@ public final class SimilarityStage {
             return storeLiteral(chunk, id: id)
         }
         guard !frameReachesBase(match.chunkID) else {
-            stats.basesInFrameReach += 1
+            counters.basesInFrameReach += 1
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)
         }
         guard let base = fetchChunk(match.chunkID), ChunkDigest(of: base) == digestOfID[Int(match.chunkID)] else {
-            stats.unavailableBases += 1
+            counters.unavailableBases += 1
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)
         }
         guard let delta = coder.encode(target: chunk, base: base),
               filter.accepts(length: chunk.count, deltaLength: delta.count),
               delta.count < literalCostInFrame(chunk) else {
-            stats.filterRejections += 1
+            counters.filterRejections += 1
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)
         }
@@ -144,9 +150,9 @@ public final class SimilarityStage {
         // newest version's features after the base's own loose-tier entries
         // have expired, while deltas never become bases (depth 1).
         index.insert(superFeatures, chunkID: match.chunkID)
-        stats.deltaHits[match.tier - 1] += 1
-        stats.deltaInputBytes += chunk.count
-        stats.deltaOutputBytes += delta.count
+        counters.deltaHits[match.tier - 1] += 1
+        counters.deltaInputBytes += chunk.count
+        counters.deltaOutputBytes += delta.count
         return .delta(id: id, base: match.chunkID, tier: match.tier, encoded: delta)
     }
 
@@ -159,11 +165,8 @@ public final class SimilarityStage {
     }
 
     private func storeLiteral(_ chunk: UnsafeRawBufferPointer, id: UInt32) -> ChunkDecision {
-        stats.literalChunks += 1
-        stats.literalBytes += chunk.count
+        counters.literalChunks += 1
+        counters.literalBytes += chunk.count
         return .literal(id: id)
     }
-
-    /// Super-feature entries held per tier: the index's memory, for reports.
-    public var indexEntryCounts: [Int] { index.entryCounts }
 }

@@ -20,6 +20,9 @@ public struct SimilarityStats: Codable, Equatable, Sendable {
     public var basesInFrameReach = 0
     /// Candidates whose base could not be read back unchanged (stored literally).
     public var unavailableBases = 0
+    /// (SF, chunk id) entries the similarity index holds per tier at the end:
+    /// tiers 2 and 3 stay bounded by their version windows.
+    public var indexEntries: [Int] = []
     /// Digest-equal chunks whose earlier bytes read back different: a source
     /// file changed during the build (or a SHA-256 collision). Stored literally.
     public var unconfirmedDuplicates = 0

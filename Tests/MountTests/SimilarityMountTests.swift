@@ -1,0 +1,59 @@
+// Delta chunks read through a real mount: several versions of a tree, built
+// with small frames so that each chunk's predecessor sits in an earlier frame
+// and is stored as a delta against it.
+@testable import Archive
+import Builder
+import Foundation
+import XCTest
+
+final class SimilarityMountTests: XCTestCase {
+    /// Three versions of four 200 KB files; each version flips bytes and
+    /// inserts a run of bytes in every file.
+    private func versions(in root: String) throws -> [String] {
+        var files = (0..<4).map { SourceTree.bytes(count: 200_000, seed: UInt64(40 + $0)) }
+        var roots: [String] = []
+        for v in 0..<3 {
+            let dir = root + "/v\(v)"
+            try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+            for (i, bytes) in files.enumerated() { try SourceTree.write(dir + "/data/file\(i).bin", bytes) }
+            roots.append(dir)
+            files = files.enumerated().map { i, bytes in
+                var next = bytes
+                for k in 0..<8 { next[(k * 24_977 + v * 101 + i) % next.count] ^= 0xFF }
+                next.insert(contentsOf: SourceTree.bytes(count: 300, seed: UInt64(v * 10 + i)), at: 50_000 + i * 1000)
+                return next
+            }
+        }
+        return roots
+    }
+
+    func testDeltaChunksReadBackThroughTheMount() throws {
+        try MountHarness.requireFuse()
+        let roots = try versions(in: try MountHarness.scratchDirectory("similarity-source"))
+        let out = try MountHarness.scratchDirectory("similarity-archive") + "/arc"
+        var options = BuildOptions()
+        options.frameSize = TestArchive.frameSize
+        options.threads = 2
+        let stats = try ArchiveBuilder(sources: roots, output: out, options: options).run()
+        XCTAssertGreaterThan(stats.similarity.deltaChunks, 10)
+        let index = try ArchiveReader(path: out + ".001").index
+        XCTAssertEqual(index.chunks.filter { $0.kind == .delta }.count, stats.similarity.deltaChunks)
+
+        let mount = try MountedArchive(archive: out + ".001")
+        defer { mount.unmount() }
+        for root in roots {
+            SourceTree.assertEqual(source: root, mounted: mount.path((root as NSString).lastPathComponent))
+        }
+        // Reads that start and end inside delta chunks.
+        let expected = try Array(Data(contentsOf: URL(fileURLWithPath: roots[2] + "/data/file1.bin")))
+        let fd = open(mount.path("v2/data/file1.bin"), O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        for offset in stride(from: 3, to: expected.count, by: 12_345) {
+            var buffer = [UInt8](repeating: 0, count: 5000)
+            let want = min(5000, expected.count - offset)
+            XCTAssertEqual(pread(fd, &buffer, 5000, off_t(offset)), want)
+            XCTAssertTrue(buffer[..<want].elementsEqual(expected[offset..<(offset + want)]), "bytes at \(offset)")
+        }
+    }
+}
