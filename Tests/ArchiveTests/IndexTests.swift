@@ -135,6 +135,23 @@ final class IndexTests: XCTestCase {
         }
     }
 
+    /// The compressed index is inflated into exactly the size its header gives,
+    /// after checking that size against what zlib can produce from the bytes:
+    /// a stream of zeros is refused after 64 bytes, a header claiming a terabyte
+    /// before any allocation, and a stream longer or shorter than its claim.
+    func testCompressedIndexIsNoAllocationBomb() throws {
+        func decode(_ body: [UInt8]) throws -> ArchiveIndex {
+            try Zlib.compress(body).withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "i") }
+        }
+        XCTAssertThrowsError(try decode([UInt8](repeating: 0, count: 8 << 20))) { XCTAssertTrue("\($0)".contains("bad magic"), "\($0)") }
+        var body = IndexCodec.encode(sampleIndex())
+        for (claim, message) in [(UInt64(1) << 40, "claims"), (UInt64(body.count - 65), "more than"), (UInt64(body.count - 63), "inflates to")] {
+            body.replaceSubrange(40..<48, with: withUnsafeBytes(of: claim.littleEndian) { Array($0) })
+            XCTAssertThrowsError(try decode(body), "\(claim)") { XCTAssertTrue("\($0)".contains(message), "\(claim): \($0)") }
+        }
+        XCTAssertNoThrow(try decode(IndexCodec.encode(sampleIndex())))
+    }
+
     func testCountsLargerThanTheDataAreRefusedBeforeAllocating() throws {
         var body = IndexCodec.encode(sampleIndex())
         // Claim 2^32-1 volumes; the header checksum is recomputed so only the count check can refuse it.

@@ -63,8 +63,20 @@ public enum IndexCodec {
         try Zlib.compress(encode(index))
     }
 
+    /// Inflates the header alone first: a stream that is not an index is refused
+    /// before it is inflated, and an index is inflated into exactly the size its
+    /// header gives, once that size is one zlib could have produced from these
+    /// bytes, so a small hostile stream cannot make the reader allocate gigabytes.
     public static func decodeCompressed(_ bytes: UnsafeRawBufferPointer, what: String) throws -> ArchiveIndex {
-        let body = try Zlib.decompress(bytes, what: what)
+        let head = try Zlib.decompressPrefix(bytes, what: what, count: headerSize)
+        guard head.count == headerSize, Array(head[0..<8]) == magic else {
+            throw ArchiveError(.format, "\(what) is not a gpuarc index (bad magic)")
+        }
+        let bodyLength = head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 40, as: UInt64.self).littleEndian }
+        guard bodyLength <= UInt64(Zlib.maxRatio) * UInt64(bytes.count) else {
+            throw ArchiveError(.format, "\(what) is damaged: its header claims \(bodyLength) bytes, more than \(bytes.count) compressed bytes can hold")
+        }
+        let body = try Zlib.decompress(bytes, what: what, size: headerSize + Int(bodyLength))
         return try body.withUnsafeBytes { try decode($0, what: what) }
     }
 

@@ -17,36 +17,60 @@ enum Zlib {
         return output
     }
 
-    /// Inflates a whole zlib stream. The output grows as needed (zlib cannot
-    /// expand more than ~1032:1, so a hostile stream cannot ask for unbounded memory
-    /// beyond that) and trailing garbage or a truncated stream is an error.
-    static func decompress(_ input: UnsafeRawBufferPointer, what: String) throws -> [UInt8] {
+    /// zlib's deflate cannot expand more than about 1032:1; a stream claiming
+    /// more output per input byte than this cannot be genuine.
+    static let maxRatio = 1032
+
+    /// Inflates a whole zlib stream that must produce exactly `size` bytes: the
+    /// output is allocated once, at that size (plus one byte that catches a
+    /// longer stream), so a hostile stream can make the reader allocate no more
+    /// than the caller agreed to. A longer or shorter stream, a truncated one, or
+    /// stray bytes after it are errors.
+    static func decompress(_ input: UnsafeRawBufferPointer, what: String, size: Int) throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: size + 1)
+        let (produced, ended, leftover) = try output.withUnsafeMutableBytes { try inflate(input, into: $0, what: what) }
+        guard ended, produced == size else {
+            throw ArchiveError(.format, "\(what) is damaged: it inflates to \(produced > size ? "more than \(size)" : "\(produced)") bytes, not the \(size) its header gives")
+        }
+        guard leftover == 0 else {
+            throw ArchiveError(.format, "\(what) is damaged: \(leftover) stray bytes after the zlib stream")
+        }
+        output.removeLast()
+        return output
+    }
+
+    /// The first `count` bytes a stream inflates to (fewer if it ends sooner).
+    static func decompressPrefix(_ input: UnsafeRawBufferPointer, what: String, count: Int) throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: count)
+        let (produced, _, _) = try output.withUnsafeMutableBytes { try inflate(input, into: $0, what: what) }
+        return Array(output[0..<produced])
+    }
+
+    /// Inflates into `out` until it is full or the stream ends; returns the bytes
+    /// produced, whether the stream ended, and how many input bytes are left.
+    private static func inflate(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
+                                what: String) throws -> (Int, Bool, Int) {
         var stream = z_stream()
         guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw ArchiveError(.io, "zlib could not start inflating \(what)")
         }
         defer { inflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: max(4096, input.count * 4))
-        var produced = 0
         stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
         stream.avail_in = uInt(input.count)
-        while true {
-            if produced == output.count { output.append(contentsOf: repeatElement(0, count: output.count)) }
-            let status: Int32 = output.withUnsafeMutableBufferPointer { out in
-                stream.next_out = out.baseAddress! + produced
-                stream.avail_out = uInt(out.count - produced)
-                let status = inflate(&stream, Z_NO_FLUSH)
-                produced = out.count - Int(stream.avail_out)
-                return status
-            }
-            if status == Z_STREAM_END { break }
-            if status == Z_OK || (status == Z_BUF_ERROR && stream.avail_out == 0) { continue }
+        let base = out.bindMemory(to: Bytef.self).baseAddress
+        var produced = 0
+        var status = Z_OK
+        while status == Z_OK && produced < out.count {
+            // zlib counts in 32 bits: hand it the output in pieces below 4 GiB.
+            let room = min(out.count - produced, Int(UInt32.max))
+            stream.next_out = base! + produced
+            stream.avail_out = uInt(room)
+            status = CZlib.inflate(&stream, Z_NO_FLUSH)
+            produced += room - Int(stream.avail_out)
+        }
+        guard status == Z_OK || status == Z_STREAM_END else {
             throw ArchiveError(.format, "\(what) is damaged: zlib stream does not inflate (status \(status)\(stream.msg.map { ", " + String(cString: $0) } ?? ""))")
         }
-        guard stream.avail_in == 0 else {
-            throw ArchiveError(.format, "\(what) is damaged: \(stream.avail_in) stray bytes after the zlib stream")
-        }
-        output.removeSubrange(produced...)
-        return output
+        return (produced, status == Z_STREAM_END, Int(stream.avail_in))
     }
 }
