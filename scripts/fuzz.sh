@@ -55,5 +55,9 @@ for t in $TARGETS; do
     execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
     echo "$(date -u +%FT%TZ) $t ${SECONDS_PER_TARGET}s execs=$execs" | tee -a "$OUT/stats.txt"
 done
-rm -rf /dev/shm/gpuarc-fuzz-* /tmp/gpuarc-fuzz-* 2>/dev/null || true
+# Scratch directories of fuzzers no longer running (another run may still be using its own).
+for d in /dev/shm/gpuarc-fuzz-* /tmp/gpuarc-fuzz-*; do
+    [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
+done
+true
 exit $status

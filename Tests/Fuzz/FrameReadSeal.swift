@@ -26,6 +26,7 @@ enum FrameReadSeal {
     }
 
     static func write(_ bytes: [UInt8], to path: String) -> Bool {
+        mkdir(scratch, 0o700)   // again: a cleanup may have removed it
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         guard fd >= 0 else { return false }
         defer { close(fd) }
