@@ -18,9 +18,10 @@ deps:
 build:
 	$(SWIFT) build -c release
 
+# A short fuzz run first, then the XCTest suites, whose summary line ends the output.
 test:
-	bash scripts/test.sh
 	$(MAKE) fuzz-smoke
+	bash scripts/test.sh
 
 demo: build
 	bash scripts/demo.sh

@@ -6,17 +6,12 @@ import Glibc
 /// The builder when its sources or its output misbehave: source files replaced
 /// by things that cannot be archived, a full disk, a read-only output. Each
 /// ends in a clear message and never in an archive that looks complete but is not.
-final class BuilderFaultTests: XCTestCase {
-    var cleanup: [String] = []
+final class BuilderFaultTests: ScratchTestCase {
     var mounts: [String] = []
     override func tearDown() {
         for m in mounts { umount(m) }
-        for p in cleanup { try? FileManager.default.removeItem(atPath: p) }
-    }
-    func temp(_ label: String) -> String {
-        let p = TreeFixture.temporaryDirectory(label)
-        cleanup.append(p)
-        return p
+        mounts = []
+        super.tearDown()
     }
 
     /// A small tmpfs (needs root and mount rights; skipped with the reason otherwise).

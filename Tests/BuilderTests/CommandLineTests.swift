@@ -2,10 +2,7 @@ import XCTest
 import Foundation
 
 /// The executables as a user runs them: exit codes and messages.
-final class CommandLineTests: XCTestCase {
-    var cleanup: [String] = []
-    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
-
+final class CommandLineTests: ScratchTestCase {
     static var binDir: URL { Bundle.main.bundleURL }
 
     @discardableResult

@@ -5,14 +5,7 @@ import Glibc
 
 /// Damaged volumes and failing sources: every case ends in a clear error that
 /// names what is wrong, never in wrong bytes.
-final class DamageTests: XCTestCase {
-    var cleanup: [String] = []
-    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
-    func temp(_ label: String) -> String {
-        let p = TreeFixture.temporaryDirectory(label)
-        cleanup.append(p)
-        return p
-    }
+final class DamageTests: ScratchTestCase {
 
     func makeArchive(files: Int = 12) throws -> (String, String) {
         try ArchiveDamage.makeArchive(files: files, source: temp("src"), output: temp("out"))

@@ -7,14 +7,7 @@ import Glibc
 /// region kind, and volumes truncated, missing, extra, swapped or foreign.
 /// Every case must end in an error naming what is wrong, and no read may ever
 /// return bytes that differ from the source.
-final class FaultInjectionTests: XCTestCase {
-    var cleanup: [String] = []
-    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
-    func temp(_ label: String) -> String {
-        let p = TreeFixture.temporaryDirectory(label)
-        cleanup.append(p)
-        return p
-    }
+final class FaultInjectionTests: ScratchTestCase {
 
     func makeArchive() throws -> (String, String) {
         try ArchiveDamage.makeArchive(source: temp("src"), output: temp("out"))

@@ -7,14 +7,7 @@ import Glibc
 /// (re-encoded, footer rewritten) must be refused by the reader and by
 /// gpuarc-extract with a message, writing nothing; symlinks pointing anywhere
 /// are restored verbatim and never followed while writing.
-final class HostileArchiveTests: XCTestCase {
-    var cleanup: [String] = []
-    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
-    func temp(_ label: String) -> String {
-        let p = TreeFixture.temporaryDirectory(label)
-        cleanup.append(p)
-        return p
-    }
+final class HostileArchiveTests: ScratchTestCase {
 
     /// One volume: files, a subdirectory, a symlink and a hard link.
     func makeArchive(_ extra: (TreeFixture) -> Void = { _ in }) throws -> (src: String, out: String) {

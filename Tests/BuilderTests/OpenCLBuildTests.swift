@@ -5,15 +5,7 @@ import XCTest
 /// Whole builds on the OpenCL path (PoCL in CI): archives built with
 /// `--compressor gpu` extract byte-exact through the CPU decoder, and the
 /// summary says which device compressed the frames.
-final class OpenCLBuildTests: XCTestCase {
-    var cleanup: [String] = []
-    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
-
-    func temp(_ label: String) -> String {
-        let p = TreeFixture.temporaryDirectory(label)
-        cleanup.append(p)
-        return p
-    }
+final class OpenCLBuildTests: ScratchTestCase {
 
     /// Options for `--compressor gpu`, or a skip when there is no OpenCL platform.
     func gpuOptions(frameSize: Int) throws -> BuildOptions {

@@ -4,10 +4,7 @@ import Foundation
 
 /// `--compressor`, `--decoder` and `--device` as a user types them, with and
 /// without an OpenCL platform (an empty ICD directory hides PoCL).
-final class OpenCLCommandLineTests: XCTestCase {
-    var cleanup: [String] = []
-    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
-
+final class OpenCLCommandLineTests: ScratchTestCase {
     func run(_ tool: String, _ args: [String], noOpenCL: Bool = false) throws -> (status: Int32, out: String, err: String) {
         let url = Bundle.main.bundleURL.appendingPathComponent(tool)
         guard FileManager.default.isExecutableFile(atPath: url.path) else {

@@ -3,15 +3,7 @@ import Glibc
 @testable import Archive
 @testable import Builder
 
-final class RoundTripTests: XCTestCase {
-    var cleanup: [String] = []
-    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
-
-    func temp(_ label: String) -> String {
-        let p = TreeFixture.temporaryDirectory(label)
-        cleanup.append(p)
-        return p
-    }
+final class RoundTripTests: ScratchTestCase {
 
     @discardableResult
     func build(_ sources: [String], _ out: String, frameSize: Int = 64 << 10, volumeSize: Int = 1 << 30,

@@ -4,15 +4,7 @@ import XCTest
 
 /// Builds with chunk dedup and delta encoding and checks that what comes back
 /// is byte-exact, through the index's delta chunk records and the reader.
-final class SimilarityRoundTripTests: XCTestCase {
-    var cleanup: [String] = []
-    override func tearDown() { for p in cleanup { try? FileManager.default.removeItem(atPath: p) } }
-
-    func temp(_ label: String) -> String {
-        let p = TreeFixture.temporaryDirectory(label)
-        cleanup.append(p)
-        return p
-    }
+final class SimilarityRoundTripTests: ScratchTestCase {
 
     /// Four backups of one tree: files edited in every way between versions,
     /// one renamed (so its versions are not stored side by side), one copied

@@ -163,3 +163,21 @@ struct TreeSnapshot: Equatable {
         return out
     }
 }
+
+/// A test case whose scratch directories are removed after each test.
+class ScratchTestCase: XCTestCase {
+    var cleanup: [String] = []
+
+    override func tearDown() {
+        for p in cleanup { try? FileManager.default.removeItem(atPath: p) }
+        cleanup = []
+        super.tearDown()
+    }
+
+    /// A new empty directory, removed after the test.
+    func temp(_ label: String) -> String {
+        let p = TreeFixture.temporaryDirectory(label)
+        cleanup.append(p)
+        return p
+    }
+}
