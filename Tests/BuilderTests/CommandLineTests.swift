@@ -3,32 +3,6 @@ import Foundation
 
 /// The executables as a user runs them: exit codes and messages.
 final class CommandLineTests: ScratchTestCase {
-    static var binDir: URL { Bundle.main.bundleURL }
-
-    @discardableResult
-    func run(_ tool: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        try Self.run(tool, args)
-    }
-
-    /// Runs a built executable; shared with the fault-injection tests.
-    @discardableResult
-    static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let url = Self.binDir.appendingPathComponent(tool)
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw XCTSkip("\(tool) not built at \(url.path); run `swift build` first")
-        }
-        let p = Process()
-        p.executableURL = url
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
     func testBuildListVerifyExtractAndDamage() throws {
         let src = TreeFixture(root: TreeFixture.temporaryDirectory("cli-src"))
         let work = TreeFixture.temporaryDirectory("cli-out")
@@ -37,25 +11,25 @@ final class CommandLineTests: ScratchTestCase {
         src.file("sub/b.bin", TreeFixture.random(150_000, seed: 2))
         src.file("sub/a-copy.txt", TreeFixture.text(50_000, seed: 1))
 
-        let built = try run("gpuarc-build", ["--no-progress", "--frame-size", "16K", "--volume-size", "64K",
+        let built = try runTool("gpuarc-build", ["--no-progress", "--frame-size", "16K", "--volume-size", "64K",
                                              "--json", work + "/stats.json", src.root, work + "/arc"])
         XCTAssertEqual(built.status, 0, built.err)
         XCTAssertTrue(built.out.contains("duplicates: 1 files"), built.out)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: work + "/stats.json"))) as! [String: Any]
         XCTAssertEqual(json["duplicateFiles"] as? Int, 1)
 
-        let list = try run("gpuarc-extract", [work + "/arc.001", "--list"])
+        let list = try runTool("gpuarc-extract", [work + "/arc.001", "--list"])
         XCTAssertEqual(list.status, 0)
         XCTAssertTrue(list.out.contains("sub/b.bin"), list.out)
 
-        XCTAssertEqual(try run("gpuarc-extract", [work + "/arc.001", "--verify"]).status, 0)
-        let restored = try run("gpuarc-extract", [work + "/arc.002", work + "/dest"])
+        XCTAssertEqual(try runTool("gpuarc-extract", [work + "/arc.001", "--verify"]).status, 0)
+        let restored = try runTool("gpuarc-extract", [work + "/arc.002", work + "/dest"])
         XCTAssertEqual(restored.status, 0, restored.err)
         XCTAssertEqual(FileManager.default.contents(atPath: work + "/dest/sub/b.bin"),
                        FileManager.default.contents(atPath: src.path("sub/b.bin")))
 
         // Again without --force: refused, non-zero, names the file.
-        let again = try run("gpuarc-extract", [work + "/arc.001", work + "/dest"])
+        let again = try runTool("gpuarc-extract", [work + "/arc.001", work + "/dest"])
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.err.contains("a.txt") && again.err.contains("--force"), again.err)
 
@@ -64,13 +38,13 @@ final class CommandLineTests: ScratchTestCase {
         var bytes = try XCTUnwrap(FileManager.default.contents(atPath: v2).map { [UInt8]($0) })
         for i in stride(from: 100, to: bytes.count, by: 997) { bytes[i] ^= 0xFF }
         try Data(bytes).write(to: URL(fileURLWithPath: v2))
-        let verify = try run("gpuarc-extract", [work + "/arc.001", "--verify"])
+        let verify = try runTool("gpuarc-extract", [work + "/arc.001", "--verify"])
         XCTAssertEqual(verify.status, 1)
         XCTAssertTrue(verify.err.contains("arc.002"), verify.err)
         XCTAssertTrue(verify.err.contains("damaged file"), verify.err)
 
         // A missing source is a clear error and exit 1; no volumes are left behind.
-        let bad = try run("gpuarc-build", ["--no-progress", work + "/nope", work + "/none"])
+        let bad = try runTool("gpuarc-build", ["--no-progress", work + "/nope", work + "/none"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.err.contains("nope"), bad.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/none.001"))

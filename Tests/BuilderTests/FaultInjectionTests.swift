@@ -83,7 +83,7 @@ final class FaultInjectionTests: ScratchTestCase {
             ArchiveDamage.flipByte(intact.volumes.paths[volume], at: Int(record.offset) + FrameHeader.size + Int(record.storedSize) / 3)
             damaged.append(frame)
         }
-        let verify = try CommandLineTests.run("gpuarc-extract", [out + ".001", "--verify", "--threads", "2"])
+        let verify = try runTool("gpuarc-extract", [out + ".001", "--verify", "--threads", "2"])
         XCTAssertEqual(verify.status, 1)
         for frame in damaged {
             let path = intact.volumes.paths[Int(intact.index.frames[frame].volume)]
@@ -97,7 +97,7 @@ final class FaultInjectionTests: ScratchTestCase {
         for inode in lost { XCTAssertTrue(verify.err.contains("damaged file: \(paths[inode]!)"), verify.err) }
 
         let dest = temp("dest") + "/r"
-        let extract = try CommandLineTests.run("gpuarc-extract", [out + ".001", dest])
+        let extract = try runTool("gpuarc-extract", [out + ".001", dest])
         XCTAssertEqual(extract.status, 1)
         for inode in reader.index.inodes.indices where reader.index.inodes[inode].kind == .regular {
             let restored = FileManager.default.contents(atPath: dest + "/" + paths[inode]!)
@@ -200,13 +200,13 @@ final class FaultInjectionTests: ScratchTestCase {
         let lost = Set(intact.files(touching: lostFrames))
         let paths = intact.index.paths()
 
-        let verify = try CommandLineTests.run("gpuarc-extract", [out + ".001", "--verify"])
+        let verify = try runTool("gpuarc-extract", [out + ".001", "--verify"])
         XCTAssertEqual(verify.status, 1)
         XCTAssertTrue(verify.err.contains("volume \(missing) is missing"), verify.err)
         for frame in lostFrames { XCTAssertTrue(verify.err.contains("BAD frame \(frame) in volume \(missing)"), verify.err) }
 
         let dest = temp("dest") + "/r"
-        let extract = try CommandLineTests.run("gpuarc-extract", [out + ".003", dest])
+        let extract = try runTool("gpuarc-extract", [out + ".003", dest])
         XCTAssertEqual(extract.status, 1)
         for inode in intact.index.inodes.indices where intact.index.inodes[inode].kind == .regular {
             let restored = FileManager.default.contents(atPath: dest + "/" + paths[inode]!)

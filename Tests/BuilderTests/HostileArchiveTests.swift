@@ -41,7 +41,7 @@ final class HostileArchiveTests: ScratchTestCase {
             XCTAssertTrue("\(error)".contains(mentioning), "\(label): \(error)")
         }
         let dest = temp("dest") + "/r"
-        let result = try CommandLineTests.run("gpuarc-extract", [out + ".001", dest])
+        let result = try runTool("gpuarc-extract", [out + ".001", dest])
         XCTAssertEqual(result.status, 1, label)
         XCTAssertTrue(result.err.contains(mentioning), "\(label): \(result.err)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dest), "\(label): extract created \(dest)")

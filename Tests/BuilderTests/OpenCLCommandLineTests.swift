@@ -6,25 +6,9 @@ import Foundation
 /// without an OpenCL platform (an empty ICD directory hides PoCL).
 final class OpenCLCommandLineTests: ScratchTestCase {
     func run(_ tool: String, _ args: [String], noOpenCL: Bool = false) throws -> (status: Int32, out: String, err: String) {
-        let url = Bundle.main.bundleURL.appendingPathComponent(tool)
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw XCTSkip("\(tool) not built at \(url.path); run `swift build` first")
-        }
-        let p = Process()
-        p.executableURL = url
-        p.arguments = args
-        if noOpenCL {
-            let empty = TreeFixture.temporaryDirectory("no-icd")
-            cleanup.append(empty)
-            p.environment = ProcessInfo.processInfo.environment.merging(["OCL_ICD_VENDORS": empty]) { $1 }
-        }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        var environment: [String: String] = [:]
+        if noOpenCL { environment["OCL_ICD_VENDORS"] = temp("no-icd") }
+        return try runTool(tool, args, environment: environment)
     }
 
     func testGPUBuildAndExtractRoundTrip() throws {

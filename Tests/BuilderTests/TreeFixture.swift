@@ -181,3 +181,26 @@ class ScratchTestCase: XCTestCase {
         return p
     }
 }
+
+/// Runs one of the package's executables (built next to the test bundle) and
+/// collects its exit status, stdout and stderr.
+@discardableResult
+func runTool(_ tool: String, _ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let url = Bundle.main.bundleURL.appendingPathComponent(tool)
+    guard FileManager.default.isExecutableFile(atPath: url.path) else {
+        throw XCTSkip("\(tool) not built at \(url.path); run `swift build` first")
+    }
+    let p = Process()
+    p.executableURL = url
+    p.arguments = args
+    if !environment.isEmpty {
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
