@@ -18,8 +18,4 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable {
         self.kind = kind
         self.description = description
     }
-
-    static func io(_ what: String, path: String, errno code: Int32) -> ArchiveError {
-        ArchiveError(.io, "\(what) \(path): \(String(cString: strerror(code)))")
-    }
 }

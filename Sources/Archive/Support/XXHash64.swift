@@ -23,7 +23,7 @@ public enum XXHash64 {
 
     public static func hash(_ buffer: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
         let count = buffer.count
-        guard count > 0, let base = buffer.baseAddress else { return finish(seed &+ p5, base: nil, count: 0) }
+        guard count > 0, let base = buffer.baseAddress else { return avalanche(seed &+ p5) }
         var p = 0
         var h: UInt64
         if count >= 32 {
@@ -58,10 +58,6 @@ public enum XXHash64 {
             p += 1
         }
         return avalanche(h)
-    }
-
-    @inline(__always) static func finish(_ h0: UInt64, base: UnsafeRawPointer?, count: Int) -> UInt64 {
-        avalanche(h0 &+ UInt64(count))
     }
 
     @inline(__always) static func avalanche(_ h0: UInt64) -> UInt64 {

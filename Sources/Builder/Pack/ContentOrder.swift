@@ -8,10 +8,13 @@ public enum ContentOrder: String, Sendable, CaseIterable {
 
     /// Sort key: extension, file name, path inside its source, version.
     static func key(path: String, sourceRoot: String, version: Int) -> (String, String, String, Int) {
-        let relative = path.hasPrefix(sourceRoot) ? String(path.dropFirst(sourceRoot.count)) : path
-        let name = relative.split(separator: "/").last.map(String.init) ?? relative
+        // Relative to the source, without a leading "/" (a SRC given as "v3/"
+        // must key its files like one given as "v1").
+        var relative = path.hasPrefix(sourceRoot) ? Substring(path.dropFirst(sourceRoot.count)) : Substring(path)
+        while relative.hasPrefix("/") { relative = relative.dropFirst() }
+        let name = relative.split(separator: "/").last.map(String.init) ?? String(relative)
         let ext = name.lastIndex(of: ".").map { String(name[name.index(after: $0)...]) } ?? ""
-        return (ext, name, relative, version)
+        return (ext, name, String(relative), version)
     }
 
     func arrange(_ items: [(node: Int, path: String, version: Int)], sources: [String]) -> [Int] {
