@@ -18,6 +18,41 @@
 #define ERR_OFFSET 3      // a match reaches before the start of the frame
 #define ERR_SIZE 4        // the frame decoded to fewer bytes than expected
 
+// Adds a length's extension bytes (runs of 255 ended by a smaller byte, read
+// at in[*ip]) to *n, whose nibble was 15. Stops adding once *n passes `limit`,
+// so a hostile run of 255s can neither overflow nor run long; the caller's
+// bounds check then refuses it.
+int read_length_extension(__global const uchar *in, uint inLen, uint *ip, uint *n, uint limit)
+{
+    uint b;
+    do {
+        if (*ip >= inLen) return ERR_TRUNCATED;
+        b = in[(*ip)++];
+        *n += b;
+    } while (b == 255 && *n <= limit);
+    return 0;
+}
+
+// Reads a sequence's 3-byte offset and match length (after its literals);
+// the match must start inside the output written so far (op bytes) and end
+// inside the frame (outCap bytes).
+int read_match(__global const uchar *in, uint inLen, uint *ip, uint token, uint op, uint outCap,
+               uint *off, uint *len)
+{
+    if (inLen - *ip < 3) return ERR_TRUNCATED;
+    *off = in[*ip] | ((uint)in[*ip + 1] << 8) | ((uint)in[*ip + 2] << 16);
+    *ip += 3;
+    if (*off == 0 || *off > op) return ERR_OFFSET;
+    *len = token & 15;
+    if (*len == 15) {
+        int e = read_length_extension(in, inLen, ip, len, outCap);
+        if (e) return e;
+    }
+    *len += 4;
+    if (*len > outCap - op) return ERR_OVERFLOW;
+    return 0;
+}
+
 #if WG == 1
 // Copies n bytes, eight at a time where it can, never past d + n.
 void copy_bytes(__global uchar *d, __global const uchar *s, uint n)
@@ -53,15 +88,7 @@ void lz4x_decode(__global const uchar *src,
         if (ip >= inLen) { err = ERR_TRUNCATED; break; }
         const uint token = in[ip++];
         uint lit = token >> 4;
-        if (lit == 15) {
-            uint b;
-            do {
-                if (ip >= inLen) { err = ERR_TRUNCATED; break; }
-                b = in[ip++];
-                lit += b;
-            } while (b == 255 && lit <= inLen);
-            if (err) break;
-        }
+        if (lit == 15 && (err = read_length_extension(in, inLen, &ip, &lit, inLen))) break;
         if (lit > inLen - ip) { err = ERR_TRUNCATED; break; }
         if (lit > outCap - op) { err = ERR_OVERFLOW; break; }
         // Short runs far from both ends: one 16-byte copy (bytes past the
@@ -70,22 +97,8 @@ void lz4x_decode(__global const uchar *src,
         else copy_bytes(out + op, in + ip, lit);
         ip += lit; op += lit;
         if (ip == inLen) break;   // the last sequence carries literals only
-        if (inLen - ip < 3) { err = ERR_TRUNCATED; break; }
-        const uint off = in[ip] | ((uint)in[ip + 1] << 8) | ((uint)in[ip + 2] << 16);
-        ip += 3;
-        if (off == 0 || off > op) { err = ERR_OFFSET; break; }
-        uint len = token & 15;
-        if (len == 15) {
-            uint b;
-            do {
-                if (ip >= inLen) { err = ERR_TRUNCATED; break; }
-                b = in[ip++];
-                len += b;
-            } while (b == 255 && len <= outCap);
-            if (err) break;
-        }
-        len += 4;
-        if (len > outCap - op) { err = ERR_OVERFLOW; break; }
+        uint off, len;
+        if ((err = read_match(in, inLen, &ip, token, op, outCap, &off, &len))) break;
         if (off >= 16 && len <= 16 && outCap - op >= 16) {
             vstore16(vload16(0, out + op - off), 0, out + op);   // the source ends before op
         } else if (off >= 8) {
@@ -138,15 +151,7 @@ void lz4x_decode(__global const uchar *src,
                 if (ip >= inLen) { err = ERR_TRUNCATED; break; }
                 const uint token = in[ip++];
                 uint lit = token >> 4;
-                if (lit == 15) {
-                    uint b;
-                    do {
-                        if (ip >= inLen) { err = ERR_TRUNCATED; break; }
-                        b = in[ip++];
-                        lit += b;
-                    } while (b == 255 && lit <= inLen);
-                    if (err) break;
-                }
+                if (lit == 15 && (err = read_length_extension(in, inLen, &ip, &lit, inLen))) break;
                 if (lit > inLen - ip) { err = ERR_TRUNCATED; break; }
                 if (lit > outCap - op) { err = ERR_OVERFLOW; break; }
                 litSrc[n] = ip; litDst[n] = op;
@@ -157,22 +162,8 @@ void lz4x_decode(__global const uchar *src,
                     n++; done = 1;
                     break;
                 }
-                if (inLen - ip < 3) { err = ERR_TRUNCATED; break; }
-                const uint off = in[ip] | ((uint)in[ip + 1] << 8) | ((uint)in[ip + 2] << 16);
-                ip += 3;
-                if (off == 0 || off > op) { err = ERR_OFFSET; break; }
-                uint len = token & 15;
-                if (len == 15) {
-                    uint b;
-                    do {
-                        if (ip >= inLen) { err = ERR_TRUNCATED; break; }
-                        b = in[ip++];
-                        len += b;
-                    } while (b == 255 && len <= outCap);
-                    if (err) break;
-                }
-                len += 4;
-                if (len > outCap - op) { err = ERR_OVERFLOW; break; }
+                uint off, len;
+                if ((err = read_match(in, inLen, &ip, token, op, outCap, &off, &len))) break;
                 // A new wave starts when this match reads bytes that an
                 // earlier match of the open wave writes.
                 const uint from = op - off;
