@@ -81,6 +81,35 @@ final class RoundTripTests: ScratchTestCase {
         }
     }
 
+    /// Snapshots made with `cp -al` share inodes across SRCs: one inode in the
+    /// archive, with every name, and the link count of the archive's names.
+    func testHardLinksAcrossSourcesBecomeOneInode() throws {
+        let base = temp("linked")
+        let v1 = TreeFixture(root: base + "/v1"), v2 = TreeFixture(root: base + "/v2")
+        v1.file("shared.txt", TreeFixture.text(3000, seed: 1))
+        v1.file("own.txt", TreeFixture.text(100, seed: 2))
+        v2.dir("sub")
+        XCTAssertEqual(link(v1.path("shared.txt"), v2.path("sub/shared.txt")), 0)
+        XCTAssertEqual(link(v1.path("shared.txt"), v2.path("again.txt")), 0)
+        let out = temp("out") + "/arc"
+        let stats = try build([v1.root, v2.root], out)
+        XCTAssertEqual(stats.hardLinks, 2)
+        let index = try ArchiveReader(path: out + ".001").index
+        let a = index.resolve(path: "v1/shared.txt"), b = index.resolve(path: "v2/sub/shared.txt"), c = index.resolve(path: "v2/again.txt")
+        XCTAssertNotNil(a)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a, c)
+        XCTAssertEqual(index.inodes[a!].nlink, 3)
+        XCTAssertNotEqual(index.resolve(path: "v1/own.txt"), a)
+        let dest = temp("dest") + "/r"
+        XCTAssertEqual(try extract(out + ".001", to: dest).failures, [])
+        var s1 = stat(), s2 = stat()
+        XCTAssertEqual(stat(dest + "/v1/shared.txt", &s1), 0)
+        XCTAssertEqual(stat(dest + "/v2/sub/shared.txt", &s2), 0)
+        XCTAssertEqual(s1.st_ino, s2.st_ino)
+        XCTAssertEqual(s1.st_nlink, 3)
+    }
+
     /// A hash that says every file is the same: dedup must still keep every
     /// distinct file, because candidates are confirmed byte for byte.
     struct CollidingHasher: FileHashing {

@@ -36,7 +36,7 @@ public struct ArchiveBuilder {
             phaseStart = Date()
         }
         try checkOutputDirectory()
-        var tree = try TreeScanner.scan(sources: sources)
+        var tree = try TreeScanner.scan(sources: sources, threads: options.threads)
         endPhase("scan")
         tree.warnings.forEach(warn)
         count(tree, into: &stats)

@@ -6,43 +6,60 @@ import Glibc
 /// Unreadable directories are recorded empty with a warning; the build goes on.
 struct TreeScanner {
     private var tree = ScannedTree()
-    private var hardLinks: [HardLinkKey: Int] = [:]
-
-    private struct HardLinkKey: Hashable { let dev: UInt64; let ino: UInt64 }
 
     /// One SRC: its contents are the root. Several: each becomes a top-level
     /// directory named after its last path component.
-    static func scan(sources: [String]) throws -> ScannedTree {
-        var scanner = TreeScanner()
+    static func scan(sources: [String], threads: Int = 2) throws -> ScannedTree {
+        var tree: ScannedTree
         if sources.count == 1 {
-            let root = try scanner.statSource(sources[0], version: 0)
-            scanner.tree.nodes.append(root)
-            scanner.scanDirectory(node: 0, path: sources[0])
+            tree = try scanSource(sources[0], version: 0)
         } else {
-            var names = Set<[UInt8]>()
-            for source in sources {
-                let name = lastComponent(source)
-                guard names.insert(name).inserted else {
-                    throw ArchiveError(.usage, "two sources would both become the top-level directory \"\(String(decoding: name, as: UTF8.self))\": give each SRC a distinct last path component")
-                }
-            }
-            var root = ScannedNode(name: [], kind: .directory, mode: 0o040755, uid: getuid(), gid: getgid(),
-                                   mtimeSec: Int64(time(nil)), mtimeNsec: 0, size: 0, rdev: 0, path: "", version: 0)
-            scanner.tree.nodes.append(root)
-            for (version, source) in sources.enumerated() {
-                var node = try scanner.statSource(source, version: version)
-                node.name = lastComponent(source)
-                let id = scanner.tree.nodes.count
-                scanner.tree.nodes.append(node)
-                root.children.append(id)
-                scanner.scanDirectory(node: id, path: source)
-            }
-            root.mtimeSec = root.children.map { scanner.tree.nodes[$0].mtimeSec }.max() ?? root.mtimeSec
-            root.children.sort { scanner.tree.nodes[$0].name.lexicographicallyPrecedes(scanner.tree.nodes[$1].name) }
-            scanner.tree.nodes[0].children = root.children
-            scanner.tree.nodes[0].mtimeSec = root.mtimeSec
+            tree = try scanVersions(sources, threads: threads)
         }
+        tree.linkHardLinks()
+        return tree
+    }
+
+    /// One SRC as a tree of its own (its root is node 0).
+    private static func scanSource(_ source: String, version: Int) throws -> ScannedTree {
+        var scanner = TreeScanner()
+        scanner.tree.nodes.append(try scanner.statSource(source, version: version))
+        scanner.scanDirectory(node: 0, path: source)
         return scanner.tree
+    }
+
+    /// Several SRCs, each scanned on its own and in parallel (scanning waits on
+    /// system calls), then joined in SRC order under a new root, so node ids
+    /// are those of one walk of the SRCs one after the other.
+    private static func scanVersions(_ sources: [String], threads: Int) throws -> ScannedTree {
+        var names = Set<[UInt8]>()
+        for source in sources {
+            let name = lastComponent(source)
+            guard names.insert(name).inserted else {
+                throw ArchiveError(.usage, "two sources would both become the top-level directory \"\(String(decoding: name, as: UTF8.self))\": give each SRC a distinct last path component")
+            }
+        }
+        let parts = parallelMap(sources.count, threads: threads) { version in
+            Result { try scanSource(sources[version], version: version) }
+        }
+        var tree = ScannedTree()
+        tree.nodes.append(ScannedNode(name: [], kind: .directory, mode: 0o040755, uid: getuid(), gid: getgid(),
+                                      mtimeSec: Int64(time(nil)), mtimeNsec: 0, size: 0, rdev: 0, path: "", version: 0))
+        var children: [Int] = []
+        for (version, part) in parts.enumerated() {
+            let scanned = try part!.get()
+            let offset = tree.nodes.count
+            for var node in scanned.nodes {
+                node.children = node.children.map { $0 + offset }
+                tree.nodes.append(node)
+            }
+            tree.nodes[offset].name = lastComponent(sources[version])
+            tree.warnings += scanned.warnings
+            children.append(offset)
+        }
+        tree.nodes[0].mtimeSec = children.map { tree.nodes[$0].mtimeSec }.max() ?? tree.nodes[0].mtimeSec
+        tree.nodes[0].children = children.sorted { tree.nodes[$0].name.lexicographicallyPrecedes(tree.nodes[$1].name) }
+        return tree
     }
 
     private static func lastComponent(_ path: String) -> [UInt8] {
@@ -124,8 +141,7 @@ struct TreeScanner {
                 }
             }
             if kind != .directory && st.st_nlink > 1 {
-                let key = HardLinkKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
-                if let first = hardLinks[key] { child.hardLinkOf = first } else { hardLinks[key] = tree.nodes.count }
+                child.linkKey = HardLinkKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
             }
             let childID = tree.nodes.count
             tree.nodes.append(child)
