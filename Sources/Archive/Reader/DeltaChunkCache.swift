@@ -12,6 +12,12 @@ final class DeltaChunkCache: @unchecked Sendable {
 
     init(budget: Int) { self.budget = budget }
 
+    /// Bytes of decoded chunks held now.
+    var storedBytes: Int {
+        lock.lock(); defer { lock.unlock() }
+        return bytes
+    }
+
     func withChunk<R>(_ id: Int, decode: () throws -> [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         lock.lock()
         if var hit = chunks[id] {
@@ -28,12 +34,20 @@ final class DeltaChunkCache: @unchecked Sendable {
         if chunks[id] == nil {
             chunks[id] = (decoded, tick)
             bytes += decoded.count
-            while bytes > budget, let victim = chunks.min(by: { $0.value.tick < $1.value.tick }) {
-                chunks[victim.key] = nil
-                bytes -= victim.value.bytes.count
-            }
+            if bytes > budget { evictOldest() }
         }
         lock.unlock()
         return try decoded.withUnsafeBytes(body)
+    }
+
+    /// Drops least recently used chunks down to three quarters of the budget:
+    /// one sort per eviction round instead of a scan of the whole cache for
+    /// every chunk inserted once it is full (cache lock held).
+    private func evictOldest() {
+        for (id, entry) in chunks.sorted(by: { $0.value.tick < $1.value.tick }) {
+            guard bytes > budget / 4 * 3 else { break }
+            chunks[id] = nil
+            bytes -= entry.bytes.count
+        }
     }
 }
