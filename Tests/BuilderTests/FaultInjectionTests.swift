@@ -99,15 +99,7 @@ final class FaultInjectionTests: ScratchTestCase {
         let dest = temp("dest") + "/r"
         let extract = try runTool("gpuarc-extract", [out + ".001", dest])
         XCTAssertEqual(extract.status, 1)
-        for inode in reader.index.inodes.indices where reader.index.inodes[inode].kind == .regular {
-            let restored = FileManager.default.contents(atPath: dest + "/" + paths[inode]!)
-            if lost.contains(inode) {
-                XCTAssertNil(restored, "\(paths[inode]!) was written although its frame is damaged")
-                XCTAssertTrue(extract.err.contains(paths[inode]!), extract.err)
-            } else {
-                XCTAssertEqual(restored, FileManager.default.contents(atPath: src + "/" + paths[inode]!), paths[inode]!)
-            }
-        }
+        assertRestoredExceptLost(reader.index, lost: Set(lost), source: src, dest: dest, stderr: extract.err)
         XCTAssertTrue(extract.err.contains("\(lost.count) entries were NOT restored"), extract.err)
     }
 
@@ -198,7 +190,6 @@ final class FaultInjectionTests: ScratchTestCase {
         XCTAssertEqual(unlink(missing), 0)
         let lostFrames = Set(intact.index.frames.indices.filter { intact.index.frames[$0].volume == 1 })
         let lost = Set(intact.files(touching: lostFrames))
-        let paths = intact.index.paths()
 
         let verify = try runTool("gpuarc-extract", [out + ".001", "--verify"])
         XCTAssertEqual(verify.status, 1)
@@ -208,15 +199,26 @@ final class FaultInjectionTests: ScratchTestCase {
         let dest = temp("dest") + "/r"
         let extract = try runTool("gpuarc-extract", [out + ".003", dest])
         XCTAssertEqual(extract.status, 1)
-        for inode in intact.index.inodes.indices where intact.index.inodes[inode].kind == .regular {
-            let restored = FileManager.default.contents(atPath: dest + "/" + paths[inode]!)
+        XCTAssertTrue(extract.err.contains(missing), extract.err)
+        assertRestoredExceptLost(intact.index, lost: lost, source: src, dest: dest, stderr: extract.err, lostMessage: ": not restored")
+        XCTAssertTrue(extract.err.contains("\(lost.count) entries were NOT restored"), extract.err)
+    }
+
+    /// Every regular file of `index` is in `dest` byte for byte as in
+    /// `source`, except the `lost` ones: those were not written, and stderr
+    /// names each (followed by `lostMessage`).
+    func assertRestoredExceptLost(_ index: ArchiveIndex, lost: Set<Int>, source: String, dest: String, stderr: String,
+                                  lostMessage: String = "", file: StaticString = #filePath, line: UInt = #line) {
+        let paths = index.paths()
+        for inode in index.inodes.indices where index.inodes[inode].kind == .regular {
+            let path = paths[inode]!
+            let restored = FileManager.default.contents(atPath: dest + "/" + path)
             if lost.contains(inode) {
-                XCTAssertNil(restored, paths[inode]!)
-                XCTAssertTrue(extract.err.contains(paths[inode]! + ": not restored") && extract.err.contains(missing), extract.err)
+                XCTAssertNil(restored, "\(path) was written although its bytes are lost", file: file, line: line)
+                XCTAssertTrue(stderr.contains(path + lostMessage), stderr, file: file, line: line)
             } else {
-                XCTAssertEqual(restored, FileManager.default.contents(atPath: src + "/" + paths[inode]!), paths[inode]!)
+                XCTAssertEqual(restored, FileManager.default.contents(atPath: source + "/" + path), path, file: file, line: line)
             }
         }
-        XCTAssertTrue(extract.err.contains("\(lost.count) entries were NOT restored"), extract.err)
     }
 }
