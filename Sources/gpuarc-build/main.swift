@@ -28,7 +28,7 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Compression threads (default: all cores).")
     var threads: Int?
 
-    @Flag(help: "Store every file even if an identical one was stored already.")
+    @Flag(help: "Store every file and every chunk even if an identical one was stored already (no whole-file dedup, chunk dedup or deltas).")
     var noDedup = false
 
     @Option(help: ArgumentHelp("Frame compression and dedup hashing: auto (OpenCL only where it measured faster than the CPU on this machine), gpu or cpu.", valueName: "auto|gpu|cpu"))
@@ -37,8 +37,8 @@ struct BuildCommand: ParsableCommand {
     @Option(help: ArgumentHelp("OpenCL devices by number, e.g. 0,2 (default: all; gpuarc-clbench --list-devices lists them).", valueName: "LIST"))
     var device: String?
 
-    @Option(help: "Order of stored contents: similarity (versions of a file side by side) or tree.")
-    var order = "similarity"
+    @Option(help: "Order of stored contents: path (by path inside each SRC, versions of a file side by side), similarity (by extension and name across directories) or tree (SRC after SRC).")
+    var order = "path"
 
     @Option(help: "Average content-defined chunk size (K/M suffixes).")
     var chunkSize = "8K"
@@ -75,7 +75,7 @@ struct BuildCommand: ParsableCommand {
         var options = BuildOptions()
         guard let frame = ByteSize.parse(frameSize) else { throw ValidationError("--frame-size: cannot read \"\(frameSize)\"") }
         guard let volume = ByteSize.parse(volumeSize) else { throw ValidationError("--volume-size: cannot read \"\(volumeSize)\"") }
-        guard let contentOrder = ContentOrder(rawValue: order) else { throw ValidationError("--order must be similarity or tree") }
+        guard let contentOrder = ContentOrder(rawValue: order) else { throw ValidationError("--order must be path, similarity or tree") }
         options.frameSize = frame
         options.volumeSize = volume
         if let threads { options.threads = threads }

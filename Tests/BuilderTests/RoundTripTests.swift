@@ -149,10 +149,15 @@ final class RoundTripTests: ScratchTestCase {
     func testNoDedupStoresEveryFile() throws {
         let f = TreeFixture(root: temp("nodedup"))
         f.file("a", TreeFixture.random(5000, seed: 1)); f.file("b", TreeFixture.random(5000, seed: 1))
+        // Same 64 KiB tail behind different heads: shared chunks, not a shared file.
+        let tail = TreeFixture.random(64 << 10, seed: 2)
+        f.file("c", TreeFixture.random(3000, seed: 3) + tail); f.file("d", TreeFixture.random(3000, seed: 4) + tail)
         let out = temp("out") + "/arc"
         let stats = try build([f.root], out) { $0.dedup = false }
         XCTAssertEqual(stats.duplicateFiles, 0)
-        XCTAssertGreaterThanOrEqual(stats.storedBytes, 10_000)
+        XCTAssertEqual(stats.similarity.duplicateChunks, 0, "--no-dedup must not share chunks either")
+        XCTAssertEqual(stats.similarity.deltaHits, [0, 0, 0])
+        XCTAssertGreaterThanOrEqual(stats.storedBytes, 10_000 + 2 * (3000 + 64 << 10))
         let dest = temp("dest") + "/r"
         XCTAssertEqual(try extract(out + ".001", to: dest).failures, [])
         assertSameTree(f.root, dest)

@@ -34,3 +34,15 @@ public enum Posix {
 }
 
 public func posixErrorText(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+/// The directory part of `path` ("a/b/OUT" -> "a/b", "OUT" -> ".", "/OUT" -> "/").
+/// Plain string work: Foundation's `NSString.deletingLastPathComponent` traps
+/// on one-character paths on Linux (swift-corelibs-foundation), so `OUT` named
+/// "m" crashed the build.
+public func parentDirectory(of path: String) -> String {
+    var trimmed = Substring(path)
+    while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+    guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+    if slash == trimmed.startIndex { return "/" }
+    return String(trimmed[..<slash])
+}

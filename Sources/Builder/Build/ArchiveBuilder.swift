@@ -76,7 +76,13 @@ public struct ArchiveBuilder {
         let makeCompressor = options.makeCompressor ?? { _ in CPUFrameCompressor(options: encoderOptions) }
         let pipeline = FramePipeline(frameSize: options.frameSize, workers: options.threads, writer: writer,
                                      makeCompressor: makeCompressor)
-        let packer = ContentPacker(pipeline: pipeline, chunkSize: options.chunkSize, similarity: options.similarity,
+        var similarity = options.similarity
+        if !options.dedup {
+            // "Store every file": no shared chunks and no deltas either.
+            similarity.chunkDedupEnabled = false
+            similarity.deltaEnabled = false
+        }
+        let packer = ContentPacker(pipeline: pipeline, chunkSize: options.chunkSize, similarity: similarity,
                                    coder: LZ4XDeltaCoder(options: encoderOptions),
                                    contextCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
@@ -189,8 +195,7 @@ public struct ArchiveBuilder {
 
     /// Fails early, before any work, when OUT cannot be written.
     private func checkOutputDirectory() throws {
-        let dir = (output as NSString).deletingLastPathComponent
-        let path = dir.isEmpty ? "." : dir
+        let path = parentDirectory(of: output)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
             throw ArchiveError(.usage, "cannot write \(output).001: directory \(path) does not exist")

@@ -6,7 +6,7 @@ public struct BuildOptions: Sendable {
     public var volumeSize = FormatLimits.defaultVolumeSize
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     public var dedup = true
-    public var order = ContentOrder.similarity
+    public var order = ContentOrder.path
     public var encoder = LZ4XEncoderOptions.default
     /// Average content-defined chunk size (`--chunk-size`); chunks are at
     /// most 8 times this and never longer than a frame.

@@ -1,8 +1,19 @@
-/// The order in which distinct contents are stored. Versions of one file in
-/// different snapshots (or copies across directories) are put next to each
-/// other, so they fall inside one 16 MiB frame and LZ4X's window finds the
-/// repeats; `tree` keeps scan order (for measuring the gain).
+import Archive
+
+/// The order in which distinct contents are stored. LZ4X only finds repeats
+/// inside one 16 MiB frame, so the order decides what it can see.
+///
+/// - `path` (default): by path inside its SRC, then version. The versions of a
+///   file sit side by side (LZ4X removes what they share) and the rest keeps
+///   directory locality (files of one directory resemble each other: the
+///   locale files of one language, a package's modules). On ten Django
+///   releases this is 3% smaller than `similarity`.
+/// - `similarity`: by extension, then file name, across directories (DwarFS's
+///   idea): same-named files of different directories side by side.
+/// - `tree`: scan order, version after version (for measuring the others;
+///   only chunk dedup and deltas see across versions).
 public enum ContentOrder: String, Sendable, CaseIterable {
+    case path
     case similarity
     case tree
 
@@ -21,9 +32,12 @@ public enum ContentOrder: String, Sendable, CaseIterable {
         switch self {
         case .tree:
             return items.map(\.node)
-        case .similarity:
+        case .similarity, .path:
             let keyed = items.map { (node: $0.node, key: Self.key(path: $0.path, sourceRoot: sources[$0.version], version: $0.version)) }
-            return keyed.sorted { $0.key < $1.key }.map(\.node)
+            if self == .similarity { return keyed.sorted { $0.key < $1.key }.map(\.node) }
+            // Every directory's subtree is one contiguous range of this order
+            // (strings sharing a prefix are contiguous when sorted).
+            return keyed.sorted { ($0.key.2, $0.key.3) < ($1.key.2, $1.key.3) }.map(\.node)
         }
     }
 }

@@ -4,6 +4,9 @@ import Glibc
 public struct SimilarityStageOptions: Sendable {
     /// False: exact chunk dedup only (`--no-delta`).
     public var deltaEnabled = true
+    /// False: identical chunks are stored again (`--no-dedup`, with deltas off:
+    /// every byte of every file is stored).
+    public var chunkDedupEnabled = true
     public var index = SimilarityIndexOptions()
     /// L, the chunks whose lossless ratio the false-positive filter averages.
     public var filterHistory = 64
@@ -104,7 +107,7 @@ public final class SimilarityStage {
         counters.inputBytes += chunk.count
 
         let digest = ChunkDigest(of: chunk)
-        if let earlier = idOfDigest[digest] {
+        if options.chunkDedupEnabled, let earlier = idOfDigest[digest] {
             if let earlierBytes = fetchChunk(earlier), !Self.equal(earlierBytes, chunk) {
                 counters.unconfirmedDuplicates += 1
             } else {
