@@ -207,6 +207,41 @@ final class SimilarityStageTests: XCTestCase {
         XCTAssertEqual(tier(of: harness.process(edited)), 1, "chunk 1 is out of reach: a delta against it")
     }
 
+    /// A chunk whose content the recent frame holds as fully as its base
+    /// does stays literal; one the frame holds less of gets its delta.
+    func testNoDeltaWhenTheFrameHoldsTheContent() {
+        var rng = SimilarityTestRNG(seed: 31)
+        let chunk = rng.text(8192)
+        var edited = chunk
+        edited[10] ^= 1
+        let harness = StageHarness()
+        var sketch = FrameSketch()
+        sketch.enter(frame: 0)
+        harness.stage.frameSketchHits = { sketch.hits($0, before: 100, reach: 50) }
+        harness.process(chunk)
+        XCTAssertFalse(harness.stage.lastSamples.isEmpty)
+        sketch.insert(harness.stage.lastSamples, at: 60)
+        XCTAssertEqual(harness.process(edited), .literal(id: 1), "the frame holds all of it, 40 bytes back")
+        XCTAssertEqual(harness.stage.stats.contentInFrame, 1)
+
+        sketch.enter(frame: 1)   // a new frame starts empty
+        edited[20] ^= 1
+        XCTAssertNotNil(tier(of: harness.process(edited)), "the new frame holds none of it: a delta")
+    }
+
+    func testFrameSketchCountsOnlyWhatIsWithinReach() {
+        var sketch = FrameSketch()
+        sketch.enter(frame: 3)
+        sketch.insert([1, 2, 3], at: 0)
+        sketch.insert([3, 4], at: 1000)
+        XCTAssertEqual(sketch.hits([1, 2, 3, 4, 5], before: 1500, reach: 2000), 4)
+        XCTAssertEqual(sketch.hits([1, 2, 3, 4, 5], before: 1500, reach: 600), 2, "1 and 2 lie 1500 back; 3 was seen again at 1000")
+        sketch.enter(frame: 3)
+        XCTAssertEqual(sketch.hits([1], before: 1500, reach: 2000), 1, "same frame: kept")
+        sketch.enter(frame: 4)
+        XCTAssertEqual(sketch.hits([1, 3, 4], before: 1500, reach: 2000), 0, "new frame: emptied")
+    }
+
     func testDeltaMustBeatTheLiteralCostInItsFrame() {
         var rng = SimilarityTestRNG(seed: 30)
         let chunk = rng.text(8192)

@@ -66,7 +66,7 @@ public struct BuildStats: Codable, Sendable {
         lines.append("chunks: \(s.chunks), \(s.duplicateChunks) duplicates stored as references, \(ByteSize.format(UInt64(s.dedupBytesSaved))) saved")
         lines.append("deltas: \(s.deltaChunks) (tier 1: \(s.deltaHits[0]), tier 2: \(s.deltaHits[1]), tier 3: \(s.deltaHits[2])), "
                      + "\(ByteSize.format(UInt64(s.deltaBytesSaved))) saved; \(s.filterRejections) rejected by the filter, "
-                     + "\(s.basesInFrameReach) left to the frame compressor")
+                     + "\(s.basesInFrameReach + s.contentInFrame) left to the frame compressor")
         let devices = framesByDevice.keys.sorted().map { d in
             "\(d): \(framesByDevice[d]?["lz4x"] ?? 0) LZ4X / \(framesByDevice[d]?["raw"] ?? 0) RAW"
         }.joined(separator: ", ")

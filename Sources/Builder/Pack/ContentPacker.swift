@@ -29,6 +29,8 @@ final class ContentPacker {
     static let readSize = 1 << 20
 
     private let pipeline: FramePipeline
+    /// Content samples of the literal chunks in the frame being filled.
+    private var sketch = FrameSketch()
     private var slot: FramePipeline.Slot?
     private(set) var chunks: [ChunkRecord] = []
     private(set) var bytesRead: UInt64 = 0
@@ -52,6 +54,12 @@ final class ContentPacker {
             let base = chunks[Int(id)]
             guard let slot, Int(base.frame) == slot.number else { return false }
             return slot.used - Int(base.offset) < Self.frameCompressorReach
+        }
+        stage.frameSketchHits = { [unowned self] samples in
+            // The sketch describes the frame being filled; a chunk that no
+            // longer fits will open a new, empty one (close enough: an estimate).
+            guard let slot, sketch.frame == slot.number else { return 0 }
+            return sketch.hits(samples, before: slot.used, reach: Self.frameCompressorReach)
         }
         stage.literalCostInFrame = { [unowned self] chunk in
             var context: [UInt8] = []
@@ -121,6 +129,8 @@ final class ContentPacker {
             return id
         case .literal(let id):
             let (frame, position) = place(chunk)
+            sketch.enter(frame: Int(frame))
+            sketch.insert(stage.lastSamples, at: Int(position))
             chunks.append(.literal(frame: frame, offset: position, length: UInt32(chunk.count)))
             sources.record(offset: offset, length: chunk.count)
             precondition(chunks.count == Int(id) + 1, "chunk ids must follow storage order")

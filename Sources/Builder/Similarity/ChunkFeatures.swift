@@ -35,7 +35,8 @@ public struct ChunkFeatureExtractor: Sendable {
     public func features(of bytes: UnsafeRawBufferPointer) -> ChunkFeatures {
         // A chunk with no sampled position (short, or highly repetitive) is
         // sampled everywhere instead, so it still gets content-derived features.
-        extract(bytes, mask: sampleMask) ?? extract(bytes, mask: 0)
+        var none: [UInt64]? = nil
+        return extract(bytes, mask: sampleMask, samples: &none) ?? extract(bytes, mask: 0, samples: &none)
             ?? ChunkFeatures(values: Array(repeating: 0, count: ChunkFeatures.count))
     }
 
@@ -43,7 +44,35 @@ public struct ChunkFeatureExtractor: Sendable {
         bytes.withUnsafeBytes { features(of: $0) }
     }
 
-    private func extract(_ bytes: UnsafeRawBufferPointer, mask: UInt64) -> ChunkFeatures? {
+    /// The features and the sampled hashes they were drawn from. Each sample
+    /// stands for the 64 bytes before its position (the gear hash forgets
+    /// older bytes), so the samples two byte ranges share measure how much
+    /// content they share (`FrameSketch`). No samples for a chunk without a
+    /// sampled position.
+    public func featuresAndSamples(of bytes: UnsafeRawBufferPointer) -> (ChunkFeatures, [UInt64]) {
+        var samples: [UInt64]? = []
+        samples!.reserveCapacity(bytes.count >> samplingBits + 8)
+        if let features = extract(bytes, mask: sampleMask, samples: &samples) { return (features, samples ?? []) }
+        return (features(of: bytes), [])
+    }
+
+    /// The sampled hashes alone (see `featuresAndSamples`).
+    public func samples(of bytes: UnsafeRawBufferPointer) -> [UInt64] {
+        var samples: [UInt64] = []
+        samples.reserveCapacity(bytes.count >> samplingBits + 8)
+        SimilarityHashing.featureGear.withUnsafeBufferPointer { gear in
+            var h: UInt64 = 0
+            for byte in bytes {
+                h = (h << 1) &+ gear[Int(byte)]
+                if h & sampleMask == 0 { samples.append(h) }
+            }
+        }
+        return samples
+    }
+
+    /// Features over the positions whose hash passes `mask`; the sampled
+    /// hashes go to `samples` when it is not nil.
+    private func extract(_ bytes: UnsafeRawBufferPointer, mask: UInt64, samples: inout [UInt64]?) -> ChunkFeatures? {
         var maxima = [UInt64](repeating: 0, count: ChunkFeatures.count)
         var sampled = false
         Self.multipliers.withUnsafeBufferPointer { a in
@@ -55,6 +84,7 @@ public struct ChunkFeatureExtractor: Sendable {
                             h = (h << 1) &+ gear[Int(byte)]
                             guard h & mask == 0 else { continue }
                             sampled = true
+                            samples?.append(h)
                             for i in 0..<ChunkFeatures.count {
                                 let t = a[i] &* h &+ b[i]
                                 if t > m[i] { m[i] = t }

@@ -69,6 +69,12 @@ public final class SimilarityStage {
     /// its neighbours the frame compressor already exploits gains nothing
     /// from a delta, and its literal bytes also serve the chunks after it.
     public var literalCostInFrame: (UnsafeRawBufferPointer) -> Int = { $0.count }
+    /// How many of a chunk's content samples the frame being filled holds
+    /// (the builder keeps a `FrameSketch`); 0 when unknown.
+    public var frameSketchHits: ([UInt64]) -> Int = { _ in 0 }
+    /// The content samples of the chunk last processed (empty unless deltas
+    /// are on): the builder adds a literal chunk's samples to its sketch.
+    public private(set) var lastSamples: [UInt64] = []
     private let coder: DeltaCoder
     private let estimator: DeltaCoder
     private let fetchChunk: (UInt32) -> [UInt8]?
@@ -106,6 +112,7 @@ public final class SimilarityStage {
         counters.chunks += 1
         counters.inputBytes += chunk.count
 
+        lastSamples = []
         let digest = ChunkDigest(of: chunk)
         if options.chunkDedupEnabled, let earlier = idOfDigest[digest] {
             if let earlierBytes = fetchChunk(earlier), !Self.equal(earlierBytes, chunk) {
@@ -121,7 +128,9 @@ public final class SimilarityStage {
         if idOfDigest[digest] == nil { idOfDigest[digest] = id }
 
         guard options.deltaEnabled else { return storeLiteral(chunk, id: id) }
-        let superFeatures = SuperFeatures(features: extractor.features(of: chunk))
+        let (features, samples) = extractor.featuresAndSamples(of: chunk)
+        lastSamples = samples
+        let superFeatures = SuperFeatures(features: features)
         if Int(id) % options.filterSampleInterval == 0 {
             let lossless = estimator.encode(target: chunk, base: []).map(\.count) ?? chunk.count
             filter.record(length: chunk.count, compressedLength: lossless)
@@ -141,6 +150,11 @@ public final class SimilarityStage {
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)
         }
+        guard !frameHoldsAsMuch(as: base, of: samples) else {
+            counters.contentInFrame += 1
+            index.insert(superFeatures, chunkID: id)
+            return storeLiteral(chunk, id: id)
+        }
         guard let delta = coder.encode(target: chunk, base: base),
               filter.accepts(length: chunk.count, deltaLength: delta.count),
               delta.count < literalCostInFrame(chunk) else {
@@ -157,6 +171,17 @@ public final class SimilarityStage {
         counters.deltaInputBytes += chunk.count
         counters.deltaOutputBytes += delta.count
         return .delta(id: id, base: match.chunkID, tier: match.tier, encoded: delta)
+    }
+
+    /// True when the frame being filled shares at least as many of the
+    /// chunk's samples as `base` does: the frame compressor then finds what a
+    /// delta would, and the chunk's literal bytes serve the chunks after it.
+    private func frameHoldsAsMuch(as base: [UInt8], of samples: [UInt64]) -> Bool {
+        let inFrame = frameSketchHits(samples)
+        guard inFrame > 0 else { return false }
+        let baseSamples = base.withUnsafeBytes { Set(extractor.samples(of: $0)) }
+        let inBase = samples.reduce(0) { $0 + (baseSamples.contains($1) ? 1 : 0) }
+        return inFrame >= inBase
     }
 
     public func process(_ chunk: [UInt8]) -> ChunkDecision {

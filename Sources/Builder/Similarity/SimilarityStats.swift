@@ -18,6 +18,9 @@ public struct SimilarityStats: Codable, Equatable, Sendable {
     /// Candidates left literal because their base lies within the frame
     /// compressor's reach, which exploits the resemblance itself.
     public var basesInFrameReach = 0
+    /// Candidates left literal because the frame being filled already holds
+    /// as much of their content as their base does (`FrameSketch`).
+    public var contentInFrame = 0
     /// Candidates whose base could not be read back unchanged (stored literally).
     public var unavailableBases = 0
     /// (SF, chunk id) entries the similarity index holds per tier at the end:
