@@ -84,7 +84,7 @@ public struct ArchiveBuilder {
         }
         let packer = ContentPacker(pipeline: pipeline, chunkSize: options.chunkSize, similarity: similarity,
                                    coder: LZ4XDeltaCoder(options: encoderOptions),
-                                   contextCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))
+                                   sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
         packer.onProgress = meter.map { m in { m.update($0) } }
 

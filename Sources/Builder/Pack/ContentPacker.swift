@@ -16,14 +16,9 @@ final class ContentPacker {
     /// left to the frame compressor, which finds it on its own (its hash
     /// tables hold positions from about this far back reliably).
     static let frameCompressorReach = 4 << 20
-    /// Bytes of the frame being filled that a chunk's literal cost is
-    /// estimated after (see `SimilarityStage.literalCostInFrame`). On the
-    /// generated series and on Django, 8 KiB chose as well as 32 KiB did, at
-    /// a quarter of the cost (the prefix is hashed on every estimate).
-    static let literalContext = 8 << 10
-    /// Encoder settings for that estimate and the filter's lossless samples:
-    /// one candidate, no lazy matching, twice as fast as the frame encoder;
-    /// an estimate needs no top-K search.
+    /// Encoder settings for the filter's lossless samples: one candidate, no
+    /// lazy matching, twice as fast as the frame encoder; the filter averages
+    /// them, so it needs no top-K search.
     static let estimateEncoder = LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false)
     /// Bytes read from a file at a time.
     static let readSize = 1 << 20
@@ -41,15 +36,16 @@ final class ContentPacker {
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ContentPacker.readSize, alignment: 64)
 
     /// Chunks are at most one frame long, so that a chunk never straddles frames.
-    /// `coder` encodes the deltas; `contextCoder` (a fast one) makes the estimates.
+    /// `coder` encodes the deltas; `sampleCoder` (a fast one) measures the
+    /// filter's lossless reference.
     init(pipeline: FramePipeline, chunkSize: Int, similarity: SimilarityStageOptions, coder: DeltaCoder,
-         contextCoder: DeltaCoder) {
+         sampleCoder: DeltaCoder) {
         self.pipeline = pipeline
         let average = min(chunkSize, pipeline.frameSize)
         chunker = StreamingChunker(chunker: ContentDefinedChunker(
             averageSize: average, maximumSize: min(average * 8, pipeline.frameSize)))
         let sources = self.sources
-        stage = SimilarityStage(options: similarity, coder: coder, estimator: contextCoder) { sources.read($0) }
+        stage = SimilarityStage(options: similarity, coder: coder, estimator: sampleCoder) { sources.read($0) }
         stage.frameReachesBase = { [unowned self] id in
             let base = chunks[Int(id)]
             guard let slot, Int(base.frame) == slot.number else { return false }
@@ -60,13 +56,6 @@ final class ContentPacker {
             // longer fits will open a new, empty one (close enough: an estimate).
             guard let slot, sketch.frame == slot.number else { return 0 }
             return sketch.hits(samples, before: slot.used, reach: Self.frameCompressorReach)
-        }
-        stage.literalCostInFrame = { [unowned self] chunk in
-            var context: [UInt8] = []
-            if let slot {
-                context = Array(UnsafeRawBufferPointer(rebasing: slot.input[max(0, slot.used - Self.literalContext)..<slot.used]))
-            }
-            return contextCoder.encode(target: chunk, base: context)?.count ?? chunk.count
         }
     }
 

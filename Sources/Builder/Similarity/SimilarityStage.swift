@@ -63,12 +63,6 @@ public final class SimilarityStage {
     /// every earlier chunk in its reach), so no delta is made. Measured on 10
     /// Django releases, deltas against such bases made the archive larger.
     public var frameReachesBase: (UInt32) -> Bool = { _ in false }
-    /// What storing `chunk` literally would cost in the frame being filled;
-    /// a delta must come out smaller. The builder estimates it by compressing
-    /// the chunk after the frame's latest bytes: a chunk whose resemblance to
-    /// its neighbours the frame compressor already exploits gains nothing
-    /// from a delta, and its literal bytes also serve the chunks after it.
-    public var literalCostInFrame: (UnsafeRawBufferPointer) -> Int = { $0.count }
     /// How many of a chunk's content samples the frame being filled holds
     /// (the builder keeps a `FrameSketch`); 0 when unknown.
     public var frameSketchHits: ([UInt64]) -> Int = { _ in 0 }
@@ -156,8 +150,7 @@ public final class SimilarityStage {
             return storeLiteral(chunk, id: id)
         }
         guard let delta = coder.encode(target: chunk, base: base),
-              filter.accepts(length: chunk.count, deltaLength: delta.count),
-              delta.count < literalCostInFrame(chunk) else {
+              filter.accepts(length: chunk.count, deltaLength: delta.count) else {
             counters.filterRejections += 1
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)

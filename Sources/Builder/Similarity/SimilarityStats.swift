@@ -13,7 +13,7 @@ public struct SimilarityStats: Codable, Equatable, Sendable {
     public var deltaInputBytes = 0
     public var deltaOutputBytes = 0
     /// Candidates whose delta did not beat lossless compression (Palantir's
-    /// filter) or the chunk's estimated cost in its frame.
+    /// filter).
     public var filterRejections = 0
     /// Candidates left literal because their base lies within the frame
     /// compressor's reach, which exploits the resemblance itself.
