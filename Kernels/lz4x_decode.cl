@@ -66,9 +66,11 @@ int read_match(__global const uchar *in, uint inLen, uint *ip, uint token, uint 
 // what x86 and ARM CPUs do best (this variant only runs on CPU devices).
 typedef uchar16 __attribute__((aligned(1))) uchar16_u;
 typedef ulong __attribute__((aligned(1))) ulong_u;
+typedef uint __attribute__((aligned(1))) uint_u;
 #define COPY16(d, s) (*(__global uchar16_u *)(d) = *(__global const uchar16_u *)(s))
 #define COPY8(d, s) (*(__global ulong_u *)(d) = *(__global const ulong_u *)(s))
 
+inline __attribute__((always_inline))
 void wild_copy16(__global uchar *restrict d, __global const uchar *restrict s, uint n)
 {
     uint k = 0;
@@ -78,6 +80,7 @@ void wild_copy16(__global uchar *restrict d, __global const uchar *restrict s, u
 // A match of `len` bytes from `off` back, LZ4 semantics (an overlapping
 // match repeats its period). `room` is the output space after the match:
 // with 16 or more, wide copies may overshoot; otherwise exact bytes.
+inline __attribute__((always_inline))
 void copy_match(__global uchar *out, uint op, uint off, uint len, uint room)
 {
     __global uchar *d = out + op;
@@ -132,23 +135,28 @@ void lz4x_decode(__global const uchar *restrict src,
         if (ip >= inLen) { err = ERR_TRUNCATED; break; }
         const uint token = in[ip++];
         uint lit = token >> 4;
-        if (lit < 15 && (token & 15) < 15 && inLen - ip >= 32 && outCap - op >= 64) {
-            // Common short sequence far from both ends: at most 14 literals
-            // (one 16-byte copy) and a match of at most 18 bytes. The block
-            // cannot end here (32 bytes are left), so the match follows.
+        if (lit < 15 && inLen - ip >= 32 && outCap - op >= 64) {
+            // Up to 14 literals far from both ends: one 16-byte copy. The
+            // block cannot end here (32 bytes are left), so a match follows.
             COPY16(out + op, in + ip);
             ip += lit; op += lit;
-            const uint off = in[ip] | ((uint)in[ip + 1] << 8) | ((uint)in[ip + 2] << 16);
+            const uint off = *(__global const uint_u *)(in + ip) & 0xFFFFFF;
             ip += 3;
             if (off == 0 || off > op) { err = ERR_OFFSET; break; }
-            const uint len = (token & 15) + 4;
-            if (off >= 16) {
+            uint len = token & 15;
+            if (len < 15 && off >= 16) {
+                // A match of at most 18 bytes (room for 32 is left): two
+                // 16-byte copies, each reading only bytes already final.
                 __global uchar *d = out + op;
                 COPY16(d, d - off);
                 COPY16(d + 16, d + 16 - off);
-            } else {
-                copy_match(out, op, off, len, outCap - op - len);
+                op += len + 4;
+                continue;
             }
+            if (len == 15 && (err = read_length_extension(in, inLen, &ip, &len, outCap))) break;
+            len += 4;
+            if (len > outCap - op) { err = ERR_OVERFLOW; break; }
+            copy_match(out, op, off, len, outCap - op - len);
             op += len;
             continue;
         }
