@@ -54,33 +54,80 @@ int read_match(__global const uchar *in, uint inLen, uint *ip, uint token, uint 
 }
 
 #if WG == 1
-// Copies n bytes, eight at a time where it can, never past d + n.
-void copy_bytes(__global uchar *d, __global const uchar *s, uint n)
+// Wide copies for the sequential decoder. "Wild" copies move whole 16-byte
+// (or 8-byte) chunks and may write up to 15 bytes past the wanted end; the
+// caller only uses them where the frame's output has that much room left
+// (so a frame never touches its neighbour's bytes) and the input has as
+// much left to read. Bytes written past the end are rewritten by what
+// follows, as in the CPU decoder.
+//
+// vload16/vstore16 compile to sixteen byte moves on PoCL 3; a vector type
+// with its alignment lowered to 1 gives one unaligned 16-byte move, which is
+// what x86 and ARM CPUs do best (this variant only runs on CPU devices).
+typedef uchar16 __attribute__((aligned(1))) uchar16_u;
+typedef ulong __attribute__((aligned(1))) ulong_u;
+typedef uint __attribute__((aligned(1))) uint_u;
+#define COPY16(d, s) (*(__global uchar16_u *)(d) = *(__global const uchar16_u *)(s))
+#define COPY8(d, s) (*(__global ulong_u *)(d) = *(__global const ulong_u *)(s))
+
+inline __attribute__((always_inline))
+void wild_copy16(__global uchar *restrict d, __global const uchar *restrict s, uint n)
 {
     uint k = 0;
-    for (; k + 8 <= n; k += 8) vstore8(vload8(0, s + k), 0, d + k);
-    for (; k < n; k++) d[k] = s[k];
+    do { COPY16(d + k, s + k); k += 16; } while (k < n);
+}
+
+// A match of `len` bytes from `off` back, LZ4 semantics (an overlapping
+// match repeats its period). `room` is the output space after the match:
+// with 16 or more, wide copies may overshoot; otherwise exact bytes.
+inline __attribute__((always_inline))
+void copy_match(__global uchar *out, uint op, uint off, uint len, uint room)
+{
+    __global uchar *d = out + op;
+    __global const uchar *s = d - off;
+    if (room < 16) {
+        for (uint k = 0; k < len; k++) d[k] = s[k];
+        return;
+    }
+    if (off >= 16) {
+        // Each 16-byte read ends at or before the byte the same step writes
+        // first, so it only reads bytes already final.
+        uint k = 0;
+        do { COPY16(d + k, s + k); k += 16; } while (k < len);
+    } else if (off >= 8) {
+        uint k = 0;
+        do { COPY8(d + k, s + k); k += 8; } while (k < len);
+    } else {
+        // Short period: the first 8 bytes one at a time, then 8-byte steps
+        // from the smallest multiple of the period that is >= 8 back, which
+        // repeats the same pattern and reads only bytes already written.
+        for (uint k = 0; k < 8; k++) d[k] = s[k];
+        const uint stride = (7 / off + 1) * off;
+        for (uint k = 8; k < len; k += 8) COPY8(d + k, d + k - stride);
+    }
 }
 
 // One lane per frame (what a CPU driver runs best: its lanes are loop
 // iterations on one core, so cooperation only adds barriers): decode
-// straight through with the same checks as the cooperative version.
+// straight through with the same checks as the cooperative version, and
+// the CPU decoder's shape: a fast path for short sequences far from both
+// ends, wide copies elsewhere, exact copies near the ends.
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
-void lz4x_decode(__global const uchar *src,
-                 __global const ulong *srcOffsets,
-                 __global const uint *srcLengths,
-                 __global uchar *dst,
-                 __global const ulong *dstOffsets,
-                 __global const uint *dstLengths,
-                 __global int *status,
-                 __global uint *produced,
+void lz4x_decode(__global const uchar *restrict src,
+                 __global const ulong *restrict srcOffsets,
+                 __global const uint *restrict srcLengths,
+                 __global uchar *restrict dst,
+                 __global const ulong *restrict dstOffsets,
+                 __global const uint *restrict dstLengths,
+                 __global int *restrict status,
+                 __global uint *restrict produced,
                  const uint frames)
 {
     const uint frame = get_group_id(0);
     if (frame >= frames) return;
-    __global const uchar *in = src + srcOffsets[frame];
+    __global const uchar *restrict in = src + srcOffsets[frame];
     const uint inLen = srcLengths[frame];
-    __global uchar *out = dst + dstOffsets[frame];
+    __global uchar *restrict out = dst + dstOffsets[frame];
     const uint outCap = dstLengths[frame];
     uint ip = 0, op = 0;
     int err = 0;
@@ -88,26 +135,44 @@ void lz4x_decode(__global const uchar *src,
         if (ip >= inLen) { err = ERR_TRUNCATED; break; }
         const uint token = in[ip++];
         uint lit = token >> 4;
+        if (lit < 15 && inLen - ip >= 32 && outCap - op >= 64) {
+            // Up to 14 literals far from both ends: one 16-byte copy. The
+            // block cannot end here (32 bytes are left), so a match follows.
+            COPY16(out + op, in + ip);
+            ip += lit; op += lit;
+            const uint off = *(__global const uint_u *)(in + ip) & 0xFFFFFF;
+            ip += 3;
+            if (off == 0 || off > op) { err = ERR_OFFSET; break; }
+            uint len = token & 15;
+            if (len < 15 && off >= 16) {
+                // A match of at most 18 bytes (room for 32 is left): two
+                // 16-byte copies, each reading only bytes already final.
+                __global uchar *d = out + op;
+                COPY16(d, d - off);
+                COPY16(d + 16, d + 16 - off);
+                op += len + 4;
+                continue;
+            }
+            if (len == 15 && (err = read_length_extension(in, inLen, &ip, &len, outCap))) break;
+            len += 4;
+            if (len > outCap - op) { err = ERR_OVERFLOW; break; }
+            copy_match(out, op, off, len, outCap - op - len);
+            op += len;
+            continue;
+        }
         if (lit == 15 && (err = read_length_extension(in, inLen, &ip, &lit, inLen))) break;
         if (lit > inLen - ip) { err = ERR_TRUNCATED; break; }
         if (lit > outCap - op) { err = ERR_OVERFLOW; break; }
-        // Short runs far from both ends: one 16-byte copy (bytes past the
-        // run are rewritten by what follows), as the CPU decoder does.
-        if (lit <= 16 && inLen - ip >= 16 && outCap - op >= 16) vstore16(vload16(0, in + ip), 0, out + op);
-        else copy_bytes(out + op, in + ip, lit);
+        if (lit <= inLen - ip - 16 && lit <= outCap - op - 16 && inLen - ip >= 16 && outCap - op >= 16) {
+            wild_copy16(out + op, in + ip, lit);
+        } else {
+            for (uint k = 0; k < lit; k++) out[op + k] = in[ip + k];
+        }
         ip += lit; op += lit;
         if (ip == inLen) break;   // the last sequence carries literals only
         uint off, len;
         if ((err = read_match(in, inLen, &ip, token, op, outCap, &off, &len))) break;
-        if (off >= 16 && len <= 16 && outCap - op >= 16) {
-            vstore16(vload16(0, out + op - off), 0, out + op);   // the source ends before op
-        } else if (off >= 8) {
-            copy_bytes(out + op, out + op - off, len);   // 8-byte steps never read what they write
-        } else {
-            // Front to back, byte by byte: an overlapping match reads bytes
-            // this same loop has just written, as LZ4 intends.
-            for (uint k = 0; k < len; k++) out[op + k] = out[op - off + k];
-        }
+        copy_match(out, op, off, len, outCap - op - len);
         op += len;
     }
     status[frame] = err ? err : (op != outCap ? ERR_SIZE : 0);

@@ -1,9 +1,17 @@
 // Kernel throughput of the OpenCL path: compress, decode and FNV-1a hash on
 // frames of source-tree text, timed with OpenCL event profiling (transfers
-// apart), next to the single-threaded CPU codec that `auto` competes with.
+// apart) and as wall time including transfers, next to the single-threaded
+// CPU codec that `auto` competes with. CPU and OpenCL runs alternate
+// (--runs times) so a varying machine load hits both alike; the summary
+// gives each figure's range over the runs and the ratio kernel / CPU. A
+// decode or hash pass takes milliseconds, so a run counts the best of 5.
 //
 //   gpuarc-clbench [--list-devices] [--frames N] [--frame-size BYTES] [--device LIST] [--source DIR]
+//                  [--runs N] [--only compress,decode,fnv1a] [--variant fine-grained|per-frame]
 //                  [--hash-bits B] [--top-k K] [--max-steps S] [--sub-block BYTES] [--segment BYTES]
+//
+// Per core: run a CPU driver on one core, e.g. PoCL with POCL_MAX_PTHREAD_COUNT=1
+// (the compute-unit count is printed), against the CPU codec's one thread.
 import Archive
 import Foundation
 
@@ -13,6 +21,9 @@ struct Options {
     var device: String?
     var source = "/usr/include"
     var compressor = GPULZ4XCompressorOptions.default
+    var variant: GPULZ4XCompressor.Variant?
+    var runs = 3
+    var jobs: Set<String> = ["compress", "decode", "fnv1a"]
     var listOnly = false
 }
 
@@ -20,6 +31,10 @@ func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("gpuarc-clbench: \(message)\n".utf8))
     exit(1)
 }
+
+let usage = "usage: gpuarc-clbench [--list-devices] [--frames N] [--frame-size BYTES] [--device LIST] [--source DIR]\n"
+    + "       [--runs N] [--only compress,decode,fnv1a] [--variant fine-grained|per-frame]\n"
+    + "       [--hash-bits B] [--top-k K] [--max-steps S] [--sub-block BYTES] [--segment BYTES]"
 
 func parseOptions() -> Options {
     var o = Options()
@@ -31,19 +46,25 @@ func parseOptions() -> Options {
         }
         switch arg {
         case "--list-devices": o.listOnly = true
-        case "--frames": o.frames = int()
-        case "--frame-size": o.frameSize = int()
+        case "--frames": o.frames = max(1, int())
+        case "--frame-size": o.frameSize = max(1, int())
         case "--device": o.device = args.popFirst()
         case "--source": o.source = args.popFirst() ?? o.source
+        case "--runs": o.runs = max(1, int())
+        case "--only":
+            o.jobs = Set((args.popFirst() ?? "").split(separator: ",").map(String.init))
+            if o.jobs.isEmpty || !o.jobs.isSubset(of: ["compress", "decode", "fnv1a"]) { fail("--only takes compress,decode,fnv1a") }
+        case "--variant":
+            guard let v = args.popFirst().flatMap(GPULZ4XCompressor.Variant.init(rawValue:)) else {
+                fail("--variant takes fine-grained or per-frame")
+            }
+            o.variant = v
         case "--hash-bits": o.compressor.hashBits = int()
         case "--top-k": o.compressor.topK = int()
         case "--max-steps": o.compressor.maxSteps = int()
         case "--sub-block": o.compressor.subBlockSize = int()
         case "--segment": o.compressor.segmentSize = int()
-        default:
-            fail("unknown option \(arg)\nusage: gpuarc-clbench [--list-devices] [--frames N] [--frame-size BYTES]"
-                 + " [--device LIST] [--source DIR]\n       [--hash-bits B] [--top-k K] [--max-steps S]"
-                 + " [--sub-block BYTES] [--segment BYTES]")
+        default: fail("unknown option \(arg)\n\(usage)")
         }
     }
     return o
@@ -68,99 +89,191 @@ func sourceFiles(_ dir: String, limit: Int) -> [[UInt8]] {
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return max(1e-9, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
 }
 
-func rate(_ bytes: Int, _ seconds: Double) -> String {
-    seconds > 0 ? String(format: "%.3f GB/s", Double(bytes) / seconds / 1e9) : "n/a"
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
 }
 
-func report(_ what: String, bytes: Int, _ t: OpenCLTimings, wall: Double) {
-    let kernel = Double(t.kernelNanoseconds) / 1e9
-    print("  \(what): kernels \(rate(bytes, kernel)) (\(String(format: "%.3f", kernel)) s)"
-          + ", upload \(String(format: "%.3f", Double(t.uploadNanoseconds) / 1e9)) s"
-          + ", download \(String(format: "%.3f", Double(t.downloadNanoseconds) / 1e9)) s"
-          + ", wall incl. transfers \(rate(bytes, wall))")
-    if t.perKernelNanoseconds.count > 1 {
-        for (name, ns) in t.perKernelNanoseconds.sorted(by: { $0.value > $1.value }) {
-            print("      \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(format: "%.3f", Double(ns) / 1e9)) s")
+/// Stable buffers for the pointer APIs (the array forms copy, which would
+/// be timed too).
+final class Buffers {
+    let inputs: [UnsafeRawBufferPointer]
+    let outputs: [UnsafeMutableRawBufferPointer]
+    init(_ arrays: [[UInt8]], outputSizes: [Int]) {
+        inputs = arrays.map { array in
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 64)
+            array.withUnsafeBytes { copy.copyMemory(from: $0) }
+            return UnsafeRawBufferPointer(rebasing: copy[..<array.count])
+        }
+        outputs = outputSizes.map { size in
+            let out = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 64)
+            out.initializeMemory(as: UInt8.self, repeating: 0)
+            return UnsafeMutableRawBufferPointer(rebasing: out[..<size])
         }
     }
+    deinit {
+        inputs.forEach { UnsafeMutableRawBufferPointer(mutating: $0).deallocate() }
+        outputs.forEach { $0.deallocate() }
+    }
+    func output(_ i: Int, _ count: Int) -> [UInt8] { Array(outputs[i].prefix(count)) }
 }
 
-/// CPU encoding of one frame (the block, sized to fit).
-func cpuCompressed(_ frame: [UInt8], _ encoder: LZ4XEncoder) -> [UInt8] {
-    var out = [UInt8](repeating: 0, count: LZ4X.compressBound(frame.count))
-    let n = frame.withUnsafeBytes { i in out.withUnsafeMutableBytes { encoder.compress(i, into: $0) } }
-    return Array(out.prefix(n ?? 0))
+/// One job's figures per run, in bytes per second.
+struct Figures {
+    var kernel: [Double] = [], wall: [Double] = [], cpu: [Double] = []
+    var note = ""
+
+    static func range(_ v: [Double]) -> String {
+        guard let lo = v.min(), let hi = v.max() else { return "n/a" }
+        return abs(hi - lo) < 0.0005e9 ? String(format: "%.3f", lo / 1e9) : String(format: "%.3f–%.3f", lo / 1e9, hi / 1e9)
+    }
+
+    /// kernel / CPU of each run (the two were measured back to back).
+    var ratios: String {
+        let r = zip(kernel, cpu).map { $0 / $1 }
+        guard let lo = r.min(), let hi = r.max() else { return "n/a" }
+        return abs(hi - lo) < 0.005 ? String(format: "%.2f", lo) : String(format: "%.2f–%.2f", lo, hi)
+    }
 }
 
-/// CPU decoding; nil when the block is not valid for `size` bytes.
-func cpuDecoded(_ block: [UInt8], size: Int) -> [UInt8]? {
-    var out = [UInt8](repeating: 0, count: size)
-    do {
-        try block.withUnsafeBytes { i in try out.withUnsafeMutableBytes { try LZ4XDecoder.decode(i, into: $0) } }
-    } catch { return nil }
-    return out
+/// Decode and hash passes per run, of which each side's best counts.
+let shortJobRepeats = 5
+
+func kernelSeconds(_ t: OpenCLTimings) -> Double { max(1e-9, Double(t.kernelNanoseconds) / 1e9) }
+
+func breakdown(_ t: OpenCLTimings) -> String {
+    t.perKernelNanoseconds.sorted { $0.value > $1.value }
+        .map { "\($0.key) \(String(format: "%.3f", Double($0.value) / 1e9)) s" }.joined(separator: ", ")
+        + String(format: "; upload %.3f s, download %.3f s", Double(t.uploadNanoseconds) / 1e9, Double(t.downloadNanoseconds) / 1e9)
 }
 
-func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files: [[UInt8]],
-                 cpuBlocks: [[UInt8]], cpuHashes: [UInt64]) throws {
+func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files: [[UInt8]]) throws {
     let total = frames.reduce(0) { $0 + $1.count }
-    let cpuSize = cpuBlocks.reduce(0) { $0 + $1.count }
-    print("device \(device.index): \(device), \(device.computeUnits) compute units, \(device.globalMemory >> 20) MiB")
+    let hashBytes = files.reduce(0) { $0 + $1.count }
+    print("device \(device.index): \(device), \(device.computeUnits) compute unit(s), \(device.globalMemory >> 20) MiB")
+    let bound = frames.map { LZ4X.compressBound($0.count) }
+    let encoder = LZ4XEncoder()
+    var results: [(String, Figures)] = []
 
-    // Kernel times come from one frame per call, so no two batches share
-    // the device; wall time from one call for all frames, where the two
-    // queues overlap transfers and compute.
-    let compressor = try GPULZ4XCompressor(device: device, options: o.compressor)
-    _ = try compressor.compress([Array(frames[0].prefix(1 << 16))])   // builds the kernels
-    compressor.timings = OpenCLTimings()
-    for frame in frames { _ = try compressor.compress([frame]) }
-    let compressTimes = compressor.timings
-    var blocks: [[UInt8]?] = []
-    let compressWall = try seconds { blocks = try compressor.compress(frames) }
-    let gpuSize = blocks.reduce(0) { $0 + ($1?.count ?? 0) }
-    print("  compress: ratio \(String(format: "%.4f", Double(gpuSize) / Double(total)))"
-          + " (\(String(format: "%+.2f", (Double(gpuSize) / Double(cpuSize) - 1) * 100))% size vs CPU),"
-          + " \(compressor.batchSize(forFramesOf: o.frameSize)) frame(s) per launch,"
-          + " \(GPULZ4XCompressor.deviceBytes(perFrameOf: o.frameSize, o.compressor) >> 20) MiB device memory per frame")
-    report("compress", bytes: total, compressTimes, wall: compressWall)
-    for (block, frame) in zip(blocks, frames) where block.flatMap({ cpuDecoded($0, size: frame.count) }) != frame {
-        fail("a GPU block does not decode to its frame with the CPU decoder")
+    // CPU blocks: the decode benchmark's input and the compress ratio's reference.
+    let plain = Buffers(frames, outputSizes: bound)
+    let cpuSizes = zip(plain.inputs, plain.outputs).map { encoder.compress($0, into: $1)! }
+    let cpuBlocks = cpuSizes.indices.map { plain.output($0, cpuSizes[$0]) }
+    let cpuTotal = cpuSizes.reduce(0, +)
+
+    if o.jobs.contains("compress") {
+        let compressor = try GPULZ4XCompressor(device: device, options: o.compressor, variant: o.variant)
+        let gpu = Buffers(frames, outputSizes: bound)
+        _ = try compressor.compress(gpu.inputs, into: gpu.outputs)   // builds the kernels, sizes both slots' buffers
+        var f = Figures()
+        var gpuSizes: [Int?] = []
+        for run in 0..<o.runs {
+            f.cpu.append(Double(total) / seconds { for (i, out) in zip(plain.inputs, plain.outputs) { _ = encoder.compress(i, into: out) } })
+            // Kernel time: one frame per call, so no two batches share the device.
+            compressor.timings = OpenCLTimings()
+            for k in frames.indices { _ = try compressor.compress([gpu.inputs[k]], into: [gpu.outputs[k]]) }
+            f.kernel.append(Double(total) / kernelSeconds(compressor.timings))
+            if run == 0 { print("  compress kernels, run 1: \(breakdown(compressor.timings))") }
+            // Wall: one call for all frames (batches overlap on two queues).
+            f.wall.append(Double(total) / (try seconds { gpuSizes = try compressor.compress(gpu.inputs, into: gpu.outputs) }))
+        }
+        let gpuTotal = gpuSizes.reduce(0) { $0 + ($1 ?? 0) }
+        var identical = true
+        for k in frames.indices {
+            guard let size = gpuSizes[k] else { fail("a frame did not fit its LZ4 bound") }
+            let block = gpu.output(k, size)
+            if block != cpuBlocks[k] { identical = false }
+            var back = [UInt8](repeating: 0, count: frames[k].count)
+            do {
+                try block.withUnsafeBytes { b in try back.withUnsafeMutableBytes { try LZ4XDecoder.decode(b, into: $0) } }
+            } catch { fail("an OpenCL block does not decode with the CPU decoder: \(error)") }
+            if back != frames[k] { fail("an OpenCL block decodes to the wrong bytes") }
+        }
+        f.note = "\(compressor.variant.rawValue), \(compressor.batchSize(forFramesOf: o.frameSize)) frame(s)/launch;"
+            + String(format: " ratio %.4f vs CPU %.4f (%+.2f%%)", Double(gpuTotal) / Double(total),
+                     Double(cpuTotal) / Double(total), (Double(gpuTotal) / Double(cpuTotal) - 1) * 100)
+            + (identical ? ", blocks byte-identical to the CPU encoder's" : "")
+        results.append(("compress", f))
     }
 
-    let decoder = try GPULZ4XDecoder(device: device)
-    _ = try decoder.decode([cpuBlocks[0]], decodedSizes: [frames[0].count])
-    decoder.timings = OpenCLTimings()
-    for (block, frame) in zip(cpuBlocks, frames) { _ = try decoder.decode([block], decodedSizes: [frame.count]) }
-    let decodeTimes = decoder.timings
-    var decoded: [Result<[UInt8], GPUDecodeError>] = []
-    let decodeWall = try seconds { decoded = try decoder.decode(cpuBlocks, decodedSizes: frames.map(\.count)) }
-    report("decode", bytes: total, decodeTimes, wall: decodeWall)
-    for (result, frame) in zip(decoded, frames) where (try? result.get()) != frame {
-        fail("the GPU decoder does not reproduce a frame from its CPU-encoded block")
+    if o.jobs.contains("decode") {
+        let decoder = try GPULZ4XDecoder(device: device)
+        let blocks = Buffers(cpuBlocks, outputSizes: frames.map(\.count))
+        let cpuOut = Buffers([], outputSizes: frames.map(\.count))
+        _ = try decoder.decode(blocks.inputs, into: blocks.outputs)   // warm-up, as for compress
+        var f = Figures()
+        for _ in 0..<o.runs {
+            // A decode pass takes milliseconds, so one preemption moves it a
+            // lot: each run takes the best of `shortJobRepeats` passes a side.
+            var cpu = Double.infinity, kernel = Double.infinity, wall = Double.infinity
+            for _ in 0..<shortJobRepeats {
+                cpu = min(cpu, try seconds {
+                    for (b, out) in zip(blocks.inputs, cpuOut.outputs) { try LZ4XDecoder.decode(b, into: out) }
+                })
+                decoder.timings = OpenCLTimings()
+                for k in frames.indices { _ = try decoder.decode([blocks.inputs[k]], into: [blocks.outputs[k]]) }
+                kernel = min(kernel, kernelSeconds(decoder.timings))
+                var statuses: [GPUDecodeStatus] = []
+                wall = min(wall, try seconds { statuses = try decoder.decode(blocks.inputs, into: blocks.outputs) })
+                if statuses.contains(where: { $0 != .ok }) { fail("the OpenCL decoder rejects a CPU-encoded frame") }
+            }
+            f.cpu.append(Double(total) / cpu)
+            f.kernel.append(Double(total) / kernel)
+            f.wall.append(Double(total) / wall)
+        }
+        for k in frames.indices where blocks.output(k, frames[k].count) != frames[k] {
+            fail("the OpenCL decoder does not reproduce a frame from its CPU-encoded block")
+        }
+        f.note = "\(decoder.workGroup) lane(s) per frame, CPU-encoded frames"
+        results.append(("decode", f))
     }
 
-    let hasher = try GPUFNVHasher(devices: [device])
-    _ = try hasher.hash([files[0]])
-    hasher.timings = OpenCLTimings()
-    let quarter = max(1, files.count / 4)
-    for start in stride(from: 0, to: files.count, by: quarter) {
-        _ = try hasher.hash(Array(files[start..<min(start + quarter, files.count)]))
+    if o.jobs.contains("fnv1a") {
+        let hasher = try GPUFNVHasher(devices: [device])
+        let data = Buffers(files, outputSizes: [])
+        _ = try hasher.hash(data.inputs)
+        let expected = files.map(FNV1a64.hash)
+        var f = Figures()
+        let quarter = max(1, files.count / 4)
+        for _ in 0..<o.runs {
+            var cpu = Double.infinity, kernel = Double.infinity, wall = Double.infinity
+            for _ in 0..<shortJobRepeats {
+                var sink: UInt64 = 0   // used below, so the loop is not optimized away
+                cpu = min(cpu, seconds { for i in data.inputs { sink ^= FNV1a64.hash(i) } })
+                if sink != expected.reduce(0, ^) { fail("CPU FNV-1a is not deterministic") }
+                hasher.timings = OpenCLTimings()
+                for start in stride(from: 0, to: files.count, by: quarter) {
+                    _ = try hasher.hash(Array(data.inputs[start..<min(start + quarter, files.count)]))
+                }
+                kernel = min(kernel, kernelSeconds(hasher.timings))
+                var hashes: [UInt64] = []
+                wall = min(wall, try seconds { hashes = try hasher.hash(data.inputs) })
+                if hashes != expected { fail("OpenCL FNV-1a differs from the CPU") }
+            }
+            f.cpu.append(Double(hashBytes) / cpu)
+            f.kernel.append(Double(hashBytes) / kernel)
+            f.wall.append(Double(hashBytes) / wall)
+        }
+        f.note = "\(files.count) files"
+        results.append(("fnv1a", f))
     }
-    let hashTimes = hasher.timings
-    var hashes: [UInt64] = []
-    let hashWall = try seconds { hashes = try hasher.hash(files) }
-    report("fnv1a", bytes: files.reduce(0) { $0 + $1.count }, hashTimes, wall: hashWall)
-    if hashes != cpuHashes { fail("GPU FNV-1a differs from the CPU") }
+
+    print("  GB/s over \(o.runs) run(s), CPU and OpenCL alternating (decode, fnv1a: best of \(shortJobRepeats) passes per run);"
+          + " kernel / CPU per run:")
+    print("  | job | kernels | wall incl. transfers | CPU, 1 thread | kernel / CPU | notes |")
+    print("  |---|---|---|---|---|---|")
+    for (job, f) in results {
+        print("  | \(job) | \(Figures.range(f.kernel)) | \(Figures.range(f.wall)) | \(Figures.range(f.cpu)) | \(f.ratios) | \(f.note) |")
+    }
 }
 
 let o = parseOptions()
 let devices: [OpenCLDevice]
 do { devices = try OpenCLRuntime.shared().select(o.device) } catch { fail("\(error)") }
 if o.listOnly {
-    for device in devices { print("\(device.index): \(device)") }
+    for device in devices { print("\(device.index): \(device), \(device.computeUnits) compute unit(s)") }
     exit(0)
 }
 
@@ -170,26 +283,14 @@ guard !text.isEmpty else { fail("no data under \(o.source)") }
 let frames = stride(from: 0, to: text.count, by: o.frameSize).prefix(o.frames).map {
     Array(text[$0..<min($0 + o.frameSize, text.count)])
 }
-let total = frames.reduce(0) { $0 + $1.count }
-print("data: \(frames.count) frame(s), \(total) bytes of \(o.source); \(files.count) files to hash")
-print("date: \(ISO8601DateFormatter().string(from: Date()))")
-
-let encoder = LZ4XEncoder()
-var cpuBlocks: [[UInt8]] = []
-let cpuCompress = seconds { cpuBlocks = frames.map { cpuCompressed($0, encoder) } }
-let cpuSize = cpuBlocks.reduce(0) { $0 + $1.count }
-let cpuDecode = seconds {
-    for (block, frame) in zip(cpuBlocks, frames) where cpuDecoded(block, size: frame.count) == nil { fail("CPU codec round trip failed") }
-}
-var cpuHashes: [UInt64] = []
-let cpuHash = seconds { cpuHashes = files.map(FNV1a64.hash) }
-print("CPU (1 thread): compress \(rate(total, cpuCompress)), ratio \(String(format: "%.4f", Double(cpuSize) / Double(total)))"
-      + ", decode \(rate(total, cpuDecode)), fnv1a \(rate(total, cpuHash))")
+print("data: \(frames.count) frame(s), \(frames.reduce(0) { $0 + $1.count }) bytes of \(o.source); \(files.count) files to hash")
+print("date: \(ISO8601DateFormatter().string(from: Date())), load average \(loadAverage())")
 
 for device in devices {
     do {
-        try benchDevice(device, o, frames: frames, files: files, cpuBlocks: cpuBlocks, cpuHashes: cpuHashes)
+        try benchDevice(device, o, frames: frames, files: files)
     } catch {
         fail("\(device.name): \(error)")
     }
 }
+print("load average at the end: \(loadAverage())")

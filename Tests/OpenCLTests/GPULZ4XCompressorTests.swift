@@ -3,29 +3,55 @@ import XCTest
 
 final class GPULZ4XCompressorTests: XCTestCase {
     func testEdgeCasesRoundTripThroughCPUDecoder() throws {
-        let compressor = try OpenCLTestSupport.sharedCompressor()
         let frames = edgeCaseFrames()
+        for compressor in try OpenCLTestSupport.sharedCompressors() {
+            let blocks = try compressor.compress(frames)
+            for (frame, block) in zip(frames, blocks) {
+                let block = try XCTUnwrap(block, "a \(frame.count)-byte frame did not fit its LZ4 bound (\(compressor.variant))")
+                XCTAssertEqual(try CPUCodec.decode(block, decodedSize: frame.count), frame,
+                               "frame of \(frame.count) bytes, \(compressor.variant)")
+                XCTAssertEqual(checkEndOfBlockRules(block, decodedSize: frame.count), nil,
+                               "frame of \(frame.count) bytes, \(compressor.variant)")
+            }
+            XCTAssertEqual(blocks[0], [0], "an empty frame is a single 0 token (\(compressor.variant))")
+        }
+    }
+
+    /// The per-frame variant runs the CPU encoder's algorithm, so its blocks
+    /// are the CPU encoder's, byte for byte: the edge cases, random data, a
+    /// frame of exactly the default frame size (16 MiB, with matches up to
+    /// 15 MiB back), and many frames of mixed sizes in one launch.
+    func testPerFrameBlocksAreByteIdenticalToCPUEncoder() throws {
+        let device = try OpenCLTestSupport.device()
+        var options = GPULZ4XCompressorOptions()
+        options.framesPerBatch = 16
+        let compressor = try GPULZ4XCompressor(device: device, options: options, variant: .perFrame)
+        var data = TestData(seed: 4)
+        let mib = data.text(1 << 20)
+        var frames = edgeCaseFrames()
+        frames += (0..<6).map { _ in data.random(Int(data.next() % 3000)) }
+        frames += (0..<6).map { _ in data.text(Int(data.next() % 70_000)) }
+        frames.append(Array(repeating: mib, count: 16).flatMap { $0 })   // 16 MiB
         let blocks = try compressor.compress(frames)
         for (frame, block) in zip(frames, blocks) {
-            let block = try XCTUnwrap(block, "a \(frame.count)-byte frame did not fit its LZ4 bound")
-            XCTAssertEqual(try CPUCodec.decode(block, decodedSize: frame.count), frame, "frame of \(frame.count) bytes")
-            XCTAssertEqual(checkEndOfBlockRules(block, decodedSize: frame.count), nil, "frame of \(frame.count) bytes")
+            let cpu = CPUCodec.compress(frame)
+            // XCTAssertEqual on 16 MiB arrays would print them; compare first.
+            XCTAssertTrue(block == cpu, "frame of \(frame.count) bytes: \(block?.count ?? -1) bytes vs the CPU encoder's \(cpu.count)")
         }
-        XCTAssertEqual(blocks[0], [0], "an empty frame is a single 0 token")
     }
 
     func testRatioWithinThreePercentOfCPUEncoder() throws {
-        let compressor = try OpenCLTestSupport.sharedCompressor()
         var data = TestData(seed: 2)
         let frame = data.text(1 << 20)
-        let gpu = try XCTUnwrap(try compressor.compress([frame])[0])
         let cpu = CPUCodec.compress(frame)
-        print("ratio on 1 MiB of text: GPU \(gpu.count) bytes, CPU encoder \(cpu.count) bytes")
-        XCTAssertLessThanOrEqual(Double(gpu.count), Double(cpu.count) * 1.03)
+        for compressor in try OpenCLTestSupport.sharedCompressors() {
+            let gpu = try XCTUnwrap(try compressor.compress([frame])[0])
+            print("ratio on 1 MiB of text: \(compressor.variant) \(gpu.count) bytes, CPU encoder \(cpu.count) bytes")
+            XCTAssertLessThanOrEqual(Double(gpu.count), Double(cpu.count) * 1.03, "\(compressor.variant)")
+        }
     }
 
     func testMatchesAtLargeDistances() throws {
-        let compressor = try OpenCLTestSupport.sharedCompressor()
         // Zeros (cheap to search) with random motifs, each repeated once at
         // one of the distances; the only earlier copy of a motif is the one
         // at that distance, so the block must contain that offset.
@@ -37,12 +63,19 @@ final class GPULZ4XCompressorTests: XCTestCase {
             frame.replaceSubrange(start..<start + 32, with: motif)
             frame.replaceSubrange(start + distance..<start + distance + 32, with: motif)
         }
-        let block = try XCTUnwrap(try compressor.compress([frame])[0])
-        XCTAssertEqual(try CPUCodec.decode(block, decodedSize: frame.count), frame)
-        XCTAssertNil(checkEndOfBlockRules(block, decodedSize: frame.count))
-        for (_, distance) in placements {
-            XCTAssertTrue(containsOffset(block, distance), "no match at offset \(distance)")
+        for compressor in try OpenCLTestSupport.sharedCompressors() {
+            let block = try XCTUnwrap(try compressor.compress([frame])[0])
+            XCTAssertTrue(try CPUCodec.decode(block, decodedSize: frame.count) == frame, "\(compressor.variant)")
+            XCTAssertNil(checkEndOfBlockRules(block, decodedSize: frame.count), "\(compressor.variant)")
+            for (_, distance) in placements {
+                XCTAssertTrue(containsOffset(block, distance), "no match at offset \(distance) (\(compressor.variant))")
+            }
         }
+    }
+
+    func testDefaultVariantFollowsDeviceType() throws {
+        let device = try OpenCLTestSupport.device()
+        XCTAssertEqual(GPULZ4XCompressor.Variant.default(for: device), device.isGPU ? .fineGrained : .perFrame)
     }
 }
 

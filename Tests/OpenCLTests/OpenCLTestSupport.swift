@@ -4,7 +4,7 @@ import XCTest
 /// Shared device and codec objects: building the kernels is the slow part
 /// on PoCL, so every test reuses the same ones.
 enum OpenCLTestSupport {
-    nonisolated(unsafe) static var compressor: GPULZ4XCompressor?
+    nonisolated(unsafe) static var compressors: [GPULZ4XCompressor]?
     nonisolated(unsafe) static var decoders: [GPULZ4XDecoder]?
     nonisolated(unsafe) static var hasher: GPUFNVHasher?
 
@@ -20,11 +20,18 @@ enum OpenCLTestSupport {
         }
     }
 
-    static func sharedCompressor() throws -> GPULZ4XCompressor {
-        if let compressor { return compressor }
-        let made = try GPULZ4XCompressor(device: try device())
-        compressor = made
+    /// Both variants of the compressor, forced: one work-item per frame
+    /// (what CPU drivers get) and the fine-grained passes (what GPUs get),
+    /// so CI on PoCL tests the GPU variant too.
+    static func sharedCompressors() throws -> [GPULZ4XCompressor] {
+        if let compressors { return compressors }
+        let made = try GPULZ4XCompressor.Variant.allCases.map { try GPULZ4XCompressor(device: try device(), variant: $0) }
+        compressors = made
         return made
+    }
+
+    static func sharedCompressor(_ variant: GPULZ4XCompressor.Variant) throws -> GPULZ4XCompressor {
+        try sharedCompressors().first { $0.variant == variant }!
     }
 
     /// Both variants of the decode kernel: one lane per frame (what CPU

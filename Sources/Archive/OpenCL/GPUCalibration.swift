@@ -46,13 +46,18 @@ public enum GPUCalibrator {
         return base.appendingPathComponent("gpuarc/calibration.json")
     }
 
-    /// Device and platform; debug builds keep their own entries, since their
-    /// CPU codec is many times slower than a release build's.
+    /// Bumped whenever the kernels change enough to move the figures, so
+    /// that figures cached for older kernels are measured again (2: the
+    /// per-frame compressor and the wide-copy decoder for CPU drivers).
+    static let kernelsVersion = 2
+
+    /// Device, platform and kernels version; debug builds keep their own
+    /// entries, since their CPU codec is many times slower than a release build's.
     static func key(_ device: OpenCLDevice) -> String {
         #if DEBUG
-        return "\(device.name) | \(device.platformName) | debug build"
+        return "\(device.name) | \(device.platformName) | kernels v\(kernelsVersion) | debug build"
         #else
-        return "\(device.name) | \(device.platformName)"
+        return "\(device.name) | \(device.platformName) | kernels v\(kernelsVersion)"
         #endif
     }
 

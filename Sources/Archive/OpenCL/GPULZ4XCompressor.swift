@@ -28,43 +28,82 @@ public struct GPULZ4XCompressorOptions: Sendable {
 }
 
 /// Compresses many frames per launch into plain LZ4X blocks (the CPU decoder
-/// reads them); see Kernels/lz4x_compress.cl for the passes.
+/// reads them). Two kernel variants (docs/GPU.md):
+/// - `fineGrained` (GPUs): each frame spread over thousands of work-items in
+///   six passes, Kernels/lz4x_compress.cl;
+/// - `perFrame` (CPU drivers such as PoCL): one work-item per frame running
+///   the CPU encoder's algorithm, Kernels/lz4x_compress_frame.cl; its blocks
+///   are byte-identical to `LZ4XEncoder`'s.
 public final class GPULZ4XCompressor: @unchecked Sendable {
+    public enum Variant: String, Sendable, CaseIterable {
+        case fineGrained = "fine-grained"
+        case perFrame = "per-frame"
+
+        /// What a device gets by default: a GPU has the thousands of lanes
+        /// the fine-grained passes feed; anything else has a few cores.
+        public static func `default`(for device: OpenCLDevice) -> Variant {
+            device.isGPU ? .fineGrained : .perFrame
+        }
+    }
+
     public let device: OpenCLDevice
     public let options: GPULZ4XCompressorOptions
+    public let variant: Variant
     /// Frames per launch at most; fewer when frames this large would not fit
     /// (see `batchSize(forFramesOf:)`).
     public let framesPerBatch: Int
     /// Device time spent so far, from event profiling; callers may reset it.
     public var timings = OpenCLTimings()
 
-    private let chainBuild, chainLink, chainFix, parse, plan, assemble: OpenCLKernel
+    /// The six passes of the fine-grained variant.
+    private struct Passes {
+        let chainBuild, chainLink, chainFix, parse, plan, assemble: OpenCLKernel
+    }
+    private let passes: Passes?
+    private let frameKernel: OpenCLKernel?
     private let slots: [Slot]
     /// Uints of per-sub-block record and per-frame result (see the kernel).
     private static let recordUInts = 8, infoUInts = 3
+    /// Per-frame tables of the per-frame kernel: 2^17 buckets of 8 positions
+    /// plus 2^16 short entries, 4 bytes each (as LZ4XEncoder's).
+    static let frameTableBytes = ((8 << 17) + (1 << 16)) * 4
+    /// Slack after each frame's input and output for the per-frame kernel's
+    /// 16-byte literal copies.
+    static let framePadding = 64
     /// log2 of the short (5-byte hash) chain's head table, fixed in the kernel.
     private static let shortBits = 16
     private static let none = UInt32.max
 
-    public init(device: OpenCLDevice, options: GPULZ4XCompressorOptions = .default) throws {
+    /// `variant` nil picks by device type (`Variant.default(for:)`); the
+    /// tests force each one on PoCL.
+    public init(device: OpenCLDevice, options: GPULZ4XCompressorOptions = .default, variant: Variant? = nil) throws {
         guard options.hashBits >= 8, options.hashBits <= 20, options.subBlockSize >= 64,
               options.segmentSize >= options.subBlockSize, options.topK >= 1, options.maxSteps >= options.topK
         else { throw OpenCLError.invalidArgument("GPU compressor options out of range: \(options)") }
         self.device = device
         self.options = options
-        let subCap = options.subBlockSize + options.subBlockSize / 16 + 64
-        let defines = "-DHASH_BITS=\(options.hashBits) -DSEG=\(options.segmentSize) -DSUB=\(options.subBlockSize)"
-            + " -DSUBCAP=\(subCap) -DTOPK=\(options.topK) -DMAXSTEPS=\(options.maxSteps)"
-        func kernel(_ name: String) throws -> OpenCLKernel {
-            try OpenCLKernel(device, file: "lz4x_compress.cl", name: name, options: defines)
+        let variant = variant ?? .default(for: device)
+        self.variant = variant
+        switch variant {
+        case .fineGrained:
+            let subCap = options.subBlockSize + options.subBlockSize / 16 + 64
+            let defines = "-DHASH_BITS=\(options.hashBits) -DSEG=\(options.segmentSize) -DSUB=\(options.subBlockSize)"
+                + " -DSUBCAP=\(subCap) -DTOPK=\(options.topK) -DMAXSTEPS=\(options.maxSteps)"
+            func kernel(_ name: String) throws -> OpenCLKernel {
+                try OpenCLKernel(device, file: "lz4x_compress.cl", name: name, options: defines)
+            }
+            passes = Passes(chainBuild: try kernel("chain_build"), chainLink: try kernel("chain_link"),
+                            chainFix: try kernel("chain_fix"), parse: try kernel("parse"),
+                            plan: try kernel("plan"), assemble: try kernel("assemble"))
+            frameKernel = nil
+            framesPerBatch = max(1, options.framesPerBatch ?? (device.isGPU ? 64 : 1))
+        case .perFrame:
+            passes = nil
+            frameKernel = try OpenCLKernel(device, file: "lz4x_compress_frame.cl", name: "compress_frame")
+            // One frame per compute unit keeps every core busy; the build
+            // pipeline's workers fill a launch with one frame each.
+            framesPerBatch = max(1, options.framesPerBatch ?? device.computeUnits)
         }
-        chainBuild = try kernel("chain_build")
-        chainLink = try kernel("chain_link")
-        chainFix = try kernel("chain_fix")
-        parse = try kernel("parse")
-        plan = try kernel("plan")
-        assemble = try kernel("assemble")
-        framesPerBatch = max(1, options.framesPerBatch ?? (device.isGPU ? 64 : 1))
         slots = (0..<2).map { Slot(device, queue: device.queues[$0]) }
     }
 
@@ -74,13 +113,18 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
     /// position, must stay within the device's allocation limit.
     public func batchSize(forFramesOf size: Int) -> Int {
         let frame = max(size, 1 << 16)
-        let fit = min(Int(device.globalMemory / 4) / GPULZ4XCompressor.deviceBytes(perFrameOf: frame, options),
-                      Int(device.maxAllocation) / (4 * frame))
+        let largest = variant == .fineGrained ? 4 * frame : GPULZ4XCompressor.frameTableBytes
+        let fit = min(Int(device.globalMemory / 4) / GPULZ4XCompressor.deviceBytes(perFrameOf: frame, options, variant: variant),
+                      Int(device.maxAllocation) / largest)
         return max(1, min(framesPerBatch, fit))
     }
 
     /// Device memory one batch slot needs per frame of `frameSize` bytes.
-    public static func deviceBytes(perFrameOf frameSize: Int, _ options: GPULZ4XCompressorOptions = .default) -> Int {
+    public static func deviceBytes(perFrameOf frameSize: Int, _ options: GPULZ4XCompressorOptions = .default,
+                                   variant: Variant = .fineGrained) -> Int {
+        if variant == .perFrame {
+            return frameSize + outputBound(frameSize) + 2 * framePadding + frameTableBytes
+        }
         let subs = (frameSize + options.subBlockSize - 1) / options.subBlockSize
         let segs = (frameSize + options.segmentSize - 1) / options.segmentSize
         let subCap = options.subBlockSize + options.subBlockSize / 16 + 64
@@ -127,6 +171,50 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
     }
 
     private func start(_ slot: Slot, _ range: Range<Int>, inputs: [UnsafeRawBufferPointer]) throws {
+        if let passes {
+            try startFineGrained(slot, range, inputs: inputs, passes)
+        } else if let frameKernel {
+            try startPerFrame(slot, range, inputs: inputs, frameKernel)
+        }
+    }
+
+    /// One work-item per frame; frames and outputs padded (see the kernel).
+    private func startPerFrame(_ slot: Slot, _ range: Range<Int>, inputs: [UnsafeRawBufferPointer],
+                               _ kernel: OpenCLKernel) throws {
+        let frames = range.count
+        let longest = range.map { inputs[$0].count }.max() ?? 0
+        let pad = GPULZ4XCompressor.framePadding
+        let stride = (longest + pad + 63) / 64 * 64
+        let outStride = (GPULZ4XCompressor.outputBound(longest) + pad + 63) / 64 * 64
+        try slot.input.ensure(frames * stride)
+        try slot.lengths.ensure(frames * 4)
+        try slot.heads.ensure(frames * GPULZ4XCompressor.frameTableBytes)
+        try slot.info.ensure(frames * 4)
+        try slot.output.ensure(frames * outStride)
+
+        slot.range = range
+        slot.outStride = outStride
+        slot.infoStride = 1
+        slot.lengthsHost.set(range.map { UInt32(inputs[$0].count) })
+        slot.infoHost.set([UInt32](repeating: 0, count: frames))
+        let queue = slot.queue
+        for (i, frame) in range.enumerated() where inputs[frame].count > 0 {
+            slot.uploads.append(try slot.input.write(queue, inputs[frame].baseAddress!, count: inputs[frame].count, at: i * stride))
+        }
+        slot.uploads.append(try slot.lengths.write(queue, slot.lengthsHost.raw.baseAddress!, count: slot.lengthsHost.raw.count))
+        try kernel.set(0, slot.input); try kernel.set(1, slot.lengths); try kernel.set(2, slot.heads)
+        try kernel.set(3, slot.output); try kernel.set(4, slot.info); try kernel.set(5, value: UInt32(frames))
+        try kernel.set(6, value: UInt64(stride)); try kernel.set(7, value: UInt64(outStride))
+        // Work-groups of one, so the driver spreads the frames over its cores.
+        slot.kernels.append(try kernel.launch(queue, global: frames, local: 1))
+        slot.downloads.append(try slot.info.read(queue, into: slot.infoHost.raw.baseAddress!, count: slot.infoHost.raw.count))
+        try OpenCLError.check(clFlush(queue), "clFlush")
+    }
+
+    private func startFineGrained(_ slot: Slot, _ range: Range<Int>, inputs: [UnsafeRawBufferPointer],
+                                  _ passes: Passes) throws {
+        let (chainBuild, chainLink, chainFix) = (passes.chainBuild, passes.chainLink, passes.chainFix)
+        let (parse, plan, assemble) = (passes.parse, passes.plan, passes.assemble)
         let frames = range.count
         let longest = range.map { inputs[$0].count }.max() ?? 0
         let sub = options.subBlockSize, seg = options.segmentSize
@@ -149,6 +237,7 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
 
         slot.range = range
         slot.outStride = outStride
+        slot.infoStride = GPULZ4XCompressor.infoUInts
         slot.lengthsHost.set(range.map { UInt32(inputs[$0].count) })
         slot.infoHost.set([UInt32](repeating: 0, count: frames * GPULZ4XCompressor.infoUInts))
         let queue = slot.queue
@@ -202,7 +291,7 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         slot.uploads = []; slot.kernels = []; slot.downloads = []
         var reads: [cl_event?] = []
         for (i, frame) in range.enumerated() {
-            let total = slot.infoHost[i * GPULZ4XCompressor.infoUInts]
+            let total = slot.infoHost[i * slot.infoStride]
             guard total != GPULZ4XCompressor.none, Int(total) <= outputs[frame].count else { continue }
             sizes[frame] = Int(total)
             reads.append(try slot.output.read(slot.queue, into: outputs[frame].baseAddress!, count: Int(total),
@@ -211,12 +300,16 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         timings += try OpenCLEvents.finish(uploads: [], kernels: [], downloads: reads)
     }
 
-    /// Device buffers and in-flight state of one of the two batches.
+    /// Device buffers and in-flight state of one of the two batches. The
+    /// per-frame variant uses input, lengths, heads (its hash tables), info
+    /// (block sizes) and output.
     private final class Slot {
         let queue: cl_command_queue
         let input, lengths, prev, heads, shortPrev, shortHeads, scratch, records, info, output: OpenCLBuffer
         var range: Range<Int>?
         var outStride = 0
+        /// Uints per frame in `info`; the block size comes first.
+        var infoStride = 1
         let lengthsHost = OpenCLHostArray<UInt32>()
         let infoHost = OpenCLHostArray<UInt32>()
         var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
