@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Similarity/delta benchmark (Palantir stage): archive size and build speed with
 # exact chunk dedup only (--no-delta), delta tier 1 (the N-transform/Odess
-# baseline) and delta on three tiers, in both content orders, and the cost of
-# reading it all back (every delta chunk decoded against its base).
-# Not a test.
+# baseline) and delta on three tiers, in the default order (path) and SRC after
+# SRC (tree), and the cost of reading it all back (every delta chunk decoded
+# against its base). Not a test.
 #   bash bench/palantir.sh [DIR...]   default: a generated 10-version series, then
-#                                     ten Django releases (bench/corpus.sh)
+#                                     ten Django patch releases and ten Django
+#                                     major releases (bench/corpus.sh)
+#   RUNS=N (default 3): rounds; build times are the best of N.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/.build/release
@@ -81,36 +83,55 @@ measure() {   # label, then the sources
   local label=$1; shift
   local bytes
   bytes=$(du -cb "$@" | tail -1 | cut -f1)
-  echo "$label: $# version(s), $bytes bytes"
-  printf "  %-26s %12s %8s %8s %9s %18s %8s\n" config bytes vs_dedup build_s MB/s "delta hits t1/t2/t3" read_s
-  local base=""
-  for order in similarity tree; do
-    for config in "--no-delta" "--tiers 1" "--tiers 3"; do
-      local name="$order ${config#--}" out="$WORK/arc" t size hits read
-      rm -f "$out".*
-      t=$(now)
-      "$BIN/gpuarc-build" -q --no-progress --order "$order" $config --json "$WORK/stats.json" "$@" "$out" >/dev/null 2>"$WORK/err" ||
-        { echo "  $name failed: $(head -2 "$WORK/err")"; continue; }
-      local build=$(elapsed "$t")
-      size=$(du -cb "$out".* | tail -1 | cut -f1)
-      [ -z "$base" ] && base=$size
-      hits=$(python3 -c "import json; print('/'.join(map(str, json.load(open('$WORK/stats.json'))['similarity']['deltaHits'])))")
-      read=$(read_back "$out.001") || echo "  $name: reading back failed"
-      printf "  %-26s %12d %8s %8s %9s %18s %8s\n" "$name" "$size" \
-        "$(awk -v a="$size" -v b="$base" 'BEGIN{printf "%.3f", a/b}')" "$build" \
-        "$(awk -v a="$bytes" -v s="$build" 'BEGIN{printf "%.1f", a/1e6/s}')" "$hits" "$read"
+  echo "$label: $# version(s), $bytes bytes; build time = best of $RUNS rounds (every config once per round)"
+  local orders="path tree" configs=("--no-delta" "--tiers 1" "--tiers 3")
+  declare -A size best hits
+  for ((round = 1; round <= RUNS; round++)); do
+    for order in $orders; do
+      for config in "${configs[@]}"; do
+        local key="$order ${config#--}" out="$WORK/arc"
+        rm -f "$out".*
+        local t=$(now)
+        "$BIN/gpuarc-build" -q --no-progress --order "$order" $config --json "$WORK/stats.json" "$@" "$out" >/dev/null 2>"$WORK/err" ||
+          { echo "  $key failed: $(head -2 "$WORK/err")"; continue; }
+        local s=$(elapsed "$t")
+        if [ -z "${best[$key]:-}" ] || awk -v a="$s" -v b="${best[$key]}" 'BEGIN{exit !(a < b)}'; then best[$key]=$s; fi
+        size[$key]=$(du -cb "$out".* | tail -1 | cut -f1)
+        hits[$key]=$(python3 -c "import json; print('/'.join(map(str, json.load(open('$WORK/stats.json'))['similarity']['deltaHits'])))")
+        if [ $round -eq $RUNS ]; then
+          readsec[$key]=$(read_back "$out.001") || readsec[$key]="failed"
+        fi
+      done
     done
+  done
+  printf "  %-20s %12s %9s %8s %8s %9s %18s %8s\n" config bytes vs_nodelta build_s MB/s tput "delta hits t1/t2/t3" read_s
+  for order in $orders; do
+    local ref="$order no-delta"
+    for config in "${configs[@]}"; do
+      local key="$order ${config#--}"
+      [ -n "${size[$key]:-}" ] || continue
+      printf "  %-20s %12d %9s %8s %8s %9s %18s %8s\n" "$key" "${size[$key]}" \
+        "$(awk -v a="${size[$key]}" -v b="${size[$ref]}" 'BEGIN{printf "%+.2f%%", (a/b-1)*100}')" "${best[$key]}" \
+        "$(awk -v a="$bytes" -v s="${best[$key]}" 'BEGIN{printf "%.1f", a/1e6/s}')" \
+        "$(awk -v a="${best[$ref]}" -v s="${best[$key]}" 'BEGIN{printf "%.2f", a/s}')" "${hits[$key]}" "${readsec[$key]}"
+    done
+    echo "  $order order: 3 tiers vs tier 1: $(awk -v a="${size[$order tiers 3]}" -v b="${size[$order tiers 1]}" 'BEGIN{printf "%+.2f%%", (a/b-1)*100}')"
   done
   echo
 }
 
+RUNS=${RUNS:-3}
+declare -A readsec
 if [ $# -gt 0 ]; then
   measure "given trees" "$@"
 else
   generate "$WORK/gen"
   measure "generated 10-version series" "$WORK"/gen/v*
-  mapfile -t DJANGO < <(bash bench/corpus.sh) || true
-  [ ${#DJANGO[@]} -gt 0 ] && measure "ten Django releases" "${DJANGO[@]}"
+  for set in patch major; do
+    mapfile -t DJANGO < <(bash bench/corpus.sh $set) || true
+    [ ${#DJANGO[@]} -gt 0 ] && measure "ten Django releases ($set: $(basename "${DJANGO[0]}") ... $(basename "${DJANGO[-1]}"))" "${DJANGO[@]}"
+  done
 fi
-echo "vs_dedup: size relative to the first row (similarity order, exact chunk dedup only)."
-echo "read_s: $READ_HOW, every file."
+echo "vs_nodelta: size relative to --no-delta in the same order; tput: build throughput relative to it (1.00 = no cost)."
+echo "path: the default order (by path inside each SRC, versions of a file side by side); tree: SRC after SRC."
+echo "read_s: $READ_HOW, every file (last round)."
