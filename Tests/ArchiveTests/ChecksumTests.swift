@@ -38,3 +38,18 @@ final class ChecksumTests: XCTestCase {
         XCTAssertNil(ByteSize.parse("99999999999999999999T"))
     }
 }
+
+final class FNVInterleavedTests: XCTestCase {
+    /// hash4 equals four separate hashes, whatever the lengths (equal, one
+    /// empty, all different, the common part ending anywhere).
+    func testHash4MatchesSeparateHashes() {
+        var rng = SystemRandomNumberGenerator()
+        let lengthSets = [[0, 0, 0, 0], [5, 5, 5, 5], [0, 7, 7, 7], [1, 100, 37, 4096], [4096, 4095, 1, 3000]]
+        for lengths in lengthSets {
+            let buffers = lengths.map { n in (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+            let h = buffers[0].withUnsafeBytes { a in buffers[1].withUnsafeBytes { b in
+                buffers[2].withUnsafeBytes { c in buffers[3].withUnsafeBytes { d in FNV1a64.hash4(a, b, c, d) } } } }
+            XCTAssertEqual([h.0, h.1, h.2, h.3], buffers.map(FNV1a64.hash), "lengths \(lengths)")
+        }
+    }
+}

@@ -14,21 +14,68 @@ public struct CPUFileHasher: FileHashing {
     public var threads: Int
     public init(threads: Int) { self.threads = max(1, threads) }
 
+    /// Files up to this size are read whole and hashed four at a time
+    /// (`FNV1a64.hash4`); larger ones are streamed through one buffer.
+    static let wholeFileLimit = 1 << 20
+
     public func hashFiles(paths: [String], sizes: [UInt64]) -> [UInt64?] {
         let results = UnsafeMutableBufferPointer<UInt64?>.allocate(capacity: paths.count)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
+        // Work items: runs of up to four consecutive small files (dedup hands
+        // them over grouped by size, so a run's files are usually equally long
+        // and the four hash chains run side by side to the end), or one large file.
+        var items: [Range<Int>] = []
+        var i = 0
+        while i < paths.count {
+            var end = i + 1
+            if sizes[i] <= UInt64(Self.wholeFileLimit) {
+                while end < paths.count, end - i < 4, sizes[end] <= UInt64(Self.wholeFileLimit) { end += 1 }
+            }
+            items.append(i..<end)
+            i = end
+        }
         let next = AtomicCounter()
-        DispatchQueue.concurrentPerform(iterations: min(threads, max(paths.count, 1))) { _ in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-            defer { buffer.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: min(threads, max(items.count, 1))) { _ in
+            let slots = (0..<4).map { _ in UnsafeMutableRawBufferPointer.allocate(byteCount: Self.wholeFileLimit + 1, alignment: 64) }
+            defer { slots.forEach { $0.deallocate() } }
             while true {
-                let i = next.next()
-                guard i < paths.count else { break }
-                results[i] = Self.hashFile(paths[i], buffer: buffer)
+                let k = next.next()
+                guard k < items.count else { break }
+                let item = items[k]
+                if item.count == 1 && sizes[item.lowerBound] > UInt64(Self.wholeFileLimit) {
+                    results[item.lowerBound] = Self.hashFile(paths[item.lowerBound], buffer: slots[0])
+                } else {
+                    Self.hashSmallFiles(item, paths: paths, slots: slots, into: results)
+                }
             }
         }
         return Array(results)
+    }
+
+    /// Reads each file of `run` whole into its slot, then hashes them side by
+    /// side. A file that grew past its slot since the scan is streamed instead.
+    static func hashSmallFiles(_ run: Range<Int>, paths: [String], slots: [UnsafeMutableRawBufferPointer],
+                               into results: UnsafeMutableBufferPointer<UInt64?>) {
+        var contents: [UnsafeRawBufferPointer] = []
+        var lanes: [Int] = []
+        for (lane, i) in run.enumerated() {
+            guard let fd = try? SourceFile.open(paths[i]) else { continue }
+            defer { close(fd) }
+            guard let n = try? FileDeduplicator.readFull(fd, slots[lane].baseAddress!, slots[lane].count) else { continue }
+            if n == slots[lane].count {
+                results[i] = hashFile(paths[i], buffer: slots[lane])
+                continue
+            }
+            contents.append(UnsafeRawBufferPointer(rebasing: slots[lane][0..<n]))
+            lanes.append(i)
+        }
+        guard !contents.isEmpty else { return }
+        // Missing lanes repeat the first file: no extra time (the chains run
+        // in parallel) and their results are dropped.
+        while contents.count < 4 { contents.append(contents[0]) }
+        let h = FNV1a64.hash4(contents[0], contents[1], contents[2], contents[3])
+        for (lane, value) in [h.0, h.1, h.2, h.3].prefix(lanes.count).enumerated() { results[lanes[lane]] = value }
     }
 
     static func hashFile(_ path: String, buffer: UnsafeMutableRawBufferPointer) -> UInt64? {
