@@ -7,8 +7,14 @@ public enum IndexCodec {
     static let frameRecordSize = 37, chunkRecordSize = 21, contentRecordSize = 20
     static let inodeRecordSize = 49, entryRecordSize = 16
 
-    /// The uncompressed index body: header + sections.
-    public static func encode(_ index: ArchiveIndex) -> [UInt8] {
+    /// Index format versions this code reads: 1 (tables row by row) and 2
+    /// (tables column by column, growing columns delta-coded: IndexColumns).
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
+
+    /// The uncompressed index: header + sections, in format `version`
+    /// (the current one unless a test asks for an older one).
+    public static func encode(_ index: ArchiveIndex, version: UInt32 = ArchiveIndex.currentVersion) -> [UInt8] {
+        precondition(readableVersions.contains(version), "cannot write index format \(version)")
         var w = ByteWriter()
         w.u32(UInt32(index.volumeSizes.count))
         for v in index.volumeSizes { w.u64(v) }
@@ -35,15 +41,20 @@ public enum IndexCodec {
         w.u64(UInt64(index.strings.count))
         w.raw(index.strings)
 
+        var body = w.bytes
+        if version >= 2 {
+            // Cannot fail: these are the rows just written.
+            body = try! body.withUnsafeBytes { try IndexColumns.columns(fromRows: $0, what: "new index") }
+        }
         var header = ByteWriter()
         header.raw(magic)
-        header.u32(ArchiveIndex.currentVersion)
+        header.u32(version)
         header.u32(0)                       // flags
         header.raw(index.archiveID)
         header.u64(0)                       // checksum, filled in below
-        header.u64(UInt64(w.bytes.count))
+        header.u64(UInt64(body.count))
         header.raw([UInt8](repeating: 0, count: 16))
-        var all = header.bytes + w.bytes
+        var all = header.bytes + body
         let checksum = all.withUnsafeBytes { XXHash64.hash($0) }
         withUnsafeBytes(of: checksum.littleEndian) { all.replaceSubrange(checksumOffset..<(checksumOffset + 8), with: $0) }
         return all
@@ -80,15 +91,15 @@ public enum IndexCodec {
         return try body.withUnsafeBytes { try decode($0, what: what) }
     }
 
-    /// Parses and validates an uncompressed index.
+    /// Parses and validates an uncompressed index (format 1 or 2).
     public static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> ArchiveIndex {
         var r = ByteReader(bytes, what: what)
         guard bytes.count >= headerSize, try r.raw(8) == magic else {
             throw ArchiveError(.format, "\(what) is not a gpuarc index (bad magic)")
         }
         let version = try r.u32()
-        guard version == ArchiveIndex.currentVersion else {
-            throw ArchiveError(.unsupported, "\(what) has format version \(version); this gpuarc reads version \(ArchiveIndex.currentVersion). Use a gpuarc release that matches the archive.")
+        guard readableVersions.contains(version) else {
+            throw ArchiveError(.unsupported, "\(what) has format version \(version); this gpuarc reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound). Use a newer gpuarc.")
         }
         let flags = try r.u32()
         var index = ArchiveIndex()
@@ -102,6 +113,18 @@ public enum IndexCodec {
         guard flags == 0, reserved.allSatisfy({ $0 == 0 }) else {
             throw ArchiveError(.unsupported, "\(what) uses features this gpuarc does not know (flags \(flags)); use a newer gpuarc")
         }
+        if version >= 2 {
+            // Back to rows, then the one parser below.
+            let rows = try IndexColumns.rows(fromColumns: UnsafeRawBufferPointer(rebasing: bytes[headerSize...]), what: what)
+            return try rows.withUnsafeBytes { try parseSections($0, into: index, what: what) }
+        }
+        return try parseSections(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]), into: index, what: what)
+    }
+
+    /// The sections of a format 1 body (rows), validated.
+    private static func parseSections(_ body: UnsafeRawBufferPointer, into header: ArchiveIndex, what: String) throws -> ArchiveIndex {
+        var r = ByteReader(body, what: what)
+        var index = header
 
         let volumeCount = try r.count(of: 8, section: "volume table")
         index.volumeSizes.reserveCapacity(volumeCount)

@@ -38,6 +38,7 @@ struct ByteReader {
     mutating func u32() throws -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: UInt32.self)) }
     mutating func u64() throws -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self)) }
     mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
+    mutating func skip(_ n: Int) throws { _ = try take(n) }
     mutating func raw(_ n: Int) throws -> [UInt8] {
         let start = try take(n)
         return Array(bytes[start..<(start + n)])

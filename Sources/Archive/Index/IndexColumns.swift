@@ -1,0 +1,124 @@
+/// Index format 2 stores each fixed-size table column by column, and the
+/// columns that mostly grow (offsets, ids, references, times) as differences
+/// from the row before. The tables' fields are then runs of small, alike
+/// values, which zlib squeezes far better: on ten Django releases the
+/// compressed index went from 980 KB (format 1, row by row) to 308 KB.
+///
+/// Both formats have the same sections with the same counts and the same
+/// bytes per record (docs/FORMAT.md); format 2 only permutes and
+/// delta-codes the bytes inside each table. So the codec converts one into
+/// the other (`rows(fromColumns:)`, `columns(fromRows:)`) and a single
+/// parser and validator serve both.
+enum IndexColumns {
+    /// One field of a record: its width in bytes and whether format 2 stores
+    /// it as the difference from the previous record's (modulo 2^(8*width);
+    /// the first record's difference is from zero).
+    struct Field {
+        let width: Int
+        let delta: Bool
+        init(_ width: Int, delta: Bool = false) { self.width = width; self.delta = delta }
+    }
+
+    /// A section: the width of its count, then its records' fields (nil: a
+    /// byte string whose count is its length, stored as is).
+    struct Section {
+        let name: String
+        let countWidth: Int
+        let fields: [Field]?
+        var recordSize: Int { fields?.reduce(0) { $0 + $1.width } ?? 1 }
+    }
+
+    /// The sections in order, field by field as docs/FORMAT.md lists them.
+    static let sections: [Section] = [
+        Section(name: "volume table", countWidth: 4, fields: [Field(8)]),
+        Section(name: "frame table", countWidth: 4, fields: [
+            Field(4, delta: true), Field(8, delta: true), Field(4), Field(4), Field(1), Field(8), Field(8)]),
+        Section(name: "chunk table", countWidth: 4, fields: [
+            Field(1), Field(4, delta: true), Field(4, delta: true), Field(4), Field(4), Field(4)]),
+        Section(name: "content table", countWidth: 4, fields: [Field(8), Field(8, delta: true), Field(4)]),
+        Section(name: "chunk reference list", countWidth: 8, fields: [Field(4, delta: true)]),
+        Section(name: "inode table", countWidth: 4, fields: [
+            Field(1), Field(4), Field(4), Field(4), Field(8, delta: true), Field(4), Field(4), Field(8),
+            Field(8, delta: true), Field(4)]),
+        Section(name: "directory entry table", countWidth: 8, fields: [
+            Field(8, delta: true), Field(4), Field(4, delta: true)]),
+        Section(name: "string table", countWidth: 8, fields: nil),
+    ]
+
+    /// Format 1 body (rows) -> format 2 body (columns).
+    static func columns(fromRows body: UnsafeRawBufferPointer, what: String) throws -> [UInt8] {
+        try convert(body, what: what, toColumns: true)
+    }
+
+    /// Format 2 body (columns) -> format 1 body (rows). Every count is checked
+    /// against the bytes that follow before anything is copied.
+    static func rows(fromColumns body: UnsafeRawBufferPointer, what: String) throws -> [UInt8] {
+        try convert(body, what: what, toColumns: false)
+    }
+
+    private static func convert(_ body: UnsafeRawBufferPointer, what: String, toColumns: Bool) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: body.count)
+        try out.withUnsafeMutableBytes { dst in
+            var r = ByteReader(body, what: what)
+            for section in sections {
+                let countAt = r.position
+                let count = try r.count(of: section.recordSize, wide: section.countWidth == 8, section: section.name)
+                copy(body, countAt..<r.position, to: dst)
+                let start = r.position
+                let length = count * section.recordSize
+                guard let fields = section.fields else {
+                    copy(body, start..<(start + length), to: dst)
+                    try r.skip(length)
+                    continue
+                }
+                var fieldOffset = 0
+                for field in fields {
+                    // Row layout: record i's field at start + i*recordSize + fieldOffset.
+                    // Column layout: start + count*fieldOffset + i*width.
+                    let columnStart = start + count * fieldOffset
+                    var previous: UInt64 = 0
+                    let mask: UInt64 = field.width == 8 ? .max : (1 << UInt64(8 * field.width)) - 1
+                    for i in 0..<count {
+                        let rowAt = start + i * section.recordSize + fieldOffset
+                        let columnAt = columnStart + i * field.width
+                        let (from, to) = toColumns ? (rowAt, columnAt) : (columnAt, rowAt)
+                        var value = load(body, at: from, width: field.width)
+                        if field.delta {
+                            if toColumns {
+                                let raw = value
+                                value = (value &- previous) & mask
+                                previous = raw
+                            } else {
+                                value = (value &+ previous) & mask
+                                previous = value
+                            }
+                        }
+                        store(value, to: dst, at: to, width: field.width)
+                    }
+                    fieldOffset += field.width
+                }
+                try r.skip(length)
+            }
+            guard r.remaining == 0 else {
+                throw ArchiveError(.format, "\(what) is damaged: \(r.remaining) unexpected bytes after the string table")
+            }
+        }
+        return out
+    }
+
+    private static func copy(_ body: UnsafeRawBufferPointer, _ range: Range<Int>, to dst: UnsafeMutableRawBufferPointer) {
+        guard !range.isEmpty else { return }
+        dst.baseAddress!.advanced(by: range.lowerBound).copyMemory(from: body.baseAddress!.advanced(by: range.lowerBound),
+                                                                   byteCount: range.count)
+    }
+
+    @inline(__always) private static func load(_ b: UnsafeRawBufferPointer, at p: Int, width: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for k in 0..<width { v |= UInt64(b[p + k]) << UInt64(8 * k) }
+        return v
+    }
+
+    @inline(__always) private static func store(_ v: UInt64, to b: UnsafeMutableRawBufferPointer, at p: Int, width: Int) {
+        for k in 0..<width { b[p + k] = UInt8(truncatingIfNeeded: v >> UInt64(8 * k)) }
+    }
+}
