@@ -38,6 +38,8 @@ run_tool() {   # name, build command, extract command
 }
 
 run_tool gpuarc "$BIN/gpuarc-build -q --no-progress ${SRCS[*]} $WORK/gpuarc.out" "$BIN/gpuarc-extract $WORK/gpuarc.out.001 $WORK/x"
+# The default order is path; the other two orders for comparison.
+run_tool gpuarc-similarity-order "$BIN/gpuarc-build -q --no-progress --order similarity ${SRCS[*]} $WORK/gpuarc-similarity-order.out" ""
 run_tool gpuarc-tree-order "$BIN/gpuarc-build -q --no-progress --order tree ${SRCS[*]} $WORK/gpuarc-tree-order.out" ""
 command -v lz4 >/dev/null && run_tool "tar|lz4-1" "tar -cf - ${TARLIST[*]} | lz4 -1 -q > $WORK/tar\|lz4-1.out" "lz4 -dc $WORK/tar\|lz4-1.out | tar -xf - -C $WORK/x"
 command -v zstd >/dev/null && run_tool "tar|zstd-3-long27" "tar -cf - ${TARLIST[*]} | zstd -3 --long=27 -q -T0 > $WORK/tar\|zstd-3-long27.out" "zstd -dc --long=27 $WORK/tar\|zstd-3-long27.out | tar -xf - -C $WORK/x"
