@@ -24,5 +24,5 @@ for v in $VERSIONS; do
     tar -xzf "$(ls "$DEST"/dl/[Dd]jango-$v.tar.gz)" -C "$DEST"
     [ -d "$dir" ] || mv "$DEST/django-$v" "$dir"
   fi
-  echo "$(cd "$dir" && pwd)"
+  echo "$(cd "$dir" && pwd -P)"
 done
