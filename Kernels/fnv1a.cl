@@ -1,10 +1,26 @@
-// FNV-1a 64 over many byte ranges per launch: one work-item per range.
+// FNV-1a 64 over many byte ranges per launch.
 // FNV-1a is a strict byte-by-byte chain (xor, then multiply), so a single
 // range cannot be split; the parallelism is across files, which is what the
 // dedup stage has (thousands of same-size survivors).
+//
+// LANES (a build option) ranges per work-item: 1 on GPUs, where thousands of
+// work-items hide the multiply latency; 4 on CPU devices, where one core runs
+// a work-item at a time and a single chain leaves the multiplier idle three
+// cycles in four; four chains side by side keep it busy (as the CPU hasher,
+// FNV1a64.hash4, does). Range starts are 16-byte aligned (the host packs them).
 
 #define FNV_OFFSET 0xcbf29ce484222325UL
 #define FNV_PRIME 0x100000001b3UL
+#ifndef LANES
+#define LANES 1
+#endif
+
+#define STEP(h, b) do { (h) ^= (b); (h) *= FNV_PRIME; } while (0)
+#define STEP16(h, v) do { \
+    STEP(h, (v).s0); STEP(h, (v).s1); STEP(h, (v).s2); STEP(h, (v).s3); \
+    STEP(h, (v).s4); STEP(h, (v).s5); STEP(h, (v).s6); STEP(h, (v).s7); \
+    STEP(h, (v).s8); STEP(h, (v).s9); STEP(h, (v).sa); STEP(h, (v).sb); \
+    STEP(h, (v).sc); STEP(h, (v).sd); STEP(h, (v).se); STEP(h, (v).sf); } while (0)
 
 __kernel void fnv1a64(__global const uchar *data,
                       __global const ulong *offsets,
@@ -12,26 +28,31 @@ __kernel void fnv1a64(__global const uchar *data,
                       __global ulong *hashes,
                       const uint count)
 {
-    const uint i = get_global_id(0);
-    if (i >= count) return;
-    __global const uchar *p = data + offsets[i];
-    const ulong n = lengths[i];
-    ulong h = FNV_OFFSET;
-    ulong k = 0;
-    // Bytes up to 16-byte alignment, then whole 16-byte vectors (one wide
-    // load instead of sixteen narrow ones), then the tail.
-    while (k < n && (((ulong)(p + k)) & 15) != 0) { h ^= p[k++]; h *= FNV_PRIME; }
-    for (; k + 16 <= n; k += 16) {
-        const uchar16 v = *(__global const uchar16 *)(p + k);
-        h ^= v.s0; h *= FNV_PRIME; h ^= v.s1; h *= FNV_PRIME;
-        h ^= v.s2; h *= FNV_PRIME; h ^= v.s3; h *= FNV_PRIME;
-        h ^= v.s4; h *= FNV_PRIME; h ^= v.s5; h *= FNV_PRIME;
-        h ^= v.s6; h *= FNV_PRIME; h ^= v.s7; h *= FNV_PRIME;
-        h ^= v.s8; h *= FNV_PRIME; h ^= v.s9; h *= FNV_PRIME;
-        h ^= v.sa; h *= FNV_PRIME; h ^= v.sb; h *= FNV_PRIME;
-        h ^= v.sc; h *= FNV_PRIME; h ^= v.sd; h *= FNV_PRIME;
-        h ^= v.se; h *= FNV_PRIME; h ^= v.sf; h *= FNV_PRIME;
+    const uint first = get_global_id(0) * LANES;
+    if (first >= count) return;
+    const uint lanes = min((uint)LANES, count - first);
+    __global const uchar *p[LANES];
+    ulong n[LANES], h[LANES];
+    ulong common = ULONG_MAX;
+    for (uint l = 0; l < LANES; l++) {
+        // Lanes past the last range repeat it; their results are dropped.
+        const uint i = first + min(l, lanes - 1);
+        p[l] = data + offsets[i];
+        n[l] = lengths[i];
+        h[l] = FNV_OFFSET;
+        common = min(common, n[l]);
     }
-    while (k < n) { h ^= p[k++]; h *= FNV_PRIME; }
-    hashes[i] = h;
+    // Whole 16-byte vectors of the part every lane has (one wide load per
+    // lane instead of sixteen narrow ones), lanes interleaved.
+    const ulong vectors = common & ~(ulong)15;
+    for (ulong k = 0; k < vectors; k += 16) {
+        for (uint l = 0; l < LANES; l++) {
+            const uchar16 v = *(__global const uchar16 *)(p[l] + k);
+            STEP16(h[l], v);
+        }
+    }
+    for (uint l = 0; l < lanes; l++) {
+        for (ulong k = vectors; k < n[l]; k++) STEP(h[l], p[l][k]);
+        hashes[first + l] = h[l];
+    }
 }

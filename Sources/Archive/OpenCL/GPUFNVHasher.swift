@@ -12,14 +12,26 @@ public final class GPUFNVHasher: @unchecked Sendable {
 
     private let engines: [Engine]
 
-    public init(devices: [OpenCLDevice], batchBytes: Int = 64 << 20) throws {
+    /// `lanes` nil picks by device type (`lanes(for:)`); the tests force
+    /// each shape on PoCL.
+    public init(devices: [OpenCLDevice], batchBytes: Int = 64 << 20, lanes: Int? = nil) throws {
+        precondition(lanes.map { (1...16).contains($0) } ?? true, "1 to 16 lanes")
         guard !devices.isEmpty else { throw OpenCLError.noDevice("the FNV hasher was given no device") }
         self.devices = devices
         self.batchBytes = max(1 << 16, batchBytes)
         engines = try devices.flatMap { device in
-            try (0..<2).map { Engine(device, queue: device.queues[$0], kernel: try OpenCLKernel(device, file: "fnv1a.cl", name: "fnv1a64")) }
+            let lanes = lanes ?? Self.lanes(for: device)
+            return try (0..<2).map {
+                Engine(device, queue: device.queues[$0], lanes: lanes,
+                       kernel: try OpenCLKernel(device, file: "fnv1a.cl", name: "fnv1a64", options: "-DLANES=\(lanes)"))
+            }
         }
     }
+
+    /// Ranges one work-item hashes side by side (see Kernels/fnv1a.cl): a
+    /// GPU hides the multiply latency with other work-items, a CPU core
+    /// needs independent chains within one.
+    static func lanes(for device: OpenCLDevice) -> Int { device.isGPU ? 1 : 4 }
 
     /// The FNV-1a 64 hash of every range, in order.
     public func hash(_ ranges: [UnsafeRawBufferPointer]) throws -> [UInt64] {
@@ -65,15 +77,17 @@ public final class GPUFNVHasher: @unchecked Sendable {
     private final class Engine {
         let queue: cl_command_queue
         let kernel: OpenCLKernel
+        let lanes: Int
         let data, offsets, lengths, hashes: OpenCLBuffer
         var range: Range<Int>?
         let offsetsHost = OpenCLHostArray<UInt64>(), lengthsHost = OpenCLHostArray<UInt64>()
         let hashesHost = OpenCLHostArray<UInt64>()
         var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
 
-        init(_ device: OpenCLDevice, queue: cl_command_queue, kernel: OpenCLKernel) {
+        init(_ device: OpenCLDevice, queue: cl_command_queue, lanes: Int, kernel: OpenCLKernel) {
             self.queue = queue
             self.kernel = kernel
+            self.lanes = lanes
             data = OpenCLBuffer(device, flags: CL_MEM_READ_ONLY)
             offsets = OpenCLBuffer(device, flags: CL_MEM_READ_ONLY)
             lengths = OpenCLBuffer(device, flags: CL_MEM_READ_ONLY)
@@ -102,7 +116,8 @@ public final class GPUFNVHasher: @unchecked Sendable {
             uploads.append(try self.lengths.write(queue, lengthsHost.raw.baseAddress!, count: range.count * 8))
             try kernel.set(0, data); try kernel.set(1, self.offsets); try kernel.set(2, self.lengths); try kernel.set(3, hashes)
             try kernel.set(4, value: UInt32(range.count))
-            kernels.append(try kernel.launch(queue, global: range.count, local: 64))
+            let items = (range.count + lanes - 1) / lanes
+            kernels.append(try kernel.launch(queue, global: items, local: 64))
             downloads.append(try hashes.read(queue, into: hashesHost.raw.baseAddress!, count: range.count * 8))
             try OpenCLError.check(clFlush(queue), "clFlush")
         }
