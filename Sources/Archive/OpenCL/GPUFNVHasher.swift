@@ -117,7 +117,7 @@ public final class GPUFNVHasher: @unchecked Sendable {
             try kernel.set(0, data); try kernel.set(1, self.offsets); try kernel.set(2, self.lengths); try kernel.set(3, hashes)
             try kernel.set(4, value: UInt32(range.count))
             let items = (range.count + lanes - 1) / lanes
-            kernels.append(try kernel.launch(queue, global: items, local: 64))
+            kernels.append(try kernel.launch(queue, global: items, local: lanes > 1 ? 1 : 64))
             downloads.append(try hashes.read(queue, into: hashesHost.raw.baseAddress!, count: range.count * 8))
             try OpenCLError.check(clFlush(queue), "clFlush")
         }
