@@ -28,4 +28,27 @@ final class FileHasherTests: ScratchTestCase {
             XCTAssertEqual(hashes, expected, "threads \(threads)")
         }
     }
+
+    /// Small files are probed with one whole read, larger ones with three
+    /// preads; both give what the stage definitions say (bytes little-endian,
+    /// count of bytes read in the top byte), at every size edge.
+    func testProbesAtEverySizeEdge() {
+        let f = TreeFixture(root: temp("probe"))
+        let limit = Int(FileDeduplicator.wholeProbeLimit)
+        for size in [1, 2, 3, 4, 5, 6, 7, limit - 1, limit, limit + 1, 3 * limit] {
+            let bytes = TreeFixture.random(size, seed: UInt64(size))
+            f.file("p\(size)", bytes)
+            func expect(_ offset: Int, _ length: Int) -> UInt32 {
+                let n = max(0, min(length, size - offset))
+                var v: UInt32 = 0
+                for k in 0..<n { v |= UInt32(bytes[offset + k]) << UInt32(8 * k) }
+                return v | UInt32(n) << 24
+            }
+            let p = FileDeduplicator.probe(f.root + "/p\(size)", size: UInt64(size))
+            XCTAssertEqual(p?.first, expect(0, 2), "size \(size)")
+            XCTAssertEqual(p?.last, expect(size >= 2 ? size - 2 : 0, 2), "size \(size)")
+            XCTAssertEqual(p?.centre, expect(size / 2 >= 1 ? size / 2 - 1 : 0, 3), "size \(size)")
+        }
+        XCTAssertNil(FileDeduplicator.probe(f.root + "/missing", size: 10))
+    }
 }

@@ -123,9 +123,29 @@ struct FileDeduplicator {
     /// The probe bytes of one file: first 2, last 2, and 3 at the centre.
     struct ProbeBytes { var first: UInt32; var last: UInt32; var centre: UInt32 }
 
+    /// Files up to this size are probed with one read of the whole file
+    /// instead of three: most survivors of a source tree are small, and a
+    /// system call costs more than copying a few KiB.
+    static let wholeProbeLimit: UInt64 = 16 << 10
+
     static func probe(_ path: String, size: UInt64) -> ProbeBytes? {
         guard let fd = try? SourceFile.open(path) else { return nil }
         defer { close(fd) }
+        if size <= wholeProbeLimit {
+            return withUnsafeTemporaryAllocation(byteCount: Int(wholeProbeLimit), alignment: 16) { buffer in
+                let got = pread(fd, buffer.baseAddress!, Int(size), 0)
+                guard got >= 0 else { return nil }
+                // The same value a pread of `length` bytes at `offset` gives.
+                func bytes(at offset: UInt64, _ length: Int) -> UInt32 {
+                    let n = max(0, min(length, got - Int(offset)))
+                    var value: UInt32 = 0
+                    for k in 0..<n { value |= UInt32(buffer[Int(offset) + k]) << UInt32(8 * k) }
+                    return value | (UInt32(n) << 24)
+                }
+                return ProbeBytes(first: bytes(at: 0, 2), last: bytes(at: size >= 2 ? size - 2 : 0, 2),
+                                  centre: bytes(at: size / 2 >= 1 ? size / 2 - 1 : 0, 3))
+            }
+        }
         func bytes(at offset: UInt64, _ length: Int) -> UInt32? {
             var value: UInt32 = 0
             let n = withUnsafeMutableBytes(of: &value) { pread(fd, $0.baseAddress!, length, off_t(offset)) }
