@@ -4,7 +4,7 @@ import Foundation
 // gpuarc-bench: single-core codec figures for `make bench` (not a test).
 //   gpuarc-bench codec ARCHIVE.001   re-encode and decode every frame's bytes on one core
 //   gpuarc-bench file PATH           the same on one file cut into 16 MiB frames
-//   gpuarc-bench delta PATH          LZ4X delta encodes (8 KiB base + edited 8 KiB target, as
+//   gpuarc-bench delta PATH [default|estimate]  LZ4X delta encodes (8 KiB base + edited 8 KiB target, as
 //                                    LZ4XDeltaCoder) cut from PATH, default and estimate options
 //   gpuarc-bench digest DIR          XXH64 of the encoder's output for every file in DIR and
 //                                    generated edge cases under many option sets (a reference
@@ -100,12 +100,13 @@ func deltaPairs(_ data: [UInt8], count: Int) -> [([UInt8], [UInt8])] {
     }
 }
 
-func deltaBench(_ data: [UInt8]) {
+func deltaBench(_ data: [UInt8], only: String?) {
     let pairs = deltaPairs(data, count: 4000)
     let inputs = pairs.map { $0.0 + $0.1 }
     let targetBytes = pairs.reduce(0) { $0 + $1.1.count }
     for (name, options) in [("default", LZ4XEncoderOptions.default),
-                            ("estimate", LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false))] {
+                            ("estimate", LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false))]
+    where only == nil || only == name {
         let encoder = LZ4XEncoder(options: options)
         var out = [UInt8](repeating: 0, count: 16384)
         var best = Double.infinity, compressed = 0
@@ -183,8 +184,8 @@ func digest(dir: String) throws {
 }
 
 let args = CommandLine.arguments
-guard args.count == 3 else {
-    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | delta PATH | digest DIR\n".utf8))
+guard args.count == 3 || (args.count == 4 && args[1] == "delta") else {
+    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | delta PATH [default|estimate] | digest DIR\n".utf8))
     exit(2)
 }
 do {
@@ -196,7 +197,7 @@ do {
             frames.append(try reader.withDecodedFrame(f) { decoded, _ in Array(decoded) })
         }
     case "delta":
-        deltaBench([UInt8](try Data(contentsOf: URL(fileURLWithPath: args[2]))))
+        deltaBench([UInt8](try Data(contentsOf: URL(fileURLWithPath: args[2]))), only: args.count == 4 ? args[3] : nil)
         exit(0)
     case "digest":
         try digest(dir: args[2])
