@@ -17,8 +17,12 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 /// Encodes then decodes each frame once (best of 3 runs), on the calling thread.
+/// GPUARC_BENCH_HUGE=1: the encoder reads frames from memory marked for transparent huge pages.
 func measure(frames: [[UInt8]]) {
     let encoder = LZ4XEncoder()
+    let huge = ProcessInfo.processInfo.environment["GPUARC_BENCH_HUGE"] == "1"
+    let hugeBuffer = UnsafeMutableRawPointer.allocate(byteCount: huge ? 32 << 20 : 1, alignment: 2 << 20)
+    if huge { _ = madvise(hugeBuffer, 32 << 20, Int32(MADV_HUGEPAGE)) }
     var total = 0, compressed = 0
     var encodeTime = Double.infinity, decodeTime = Double.infinity
     var encoded: [[UInt8]] = []
@@ -29,7 +33,13 @@ func measure(frames: [[UInt8]]) {
             for frame in frames {
                 var out = [UInt8](repeating: 0, count: LZ4X.compressBound(frame.count))
                 let n = frame.withUnsafeBytes { input in
-                    out.withUnsafeMutableBytes { encoder.compress(input, into: $0) }
+                    out.withUnsafeMutableBytes { o in
+                        if huge {
+                            hugeBuffer.copyMemory(from: input.baseAddress!, byteCount: input.count)
+                            return encoder.compress(UnsafeRawBufferPointer(start: hugeBuffer, count: input.count), into: o)
+                        }
+                        return encoder.compress(input, into: o)
+                    }
                 } ?? frame.count
                 encoded.append(n == frame.count ? [] : Array(out[0..<n]))
                 total += frame.count

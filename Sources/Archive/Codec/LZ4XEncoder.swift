@@ -1,3 +1,5 @@
+import Glibc
+
 public struct LZ4XEncoderOptions: Sendable {
     /// Top-K: positions kept per hash bucket (all are checked; the longest match wins), 1 ... 64.
     public var candidates: Int
@@ -32,6 +34,8 @@ public final class LZ4XEncoder {
     /// After this many consecutive misses, the search step grows by one (as LZ4's skip).
     static let skipShift = 6
 
+    static let hugePage = 2 << 20
+
     private let k: Int
     /// bucketCount buckets of k positions, most recent first, stored as `epoch + position`.
     /// A value below the current epoch belongs to an earlier call and is ignored, so the tables
@@ -44,15 +48,20 @@ public final class LZ4XEncoder {
         self.options = options
         k = min(max(options.candidates, 1), 64)
         let buckets = 1 << Self.hashLog
-        slots = .allocate(capacity: buckets * k)
-        slots.initialize(repeating: 0, count: buckets * k)
-        shortSlots = .allocate(capacity: 1 << Self.shortHashLog)
-        shortSlots.initialize(repeating: 0, count: 1 << Self.shortHashLog)
+        // One allocation for both tables, aligned to 2 MiB and marked for transparent huge
+        // pages: every probe lands on a random bucket, and with 4 KiB pages most of them
+        // missed the TLB as well as the cache. The alignment also keeps a bucket in one line.
+        let count = buckets * k + (1 << Self.shortHashLog)
+        let bytes = count * 4
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.hugePage)
+        _ = madvise(raw, (bytes + Self.hugePage - 1) & ~(Self.hugePage - 1), Int32(MADV_HUGEPAGE))
+        slots = raw.bindMemory(to: UInt32.self, capacity: count)
+        slots.initialize(repeating: 0, count: count)
+        shortSlots = slots + buckets * k
     }
 
     deinit {
-        slots.deallocate()
-        shortSlots.deallocate()
+        UnsafeMutableRawPointer(slots).deallocate()
     }
 
     /// Compresses input[prefixLength...]; matches may reach back into input[0..<prefixLength]
@@ -85,7 +94,7 @@ public final class LZ4XEncoder {
         let start = prefixLength
         var anchor = start
         if n - start >= LZ4X.matchStartMargin + 1 {
-            for q in 0..<start { finder.insert(q) }
+            finder.insertRange(from: 0, to: start)
             let lastStart = n - LZ4X.matchStartMargin
             var p = start
             var misses = 0
