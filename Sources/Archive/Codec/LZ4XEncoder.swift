@@ -85,13 +85,30 @@ public final class LZ4XEncoder {
             shortSlots.update(repeating: 0, count: 1 << Self.shortHashLog)
             epoch = 1
         }
-        let finder = LZ4XMatchFinder(
-            src: src, n: n, slots: slots, shortSlots: shortSlots, k: k, epoch: epoch,
-            niceLength: max(options.niceLength, Self.minUsefulMatch))
+        let niceLength = max(options.niceLength, Self.minUsefulMatch)
+        let e = epoch
         epoch += UInt32(n)
-        var writer = LZ4XSequenceWriter(out: out, capacity: output.count)
+        switch k {
+        case 8:
+            return encode(LZ4XMatchFinder<LZ4XWays8>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
+                                                     epoch: e, niceLength: niceLength),
+                          src: src, n: n, start: prefixLength, output: output)
+        case 1:
+            return encode(LZ4XMatchFinder<LZ4XWays1>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
+                                                     epoch: e, niceLength: niceLength),
+                          src: src, n: n, start: prefixLength, output: output)
+        default:
+            return encode(LZ4XMatchFinder<LZ4XWaysAny>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
+                                                       epoch: e, niceLength: niceLength),
+                          src: src, n: n, start: prefixLength, output: output)
+        }
+    }
 
-        let start = prefixLength
+    /// The parse, specialized per bucket width.
+    private func encode<W: LZ4XBucketWays>(_ finder: LZ4XMatchFinder<W>, src: UnsafeRawPointer, n: Int,
+                                           start: Int, output: UnsafeMutableRawBufferPointer) -> Int? {
+        var writer = LZ4XSequenceWriter(out: output.baseAddress!, capacity: output.count)
+        let lazy = options.lazy
         var anchor = start
         if n - start >= LZ4X.matchStartMargin + 1 {
             finder.insertRange(from: 0, to: start)
@@ -107,7 +124,7 @@ public final class LZ4XEncoder {
                 }
                 misses = 0
                 var searched = p
-                if options.lazy {
+                if lazy {
                     while len < finder.niceLength && p + 1 <= lastStart {
                         let (len1, cand1) = finder.findAndInsert(p + 1)
                         searched = p + 1

@@ -1,12 +1,23 @@
 import CPrefetch
 
+/// Bucket width known at compile time: the encoder is specialized for the common widths, so
+/// their bucket loops unroll and bucket addresses are shifts.
+protocol LZ4XBucketWays {
+    /// Positions per bucket, or 0 for "the finder's runtime value".
+    static var ways: Int { get }
+}
+enum LZ4XWays8: LZ4XBucketWays { static var ways: Int { 8 } }
+enum LZ4XWays1: LZ4XBucketWays { static var ways: Int { 1 } }
+enum LZ4XWaysAny: LZ4XBucketWays { static var ways: Int { 0 } }
+
 /// Hash-bucket match search over one input. Plain pointers and integers only, so the
 /// optimizer keeps it in registers.
-struct LZ4XMatchFinder {
+struct LZ4XMatchFinder<W: LZ4XBucketWays> {
     let src: UnsafeRawPointer
     let slots: UnsafeMutablePointer<UInt32>
     let shortSlots: UnsafeMutablePointer<UInt32>
-    let k: Int
+    let runtimeK: Int
+    @inline(__always) var k: Int { W.ways == 0 ? runtimeK : W.ways }
     let epoch: UInt32
     let niceLength: Int
     /// Matches end at or before this (the last 5 bytes stay literals).
@@ -19,7 +30,7 @@ struct LZ4XMatchFinder {
         self.src = src
         self.slots = slots
         self.shortSlots = shortSlots
-        self.k = k
+        runtimeK = k
         self.epoch = epoch
         self.niceLength = niceLength
         matchLimit = n - LZ4X.lastLiterals
@@ -90,7 +101,7 @@ struct LZ4XMatchFinder {
             insertRange(from: end - Self.insideEdge, to: end)
         }
     }
-    static let insideEdge = 16
+    static var insideEdge: Int { 16 }
 
     /// Longest match for position p among the bucket's candidates (length 0 when none),
     /// then records p in the bucket.
