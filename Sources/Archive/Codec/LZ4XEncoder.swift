@@ -54,7 +54,8 @@ public final class LZ4XEncoder {
         let count = buckets * k + (1 << Self.shortHashLog)
         let bytes = count * 4
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.hugePage)
-        _ = madvise(raw, (bytes + Self.hugePage - 1) & ~(Self.hugePage - 1), Int32(MADV_HUGEPAGE))
+        // Whole huge pages inside the allocation only (all of the K = 8 buckets).
+        _ = madvise(raw, bytes & ~(Self.hugePage - 1), Int32(MADV_HUGEPAGE))
         slots = raw.bindMemory(to: UInt32.self, capacity: count)
         slots.initialize(repeating: 0, count: count)
         shortSlots = slots + buckets * k
