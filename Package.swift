@@ -20,9 +20,11 @@ let package = Package(
         .systemLibrary(name: "CFuse3", path: "Sources/CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // OpenSSL libcrypto: SHA-256 of chunks for exact chunk dedup.
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        // Header only: software prefetch for the LZ4X encoder's hash tables.
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
 
         // Format, codec, volumes, index, reader, frame cache, extraction.
-        .target(name: "Archive", dependencies: ["CZlib", "COpenCL"]),
+        .target(name: "Archive", dependencies: ["CZlib", "COpenCL", "CPrefetch"]),
         // Scan, dedup, chunking, similarity and delta, ordering, frame packing, volume writer.
         .target(name: "Builder", dependencies: ["Archive", "CCrypto"]),
         // The FUSE driver over Archive's reader (low-level libfuse3 API).

@@ -4,6 +4,11 @@ import Foundation
 // gpuarc-bench: single-core codec figures for `make bench` (not a test).
 //   gpuarc-bench codec ARCHIVE.001   re-encode and decode every frame's bytes on one core
 //   gpuarc-bench file PATH           the same on one file cut into 16 MiB frames
+//   gpuarc-bench delta PATH [default|estimate]  LZ4X delta encodes (8 KiB base + edited 8 KiB target, as
+//                                    LZ4XDeltaCoder) cut from PATH, default and estimate options
+//   gpuarc-bench digest DIR          XXH64 of the encoder's output for every file in DIR and
+//                                    generated edge cases under many option sets (a reference
+//                                    to diff before and after an encoder change)
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -12,8 +17,12 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 /// Encodes then decodes each frame once (best of 3 runs), on the calling thread.
+/// GPUARC_BENCH_HUGE=1: the encoder reads frames from memory marked for transparent huge pages.
 func measure(frames: [[UInt8]]) {
     let encoder = LZ4XEncoder()
+    let huge = ProcessInfo.processInfo.environment["GPUARC_BENCH_HUGE"] == "1"
+    let hugeBuffer = UnsafeMutableRawPointer.allocate(byteCount: huge ? 32 << 20 : 1, alignment: 2 << 20)
+    if huge { _ = madvise(hugeBuffer, 32 << 20, Int32(MADV_HUGEPAGE)) }
     var total = 0, compressed = 0
     var encodeTime = Double.infinity, decodeTime = Double.infinity
     var encoded: [[UInt8]] = []
@@ -24,7 +33,13 @@ func measure(frames: [[UInt8]]) {
             for frame in frames {
                 var out = [UInt8](repeating: 0, count: LZ4X.compressBound(frame.count))
                 let n = frame.withUnsafeBytes { input in
-                    out.withUnsafeMutableBytes { encoder.compress(input, into: $0) }
+                    out.withUnsafeMutableBytes { o in
+                        if huge {
+                            hugeBuffer.copyMemory(from: input.baseAddress!, byteCount: input.count)
+                            return encoder.compress(UnsafeRawBufferPointer(start: hugeBuffer, count: input.count), into: o)
+                        }
+                        return encoder.compress(input, into: o)
+                    }
                 } ?? frame.count
                 encoded.append(n == frame.count ? [] : Array(out[0..<n]))
                 total += frame.count
@@ -53,9 +68,134 @@ func measure(frames: [[UInt8]]) {
                  Double(decodedBytes) / 1e6 / decodeTime))
 }
 
+
+/// Deterministic xorshift generator for the generated cases.
+struct BenchRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
+}
+
+/// An 8 KiB target made from `base` by a few small edits (replace, insert, delete), as a
+/// changed file's chunk against its previous version.
+func editedTarget(_ base: [UInt8], rng: inout BenchRNG) -> [UInt8] {
+    var t = base
+    for _ in 0..<(1 + rng.below(24)) {
+        let at = rng.below(t.count)
+        let len = 1 + rng.below(20)
+        switch rng.below(3) {
+        case 0: for i in at..<min(t.count, at + len) { t[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        case 1: t.insert(contentsOf: rng.bytes(len), at: at)
+        default: t.removeSubrange(at..<min(t.count, at + len))
+        }
+    }
+    if t.count > base.count { t.removeLast(t.count - base.count) }
+    return t
+}
+
+/// (base, target) pairs of 8 KiB windows of `data`.
+func deltaPairs(_ data: [UInt8], count: Int) -> [([UInt8], [UInt8])] {
+    var rng = BenchRNG(seed: 11)
+    return (0..<count).map { _ in
+        let o = rng.below(max(1, data.count - 8192))
+        let base = Array(data[o..<min(data.count, o + 8192)])
+        return (base, editedTarget(base, rng: &rng))
+    }
+}
+
+func deltaBench(_ data: [UInt8], only: String?) {
+    let pairs = deltaPairs(data, count: 4000)
+    let inputs = pairs.map { $0.0 + $0.1 }
+    let targetBytes = pairs.reduce(0) { $0 + $1.1.count }
+    for (name, options) in [("default", LZ4XEncoderOptions.default),
+                            ("estimate", LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false))]
+    where only == nil || only == name {
+        let encoder = LZ4XEncoder(options: options)
+        var out = [UInt8](repeating: 0, count: 16384)
+        var best = Double.infinity, compressed = 0
+        for _ in 0..<5 {
+            compressed = 0
+            let t = seconds {
+                for (input, pair) in zip(inputs, pairs) {
+                    let n = input.withUnsafeBytes { all in
+                        out.withUnsafeMutableBytes { o in
+                            encoder.compress(all, prefixLength: pair.0.count,
+                                             into: UnsafeMutableRawBufferPointer(rebasing: o[..<pair.1.count]))
+                        }
+                    }
+                    compressed += n ?? pair.1.count
+                }
+            }
+            best = min(best, t)
+        }
+        print(String(format: "  delta %@: %d calls, %.1f MB targets -> %.2f MB; %.1f MB/s of target, %.2f us/call (best of 5, one core)",
+                     name, pairs.count, Double(targetBytes) / 1e6, Double(compressed) / 1e6,
+                     Double(targetBytes) / 1e6 / best, best / Double(pairs.count) * 1e6))
+    }
+}
+
+/// One line per (case, option set): output size (or nil) and XXH64 of the output.
+func digest(dir: String) throws {
+    let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+    var cases: [(name: String, input: [UInt8], prefix: Int, capacity: Int)] = []
+    var text: [UInt8] = []
+    for name in names {
+        let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
+        if text.isEmpty && name.hasPrefix("t1") { text = data }
+        cases.append((name, data, 0, LZ4X.compressBound(data.count)))
+    }
+    if text.isEmpty { text = Array((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7 % 61 + 32) }) }
+    var rng = BenchRNG(seed: 5)
+    let random = rng.bytes(4096)
+    for n in 0...100 {
+        cases.append(("text\(n)", Array(text[1000..<(1000 + n)]), 0, LZ4X.compressBound(n)))
+        cases.append(("rand\(n)", Array(random[0..<n]), 0, LZ4X.compressBound(n)))
+        cases.append(("zero\(n)", [UInt8](repeating: 0, count: n), 0, LZ4X.compressBound(n)))
+        cases.append(("tight\(n)", Array(text[3000..<(3000 + n)]), 0, n / 2))
+    }
+    for b in stride(from: 0, through: 40, by: 3) {
+        for t in stride(from: 0, through: 40, by: 2) {
+            let input = Array(text[500..<(500 + b)]) + Array(text[520..<(520 + t)])
+            cases.append(("pfx\(b)+\(t)", input, b, LZ4X.compressBound(t)))
+            cases.append(("pfxcap\(b)+\(t)", input, b, t))
+        }
+    }
+    for (i, (base, target)) in deltaPairs(text, count: 300).enumerated() {
+        cases.append(("delta\(i)", base + target, base.count, target.count))
+        if i % 10 == 0 { cases.append(("deltabound\(i)", base + target, base.count, LZ4X.compressBound(target.count))) }
+    }
+    for (i, (base, target)) in deltaPairs(random, count: 20).enumerated() {
+        cases.append(("rdelta\(i)", base + target, base.count, target.count))
+    }
+    let optionSets: [(Int, Int, Bool)] = [(8, 128, true), (1, 32, false), (1, 128, true), (2, 16, true), (3, 64, false),
+                                          (4, 5, true), (7, 300, true), (16, 128, true), (33, 1000, false),
+                                          (64, 65536, true), (0, 0, true), (100, 4, false)]
+    var all: [UInt64] = []
+    for (c, nice, lazy) in optionSets {
+        let encoder = LZ4XEncoder(options: LZ4XEncoderOptions(candidates: c, niceLength: nice, lazy: lazy))
+        for k in cases {
+            var out = [UInt8](repeating: 0, count: k.capacity)
+            let n = k.input.withUnsafeBytes { input in
+                out.withUnsafeMutableBytes { encoder.compress(input, prefixLength: k.prefix, into: $0) }
+            }
+            let h = n.map { XXHash64.hash(Array(out[0..<$0])) } ?? 0
+            all.append(h ^ UInt64(n ?? 0xFFFF_FFFF))
+            print("\(k.name) c\(c) n\(nice) l\(lazy ? 1 : 0): \(n.map { "\($0) \(String(h, radix: 16))" } ?? "nil")")
+        }
+    }
+    print("all: \(String(XXHash64.hash(all.withUnsafeBytes { Array($0) }), radix: 16))")
+}
+
 let args = CommandLine.arguments
-guard args.count == 3 else {
-    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | gpuarc-bench file PATH\n".utf8))
+guard args.count == 3 || (args.count == 4 && args[1] == "delta") else {
+    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | delta PATH [default|estimate] | digest DIR\n".utf8))
     exit(2)
 }
 do {
@@ -66,6 +206,12 @@ do {
         for f in reader.index.frames.indices {
             frames.append(try reader.withDecodedFrame(f) { decoded, _ in Array(decoded) })
         }
+    case "delta":
+        deltaBench([UInt8](try Data(contentsOf: URL(fileURLWithPath: args[2]))), only: args.count == 4 ? args[3] : nil)
+        exit(0)
+    case "digest":
+        try digest(dir: args[2])
+        exit(0)
     case "file":
         let data = try Data(contentsOf: URL(fileURLWithPath: args[2]))
         var offset = 0

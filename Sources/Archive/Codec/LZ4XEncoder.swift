@@ -1,3 +1,5 @@
+import Glibc
+
 public struct LZ4XEncoderOptions: Sendable {
     /// Top-K: positions kept per hash bucket (all are checked; the longest match wins), 1 ... 64.
     public var candidates: Int
@@ -32,6 +34,8 @@ public final class LZ4XEncoder {
     /// After this many consecutive misses, the search step grows by one (as LZ4's skip).
     static let skipShift = 6
 
+    static let hugePage = 2 << 20
+
     private let k: Int
     /// bucketCount buckets of k positions, most recent first, stored as `epoch + position`.
     /// A value below the current epoch belongs to an earlier call and is ignored, so the tables
@@ -44,15 +48,21 @@ public final class LZ4XEncoder {
         self.options = options
         k = min(max(options.candidates, 1), 64)
         let buckets = 1 << Self.hashLog
-        slots = .allocate(capacity: buckets * k)
-        slots.initialize(repeating: 0, count: buckets * k)
-        shortSlots = .allocate(capacity: 1 << Self.shortHashLog)
-        shortSlots.initialize(repeating: 0, count: 1 << Self.shortHashLog)
+        // One allocation for both tables, aligned to 2 MiB and marked for transparent huge
+        // pages: every probe lands on a random bucket, and with 4 KiB pages most of them
+        // missed the TLB as well as the cache. The alignment also keeps a bucket in one line.
+        let count = buckets * k + (1 << Self.shortHashLog)
+        let bytes = count * 4
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.hugePage)
+        // Whole huge pages inside the allocation only (all of the K = 8 buckets).
+        _ = madvise(raw, bytes & ~(Self.hugePage - 1), Int32(MADV_HUGEPAGE))
+        slots = raw.bindMemory(to: UInt32.self, capacity: count)
+        slots.initialize(repeating: 0, count: count)
+        shortSlots = slots + buckets * k
     }
 
     deinit {
-        slots.deallocate()
-        shortSlots.deallocate()
+        UnsafeMutableRawPointer(slots).deallocate()
     }
 
     /// Compresses input[prefixLength...]; matches may reach back into input[0..<prefixLength]
@@ -76,16 +86,33 @@ public final class LZ4XEncoder {
             shortSlots.update(repeating: 0, count: 1 << Self.shortHashLog)
             epoch = 1
         }
-        let finder = LZ4XMatchFinder(
-            src: src, n: n, slots: slots, shortSlots: shortSlots, k: k, epoch: epoch,
-            niceLength: max(options.niceLength, Self.minUsefulMatch))
+        let niceLength = max(options.niceLength, Self.minUsefulMatch)
+        let e = epoch
         epoch += UInt32(n)
-        var writer = LZ4XSequenceWriter(out: out, capacity: output.count)
+        switch k {
+        case 8:
+            return encode(LZ4XMatchFinder<LZ4XWays8>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
+                                                     epoch: e, niceLength: niceLength),
+                          src: src, n: n, start: prefixLength, output: output)
+        case 1:
+            return encode(LZ4XMatchFinder<LZ4XWays1>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
+                                                     epoch: e, niceLength: niceLength),
+                          src: src, n: n, start: prefixLength, output: output)
+        default:
+            return encode(LZ4XMatchFinder<LZ4XWaysAny>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
+                                                       epoch: e, niceLength: niceLength),
+                          src: src, n: n, start: prefixLength, output: output)
+        }
+    }
 
-        let start = prefixLength
+    /// The parse, specialized per bucket width.
+    private func encode<W: LZ4XBucketWays>(_ finder: LZ4XMatchFinder<W>, src: UnsafeRawPointer, n: Int,
+                                           start: Int, output: UnsafeMutableRawBufferPointer) -> Int? {
+        var writer = LZ4XSequenceWriter(out: output.baseAddress!, capacity: output.count)
+        let lazy = options.lazy
         var anchor = start
         if n - start >= LZ4X.matchStartMargin + 1 {
-            for q in 0..<start { finder.insert(q) }
+            finder.insertRange(from: 0, to: start)
             let lastStart = n - LZ4X.matchStartMargin
             var p = start
             var misses = 0
@@ -98,7 +125,7 @@ public final class LZ4XEncoder {
                 }
                 misses = 0
                 var searched = p
-                if options.lazy {
+                if lazy {
                     while len < finder.niceLength && p + 1 <= lastStart {
                         let (len1, cand1) = finder.findAndInsert(p + 1)
                         searched = p + 1
