@@ -54,6 +54,30 @@ final class LZ4XEncoderTests: XCTestCase {
         lz4xAssertEndRules(delta, size: target.count)
     }
 
+    /// Entering only every k-th base position (the builder's delta coder
+    /// uses 2) still round-trips, and still finds the base's long matches.
+    func testSparsePrefixInsertion() throws {
+        var rng = LZ4XTestRNG(seed: 4)
+        let base = LZ4XTestData.text(8 << 10, seed: 4)
+        var target = base
+        for _ in 0..<12 { target[rng.below(target.count)] = UInt8(truncatingIfNeeded: rng.next()) }
+        let full = try XCTUnwrap(lz4xEncode(base + target, prefixLength: base.count))
+        for step in [2, 3, 4, 16] {
+            let encoder = LZ4XEncoder(options: LZ4XEncoderOptions(prefixStep: step))
+            let delta = try XCTUnwrap(lz4xEncode(base + target, prefixLength: base.count, encoder: encoder))
+            XCTAssertEqual(try lz4xDecode(delta, size: target.count, prefix: base), target, "step \(step)")
+            if step <= 4 {   // (16 is there for the round trip only)
+                XCTAssertLessThan(delta.count, full.count * 2 + 16, "step \(step): \(delta.count) vs \(full.count)")
+            }
+            lz4xAssertEndRules(delta, size: target.count)
+            for n in [0, 1, 13, 40] {   // tiny targets too
+                let t = Array(base[100..<(100 + n)])
+                let block = try XCTUnwrap(lz4xEncode(base + t, prefixLength: base.count, encoder: encoder))
+                XCTAssertEqual(try lz4xDecode(block, size: n, prefix: base), t)
+            }
+        }
+    }
+
     func testPrefixWithTinyAndEmptyTarget() throws {
         let base = LZ4XTestData.text(1000)
         for n in [0, 1, 12, 13, 40] {

@@ -8,10 +8,19 @@ public struct LZ4XEncoderOptions: Sendable {
     /// Lazy matching: before committing a match at p, see whether p + 1 has a longer one.
     public var lazy: Bool
 
-    public init(candidates: Int = 8, niceLength: Int = 128, lazy: Bool = true) {
+    /// Positions of a prefix dictionary (a delta's base) entered in the hash
+    /// tables: every one (1), or every `prefixStep`-th. A match into the base
+    /// is then found at most `prefixStep - 1` bytes late and extended back
+    /// over the literals it skipped, so long matches (what deltas are made
+    /// of) come out nearly the same while entering the base, most of a small
+    /// delta's cost, gets that many times cheaper.
+    public var prefixStep: Int
+
+    public init(candidates: Int = 8, niceLength: Int = 128, lazy: Bool = true, prefixStep: Int = 1) {
         self.candidates = candidates
         self.niceLength = niceLength
         self.lazy = lazy
+        self.prefixStep = max(1, prefixStep)
     }
 
     public static let `default` = LZ4XEncoderOptions()
@@ -112,7 +121,7 @@ public final class LZ4XEncoder {
         let lazy = options.lazy
         var anchor = start
         if n - start >= LZ4X.matchStartMargin + 1 {
-            finder.insertRange(from: 0, to: start)
+            finder.insertRange(from: 0, to: start, step: options.prefixStep)
             let lastStart = n - LZ4X.matchStartMargin
             var p = start
             var misses = 0

@@ -80,13 +80,13 @@ struct LZ4XMatchFinder<W: LZ4XBucketWays> {
 
     /// insert(q) for q in from..<end. (Prefetching the table lines of later positions here was
     /// measured: no gain at K = 8, 30% slower at K = 1; the stores overlap well enough.)
-    @inline(__always) func insertRange(from: Int, to end: Int) {
+    @inline(__always) func insertRange(from: Int, to end: Int, step: Int = 1) {
         let last = min(end, lastHashable &+ 1)
         var q = from
         while q < last {
             let v = load(q)
             insert(q, hash: Self.longHash(v), shortHash: Self.shortHash(v))
-            q &+= 1
+            q &+= step
         }
     }
 

@@ -83,7 +83,7 @@ public struct ArchiveBuilder {
             similarity.deltaEnabled = false
         }
         let packer = ContentPacker(pipeline: pipeline, chunkSize: options.chunkSize, similarity: similarity,
-                                   coder: LZ4XDeltaCoder(options: encoderOptions),
+                                   coder: LZ4XDeltaCoder(options: ContentPacker.deltaEncoder(encoderOptions)),
                                    sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
         packer.onProgress = meter.map { m in { m.update($0) } }

@@ -20,6 +20,16 @@ final class ContentPacker {
     /// lazy matching, twice as fast as the frame encoder; the filter averages
     /// them, so it needs no top-K search.
     static let estimateEncoder = LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false)
+    /// Delta encoder settings: the frame encoder's, entering every second
+    /// position of the base. On 4000 8 KiB deltas (`gpuarc-bench delta`)
+    /// that took 16 instead of 25 µs a call for 1% smaller output, and on
+    /// Django 2.2-5.2 in tree order the same archive size (-0.02%); every
+    /// fourth position was another 1.2% larger.
+    static func deltaEncoder(_ frame: LZ4XEncoderOptions) -> LZ4XEncoderOptions {
+        var o = frame
+        o.prefixStep = 2
+        return o
+    }
     /// Bytes read from a file at a time.
     static let readSize = 1 << 20
 
