@@ -229,6 +229,32 @@ final class SimilarityStageTests: XCTestCase {
         XCTAssertNotNil(tier(of: harness.process(edited)), "the new frame holds none of it: a delta")
     }
 
+    /// The flat table against a plain dictionary: many frames, growth,
+    /// colliding low bits, samples seen again later in a frame.
+    func testFrameSketchAgreesWithADictionary() {
+        var rng = SimilarityTestRNG(seed: 77)
+        var sketch = FrameSketch()
+        var reference: [UInt64: Int] = [:]
+        for frame in 0..<4 {
+            sketch.enter(frame: frame)
+            reference = [:]
+            var position = 0
+            for _ in 0..<300 {
+                // Mostly random values (samples are hashes), some from a small
+                // set sharing their low bits (probe runs, repeats).
+                func sample() -> UInt64 { rng.below(4) == 0 ? UInt64(rng.below(64)) << 20 | UInt64(rng.below(3)) : rng.next() % 20_000 }
+                let samples = (0..<Int(rng.below(200))).map { _ in sample() }
+                sketch.insert(samples, at: position)
+                for h in samples { reference[h] = position }
+                position += 100
+                let probe = (0..<50).map { _ in sample() }
+                let reach = Int(rng.below(20_000))
+                let expected = probe.filter { reference[$0].map { position - $0 <= reach } ?? false }.count
+                XCTAssertEqual(sketch.hits(probe, before: position, reach: reach), expected, "frame \(frame)")
+            }
+        }
+    }
+
     func testFrameSketchCountsOnlyWhatIsWithinReach() {
         var sketch = FrameSketch()
         sketch.enter(frame: 3)
