@@ -34,6 +34,29 @@ final class GPUSelectionTests: XCTestCase {
         XCTAssertTrue(try GPUSelection.devices(mode: .cpu, list: nil, for: .compress, cpu: Self.cpu).devices.isEmpty)
     }
 
+    /// `auto` remembers choosing the CPU for this installation (and then
+    /// does not load OpenCL again); any change to the fingerprint, here an
+    /// ICD variable, forgets it.
+    func testAutoRemembersTheCPUPerInstallation() throws {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("gpuarc-memo-\(getpid())")
+        setenv("XDG_CACHE_HOME", cache.path, 1)
+        defer { unsetenv("XDG_CACHE_HOME"); unsetenv("CUDA_VISIBLE_DEVICES"); try? FileManager.default.removeItem(at: cache) }
+        let key = GPUSelection.memoKey(.decode, nil, 1 << 16)
+        XCTAssertNil(AutoDecisionMemo.cpuNote(for: key))
+        AutoDecisionMemo.rememberCPU(for: key, note: "OpenCL measured slower; decoding on the CPU")
+        XCTAssertEqual(AutoDecisionMemo.cpuNote(for: key), "OpenCL measured slower; decoding on the CPU")
+        let chosen = try GPUSelection.devices(mode: .auto, list: nil, for: .decode, cpu: Self.cpu, sampleFrameSize: 1 << 16)
+        XCTAssertTrue(chosen.devices.isEmpty)
+        XCTAssertEqual(chosen.note, "OpenCL measured slower; decoding on the CPU")
+        XCTAssertNil(AutoDecisionMemo.cpuNote(for: GPUSelection.memoKey(.compress, nil, 1 << 16)), "per job")
+        setenv("CUDA_VISIBLE_DEVICES", "3", 1)
+        XCTAssertNil(AutoDecisionMemo.cpuNote(for: key), "another installation fingerprint")
+        unsetenv("CUDA_VISIBLE_DEVICES")
+        XCTAssertNotNil(AutoDecisionMemo.cpuNote(for: key))
+        // `gpu` never looks at the memo.
+        XCTAssertFalse(try GPUSelection.devices(mode: .gpu, list: "0", for: .decode, cpu: Self.cpu).devices.isEmpty)
+    }
+
     /// With no OpenCL platform registered the runtime says so plainly; run
     /// in a child process because the runtime is set up once per process.
     func testNoPlatformIsReportedCleanly() throws {

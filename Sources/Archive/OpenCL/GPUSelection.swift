@@ -12,6 +12,8 @@ public enum GPUSelection {
                                sampleFrameSize: Int = GPUCalibrator.defaultSampleFrameSize)
         throws -> (devices: [OpenCLDevice], note: String?) {
         if mode == .cpu { return ([], nil) }
+        let memoKey = Self.memoKey(work, list, sampleFrameSize)
+        if mode == .auto, let note = AutoDecisionMemo.cpuNote(for: memoKey) { return ([], note) }
         let runtime: OpenCLRuntime
         do {
             runtime = try OpenCLRuntime.shared()
@@ -33,8 +35,15 @@ public enum GPUSelection {
             }
         }
         if faster.isEmpty {
-            return ([], "OpenCL measured slower than the CPU (\(slower.joined(separator: "; "))); \(work.rawValue) on the CPU")
+            let note = "OpenCL measured slower than the CPU (\(slower.joined(separator: "; "))); \(work.rawValue) on the CPU"
+            AutoDecisionMemo.rememberCPU(for: memoKey, note: note)
+            return ([], note)
         }
         return (faster, nil)
+    }
+
+    /// What an `auto` decision remembered in `AutoDecisionMemo` is keyed by.
+    static func memoKey(_ work: Work, _ list: String?, _ sampleFrameSize: Int) -> String {
+        "\(work.rawValue) | devices \(list ?? "all") | sample \(sampleFrameSize)"
     }
 }
