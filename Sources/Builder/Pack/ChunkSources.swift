@@ -11,11 +11,15 @@ import Glibc
 final class ChunkSources {
     private var paths: [String] = []
     private var locations: [(path: UInt32, offset: UInt64, length: UInt32)] = []
-    /// The file last read from: bases are usually in recently read files.
-    private var openPath = -1
-    private var fd: Int32 = -1
+    /// Files kept open, by path number, with when each was last used: bases
+    /// come back to the same older files again and again (one file's chunks
+    /// are bases for its next version's), and opening a file by its path
+    /// costs more than reading 8 KiB from it.
+    private var open: [Int: (fd: Int32, used: Int)] = [:]
+    private var clock = 0
+    static let openFiles = 64
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { for f in open.values { close(f.fd) } }
 
     /// Chunks recorded from now on come from `path`.
     func beginFile(_ path: String) {
@@ -33,12 +37,19 @@ final class ChunkSources {
         guard Int(id) < locations.count else { return nil }
         let location = locations[Int(id)]
         let path = Int(location.path)
-        if path != openPath {
-            if fd >= 0 { close(fd) }
-            fd = open(paths[path], O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-            openPath = fd >= 0 ? path : -1
+        clock += 1
+        let fd: Int32
+        if let f = open[path] {
+            fd = f.fd
+        } else {
+            if open.count >= Self.openFiles, let oldest = open.min(by: { $0.value.used < $1.value.used }) {
+                close(oldest.value.fd)
+                open[oldest.key] = nil
+            }
+            fd = Glibc.open(paths[path], O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { return nil }
         }
+        open[path] = (fd, clock)
         let length = Int(location.length)
         var bytes = [UInt8](repeating: 0, count: length)
         let n = bytes.withUnsafeMutableBytes { try? Posix.preadFully(fd, $0.baseAddress!, length, location.offset) }
