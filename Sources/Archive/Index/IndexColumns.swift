@@ -16,7 +16,10 @@ enum IndexColumns {
     struct Field {
         let width: Int
         let delta: Bool
-        init(_ width: Int, delta: Bool = false) { self.width = width; self.delta = delta }
+        init(_ width: Int, delta: Bool = false) {
+            precondition([1, 4, 8].contains(width), "index fields are 1, 4 or 8 bytes")
+            self.width = width; self.delta = delta
+        }
     }
 
     /// A section: the width of its count, then its records' fields (nil: a
@@ -112,13 +115,21 @@ enum IndexColumns {
                                                                    byteCount: range.count)
     }
 
+    // Fields are 1, 4 or 8 bytes wide; one unaligned load or store each (the
+    // conversion runs on every archive open, over the whole inflated index).
     @inline(__always) private static func load(_ b: UnsafeRawBufferPointer, at p: Int, width: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for k in 0..<width { v |= UInt64(b[p + k]) << UInt64(8 * k) }
-        return v
+        switch width {
+        case 8: return UInt64(littleEndian: b.loadUnaligned(fromByteOffset: p, as: UInt64.self))
+        case 4: return UInt64(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: p, as: UInt32.self)))
+        default: return UInt64(b[p])
+        }
     }
 
     @inline(__always) private static func store(_ v: UInt64, to b: UnsafeMutableRawBufferPointer, at p: Int, width: Int) {
-        for k in 0..<width { b[p + k] = UInt8(truncatingIfNeeded: v >> UInt64(8 * k)) }
+        switch width {
+        case 8: b.storeBytes(of: v.littleEndian, toByteOffset: p, as: UInt64.self)
+        case 4: b.storeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian, toByteOffset: p, as: UInt32.self)
+        default: b[p] = UInt8(truncatingIfNeeded: v)
+        }
     }
 }
