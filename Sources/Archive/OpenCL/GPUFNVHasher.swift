@@ -68,8 +68,7 @@ public final class GPUFNVHasher: @unchecked Sendable {
     private func finish(_ engine: Engine, into hashes: inout [UInt64]) throws {
         guard let range = engine.range else { return }
         engine.range = nil
-        timings += try OpenCLEvents.finish(uploads: engine.uploads, kernels: engine.kernels, downloads: engine.downloads)
-        engine.uploads = []; engine.kernels = []; engine.downloads = []
+        timings += try engine.events.finish()
         for (k, i) in range.enumerated() { hashes[i] = engine.hashesHost[k] }
     }
 
@@ -82,7 +81,7 @@ public final class GPUFNVHasher: @unchecked Sendable {
         var range: Range<Int>?
         let offsetsHost = OpenCLHostArray<UInt64>(), lengthsHost = OpenCLHostArray<UInt64>()
         let hashesHost = OpenCLHostArray<UInt64>()
-        var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
+        var events = OpenCLBatchEvents()
 
         init(_ device: OpenCLDevice, queue: cl_command_queue, lanes: Int, kernel: OpenCLKernel) {
             self.queue = queue
@@ -110,15 +109,15 @@ public final class GPUFNVHasher: @unchecked Sendable {
             try data.ensure(Int(total)); try self.offsets.ensure(range.count * 8)
             try self.lengths.ensure(range.count * 8); try hashes.ensure(range.count * 8)
             for (k, i) in range.enumerated() where ranges[i].count > 0 {
-                uploads.append(try data.write(queue, ranges[i].baseAddress!, count: ranges[i].count, at: Int(offsets[k])))
+                events.uploads.append(try data.write(queue, ranges[i].baseAddress!, count: ranges[i].count, at: Int(offsets[k])))
             }
-            uploads.append(try self.offsets.write(queue, offsetsHost.raw.baseAddress!, count: range.count * 8))
-            uploads.append(try self.lengths.write(queue, lengthsHost.raw.baseAddress!, count: range.count * 8))
+            events.uploads.append(try self.offsets.write(queue, offsetsHost.raw.baseAddress!, count: range.count * 8))
+            events.uploads.append(try self.lengths.write(queue, lengthsHost.raw.baseAddress!, count: range.count * 8))
             try kernel.set(0, data); try kernel.set(1, self.offsets); try kernel.set(2, self.lengths); try kernel.set(3, hashes)
             try kernel.set(4, value: UInt32(range.count))
             let items = (range.count + lanes - 1) / lanes
-            kernels.append(try kernel.launch(queue, global: items, local: lanes > 1 ? 1 : 64))
-            downloads.append(try hashes.read(queue, into: hashesHost.raw.baseAddress!, count: range.count * 8))
+            events.kernels.append(try kernel.launch(queue, global: items, local: lanes > 1 ? 1 : 64))
+            events.downloads.append(try hashes.read(queue, into: hashesHost.raw.baseAddress!, count: range.count * 8))
             try OpenCLError.check(clFlush(queue), "clFlush")
         }
     }

@@ -199,15 +199,15 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         slot.infoHost.set([UInt32](repeating: 0, count: frames))
         let queue = slot.queue
         for (i, frame) in range.enumerated() where inputs[frame].count > 0 {
-            slot.uploads.append(try slot.input.write(queue, inputs[frame].baseAddress!, count: inputs[frame].count, at: i * stride))
+            slot.events.uploads.append(try slot.input.write(queue, inputs[frame].baseAddress!, count: inputs[frame].count, at: i * stride))
         }
-        slot.uploads.append(try slot.lengths.write(queue, slot.lengthsHost.raw.baseAddress!, count: slot.lengthsHost.raw.count))
+        slot.events.uploads.append(try slot.lengths.write(queue, slot.lengthsHost.raw.baseAddress!, count: slot.lengthsHost.raw.count))
         try kernel.set(0, slot.input); try kernel.set(1, slot.lengths); try kernel.set(2, slot.heads)
         try kernel.set(3, slot.output); try kernel.set(4, slot.info); try kernel.set(5, value: UInt32(frames))
         try kernel.set(6, value: UInt64(stride)); try kernel.set(7, value: UInt64(outStride))
         // Work-groups of one, so the driver spreads the frames over its cores.
-        slot.kernels.append(try kernel.launch(queue, global: frames, local: 1))
-        slot.downloads.append(try slot.info.read(queue, into: slot.infoHost.raw.baseAddress!, count: slot.infoHost.raw.count))
+        slot.events.kernels.append(try kernel.launch(queue, global: frames, local: 1))
+        slot.events.downloads.append(try slot.info.read(queue, into: slot.infoHost.raw.baseAddress!, count: slot.infoHost.raw.count))
         try OpenCLError.check(clFlush(queue), "clFlush")
     }
 
@@ -242,43 +242,43 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         slot.infoHost.set([UInt32](repeating: 0, count: frames * GPULZ4XCompressor.infoUInts))
         let queue = slot.queue
         for (i, frame) in range.enumerated() where inputs[frame].count > 0 {
-            slot.uploads.append(try slot.input.write(queue, inputs[frame].baseAddress!, count: inputs[frame].count, at: i * stride))
+            slot.events.uploads.append(try slot.input.write(queue, inputs[frame].baseAddress!, count: inputs[frame].count, at: i * stride))
         }
-        slot.uploads.append(try slot.lengths.write(queue, slot.lengthsHost.raw.baseAddress!, count: slot.lengthsHost.raw.count))
+        slot.events.uploads.append(try slot.lengths.write(queue, slot.lengthsHost.raw.baseAddress!, count: slot.lengthsHost.raw.count))
 
         let n32 = UInt32(frames), stride64 = UInt64(stride)
         try chainBuild.set(0, slot.input); try chainBuild.set(1, slot.lengths); try chainBuild.set(2, slot.prev)
         try chainBuild.set(3, slot.heads); try chainBuild.set(4, slot.shortPrev); try chainBuild.set(5, slot.shortHeads)
         try chainBuild.set(6, value: n32); try chainBuild.set(7, value: stride64); try chainBuild.set(8, value: UInt32(segsPerFrame))
-        slot.kernels.append(try chainBuild.launch(queue, global: frames * segsPerFrame, local: 64))
+        slot.events.kernels.append(try chainBuild.launch(queue, global: frames * segsPerFrame, local: 64))
 
         for (heads, bits) in [(slot.heads, options.hashBits), (slot.shortHeads, GPULZ4XCompressor.shortBits)] {
             try chainLink.set(0, slot.lengths); try chainLink.set(1, heads); try chainLink.set(2, value: n32)
             try chainLink.set(3, value: UInt32(segsPerFrame)); try chainLink.set(4, value: UInt32(bits))
-            slot.kernels.append(try chainLink.launch(queue, global: frames << bits, local: 64))
+            slot.events.kernels.append(try chainLink.launch(queue, global: frames << bits, local: 64))
         }
 
         try chainFix.set(0, slot.input); try chainFix.set(1, slot.lengths); try chainFix.set(2, slot.prev)
         try chainFix.set(3, slot.heads); try chainFix.set(4, slot.shortPrev); try chainFix.set(5, slot.shortHeads)
         try chainFix.set(6, value: n32); try chainFix.set(7, value: stride64); try chainFix.set(8, value: UInt32(segsPerFrame))
-        slot.kernels.append(try chainFix.launch(queue, global: frames * stride, local: 64))
+        slot.events.kernels.append(try chainFix.launch(queue, global: frames * stride, local: 64))
 
         try parse.set(0, slot.input); try parse.set(1, slot.lengths); try parse.set(2, slot.prev)
         try parse.set(3, slot.shortPrev); try parse.set(4, slot.scratch); try parse.set(5, slot.records)
         try parse.set(6, value: n32); try parse.set(7, value: stride64); try parse.set(8, value: UInt32(subsPerFrame))
-        slot.kernels.append(try parse.launch(queue, global: frames * subsPerFrame, local: 64))
+        slot.events.kernels.append(try parse.launch(queue, global: frames * subsPerFrame, local: 64))
 
         try plan.set(0, slot.lengths); try plan.set(1, slot.records); try plan.set(2, slot.info)
         try plan.set(3, value: n32); try plan.set(4, value: UInt32(subsPerFrame)); try plan.set(5, value: UInt32(outStride))
-        slot.kernels.append(try plan.launch(queue, global: frames, local: 64))
+        slot.events.kernels.append(try plan.launch(queue, global: frames, local: 64))
 
         try assemble.set(0, slot.input); try assemble.set(1, slot.lengths); try assemble.set(2, slot.scratch)
         try assemble.set(3, slot.records); try assemble.set(4, slot.info); try assemble.set(5, slot.output)
         try assemble.set(6, value: n32); try assemble.set(7, value: stride64); try assemble.set(8, value: UInt32(subsPerFrame))
         try assemble.set(9, value: UInt64(outStride))
-        slot.kernels.append(try assemble.launch(queue, global: frames * (subsPerFrame + 1), local: 64))
+        slot.events.kernels.append(try assemble.launch(queue, global: frames * (subsPerFrame + 1), local: 64))
 
-        slot.downloads.append(try slot.info.read(queue, into: slot.infoHost.raw.baseAddress!, count: slot.infoHost.raw.count))
+        slot.events.downloads.append(try slot.info.read(queue, into: slot.infoHost.raw.baseAddress!, count: slot.infoHost.raw.count))
         try OpenCLError.check(clFlush(queue), "clFlush")
     }
 
@@ -287,8 +287,7 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
                         sizes: inout [Int?]) throws {
         guard let range = slot.range else { return }
         slot.range = nil
-        timings += try OpenCLEvents.finish(uploads: slot.uploads, kernels: slot.kernels, downloads: slot.downloads)
-        slot.uploads = []; slot.kernels = []; slot.downloads = []
+        timings += try slot.events.finish()
         var reads: [cl_event?] = []
         for (i, frame) in range.enumerated() {
             let total = slot.infoHost[i * slot.infoStride]
@@ -312,7 +311,7 @@ public final class GPULZ4XCompressor: @unchecked Sendable {
         var infoStride = 1
         let lengthsHost = OpenCLHostArray<UInt32>()
         let infoHost = OpenCLHostArray<UInt32>()
-        var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
+        var events = OpenCLBatchEvents()
 
         init(_ device: OpenCLDevice, queue: cl_command_queue) {
             self.queue = queue

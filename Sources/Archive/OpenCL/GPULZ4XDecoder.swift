@@ -113,20 +113,20 @@ public final class GPULZ4XDecoder: @unchecked Sendable {
         slot.srcLengthsHost.set(srcLengths); slot.dstLengthsHost.set(dstLengths)
         slot.statusHost.set([Int32](repeating: 0, count: n))
         for (k, i) in range.enumerated() where frames[i].count > 0 {
-            slot.uploads.append(try slot.src.write(queue, frames[i].baseAddress!, count: frames[i].count, at: Int(srcOffsets[k])))
+            slot.events.uploads.append(try slot.src.write(queue, frames[i].baseAddress!, count: frames[i].count, at: Int(srcOffsets[k])))
         }
-        slot.uploads.append(try slot.srcOffsets.write(queue, slot.srcOffsetsHost.raw.baseAddress!, count: n * 8))
-        slot.uploads.append(try slot.dstOffsets.write(queue, slot.dstOffsetsHost.raw.baseAddress!, count: n * 8))
-        slot.uploads.append(try slot.srcLengths.write(queue, slot.srcLengthsHost.raw.baseAddress!, count: n * 4))
-        slot.uploads.append(try slot.dstLengths.write(queue, slot.dstLengthsHost.raw.baseAddress!, count: n * 4))
+        slot.events.uploads.append(try slot.srcOffsets.write(queue, slot.srcOffsetsHost.raw.baseAddress!, count: n * 8))
+        slot.events.uploads.append(try slot.dstOffsets.write(queue, slot.dstOffsetsHost.raw.baseAddress!, count: n * 8))
+        slot.events.uploads.append(try slot.srcLengths.write(queue, slot.srcLengthsHost.raw.baseAddress!, count: n * 4))
+        slot.events.uploads.append(try slot.dstLengths.write(queue, slot.dstLengthsHost.raw.baseAddress!, count: n * 4))
 
         try kernel.set(0, slot.src); try kernel.set(1, slot.srcOffsets); try kernel.set(2, slot.srcLengths)
         try kernel.set(3, slot.dst); try kernel.set(4, slot.dstOffsets); try kernel.set(5, slot.dstLengths)
         try kernel.set(6, slot.status); try kernel.set(7, slot.produced); try kernel.set(8, value: UInt32(n))
-        slot.kernels.append(try kernel.launch(queue, global: n * workGroup, local: workGroup))
-        slot.downloads.append(try slot.status.read(queue, into: slot.statusHost.raw.baseAddress!, count: n * 4))
+        slot.events.kernels.append(try kernel.launch(queue, global: n * workGroup, local: workGroup))
+        slot.events.downloads.append(try slot.status.read(queue, into: slot.statusHost.raw.baseAddress!, count: n * 4))
         for (k, output) in slot.outputs.enumerated() where output.count > 0 {
-            slot.downloads.append(try slot.dst.read(queue, into: output.baseAddress!, count: output.count, at: Int(dstOffsets[k])))
+            slot.events.downloads.append(try slot.dst.read(queue, into: output.baseAddress!, count: output.count, at: Int(dstOffsets[k])))
         }
         try OpenCLError.check(clFlush(queue), "clFlush")
     }
@@ -134,8 +134,7 @@ public final class GPULZ4XDecoder: @unchecked Sendable {
     private func finish(_ slot: Slot, statuses: inout [GPUDecodeStatus]) throws {
         guard let range = slot.range else { return }
         slot.range = nil
-        timings += try OpenCLEvents.finish(uploads: slot.uploads, kernels: slot.kernels, downloads: slot.downloads)
-        slot.uploads = []; slot.kernels = []; slot.downloads = []
+        timings += try slot.events.finish()
         for (k, i) in range.enumerated() {
             statuses[i] = GPUDecodeStatus(rawValue: slot.statusHost[k]) ?? .truncated
         }
@@ -149,7 +148,7 @@ public final class GPULZ4XDecoder: @unchecked Sendable {
         let srcOffsetsHost = OpenCLHostArray<UInt64>(), dstOffsetsHost = OpenCLHostArray<UInt64>()
         let srcLengthsHost = OpenCLHostArray<UInt32>(), dstLengthsHost = OpenCLHostArray<UInt32>()
         let statusHost = OpenCLHostArray<Int32>()
-        var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
+        var events = OpenCLBatchEvents()
 
         init(_ device: OpenCLDevice, queue: cl_command_queue) {
             self.queue = queue

@@ -69,6 +69,17 @@ extension OpenCLKernel {
     }
 }
 
+/// The events one in-flight batch has queued, by kind, until `finish`.
+struct OpenCLBatchEvents {
+    var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
+
+    /// Waits for them, sums their profiled times and forgets them.
+    mutating func finish() throws -> OpenCLTimings {
+        defer { self = OpenCLBatchEvents() }
+        return try OpenCLEvents.finish(uploads: uploads, kernels: kernels, downloads: downloads)
+    }
+}
+
 enum OpenCLEvents {
     /// Waits for `events` and releases them.
     static func wait(_ events: [cl_event?]) throws {
