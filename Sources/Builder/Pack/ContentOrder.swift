@@ -17,27 +17,33 @@ public enum ContentOrder: String, Sendable, CaseIterable {
     case similarity
     case tree
 
-    /// Sort key: extension, file name, path inside its source, version.
-    static func key(path: String, sourceRoot: String, version: Int) -> (String, String, String, Int) {
-        // Relative to the source, without a leading "/" (a SRC given as "v3/"
-        // must key its files like one given as "v1").
+    /// `path` relative to its source, without a leading "/" (a SRC given as
+    /// "v3/" must key its files like one given as "v1").
+    static func relative(_ path: String, to sourceRoot: String) -> String {
         var relative = path.hasPrefix(sourceRoot) ? Substring(path.dropFirst(sourceRoot.count)) : Substring(path)
         while relative.hasPrefix("/") { relative = relative.dropFirst() }
-        let name = relative.split(separator: "/").last.map(String.init) ?? String(relative)
-        let ext = name.lastIndex(of: ".").map { String(name[name.index(after: $0)...]) } ?? ""
-        return (ext, name, String(relative), version)
+        return String(relative)
     }
 
     func arrange(_ items: [(node: Int, path: String, version: Int)], sources: [String]) -> [Int] {
         switch self {
         case .tree:
             return items.map(\.node)
-        case .similarity, .path:
-            let keyed = items.map { (node: $0.node, key: Self.key(path: $0.path, sourceRoot: sources[$0.version], version: $0.version)) }
-            if self == .similarity { return keyed.sorted { $0.key < $1.key }.map(\.node) }
-            // Every directory's subtree is one contiguous range of this order
-            // (strings sharing a prefix are contiguous when sorted).
-            return keyed.sorted { ($0.key.2, $0.key.3) < ($1.key.2, $1.key.3) }.map(\.node)
+        case .path:
+            // Path inside its source, then version. Every directory's subtree
+            // is one contiguous range of this order (strings sharing a prefix
+            // are contiguous when sorted).
+            let keyed = items.map { (node: $0.node, key: (Self.relative($0.path, to: sources[$0.version]), $0.version)) }
+            return keyed.sorted { $0.key < $1.key }.map(\.node)
+        case .similarity:
+            // Extension, file name, path inside its source, version.
+            let keyed = items.map { item -> (node: Int, key: (String, String, String, Int)) in
+                let relative = Self.relative(item.path, to: sources[item.version])
+                let name = relative.split(separator: "/").last.map(String.init) ?? relative
+                let ext = name.lastIndex(of: ".").map { String(name[name.index(after: $0)...]) } ?? ""
+                return (item.node, (ext, name, relative, item.version))
+            }
+            return keyed.sorted { $0.key < $1.key }.map(\.node)
         }
     }
 }
