@@ -56,20 +56,6 @@ public struct ChunkFeatureExtractor: Sendable {
         return (features(of: bytes), [])
     }
 
-    /// The sampled hashes alone (see `featuresAndSamples`).
-    public func samples(of bytes: UnsafeRawBufferPointer) -> [UInt64] {
-        var samples: [UInt64] = []
-        samples.reserveCapacity(bytes.count >> samplingBits + 8)
-        SimilarityHashing.featureGear.withUnsafeBufferPointer { gear in
-            var h: UInt64 = 0
-            for byte in bytes {
-                h = (h << 1) &+ gear[Int(byte)]
-                if h & sampleMask == 0 { samples.append(h) }
-            }
-        }
-        return samples
-    }
-
     /// Features over the positions whose hash passes `mask`; the sampled
     /// hashes go to `samples` when it is not nil.
     private func extract(_ bytes: UnsafeRawBufferPointer, mask: UInt64, samples: inout [UInt64]?) -> ChunkFeatures? {
