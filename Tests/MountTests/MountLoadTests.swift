@@ -23,10 +23,8 @@ final class MountLoadTests: XCTestCase {
             for (i, bytes) in edited.enumerated() { try SourceTree.write(dir + "/edited/e\(i).bin", bytes) }
             roots.append(dir)
             edited = edited.enumerated().map { i, bytes in
-                var next = bytes
-                for k in 0..<6 { next[(k * 19_991 + v * 7 + i) % next.count] ^= 0x55 }
-                next.insert(contentsOf: SourceTree.bytes(count: 200, seed: UInt64(v * 10 + i)), at: 30_000 + i * 500)
-                return next
+                SourceTree.nextVersion(of: bytes, version: v, file: i, flips: 6, stride: 19_991, shift: 7, mask: 0x55,
+                                       insert: 200, at: 30_000 + i * 500)
             }
         }
         return roots

@@ -18,10 +18,8 @@ final class SimilarityMountTests: XCTestCase {
             for (i, bytes) in files.enumerated() { try SourceTree.write(dir + "/data/file\(i).bin", bytes) }
             roots.append(dir)
             files = files.enumerated().map { i, bytes in
-                var next = bytes
-                for k in 0..<8 { next[(k * 24_977 + v * 101 + i) % next.count] ^= 0xFF }
-                next.insert(contentsOf: SourceTree.bytes(count: 300, seed: UInt64(v * 10 + i)), at: 50_000 + i * 1000)
-                return next
+                SourceTree.nextVersion(of: bytes, version: v, file: i, flips: 8, stride: 24_977, shift: 101, mask: 0xFF,
+                                       insert: 300, at: 50_000 + i * 1000)
             }
         }
         return roots

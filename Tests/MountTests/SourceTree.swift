@@ -16,6 +16,16 @@ enum SourceTree {
         return words.withUnsafeBytes { Array($0.prefix(count)) }
     }
 
+    /// The next version of file `file` of version `version`: `flips` bytes
+    /// XORed with `mask` `stride` apart, then `insert` new bytes at `at`.
+    static func nextVersion(of bytes: [UInt8], version: Int, file: Int, flips: Int, stride: Int, shift: Int,
+                            mask: UInt8, insert: Int, at: Int) -> [UInt8] {
+        var next = bytes
+        for k in 0..<flips { next[(k * stride + version * shift + file) % next.count] ^= mask }
+        next.insert(contentsOf: SourceTree.bytes(count: insert, seed: UInt64(version * 10 + file)), at: at)
+        return next
+    }
+
     static func write(_ path: String, _ data: [UInt8], mode: mode_t = 0o644, mtime: (Int, Int)? = nil) throws {
         try Data(data).write(to: URL(fileURLWithPath: path))
         chmod(path, mode)
