@@ -4,9 +4,10 @@ import Foundation
 // gpuarc-bench: single-core codec figures for `make bench` (not a test).
 //   gpuarc-bench codec ARCHIVE.001   re-encode and decode every frame's bytes on one core
 //   gpuarc-bench file PATH           the same on one file cut into 16 MiB frames
-//   gpuarc-bench delta PATH [default|delta|estimate]  LZ4X delta encodes (8 KiB base + edited 8 KiB target)
-//                                    cut from PATH: frame encoder options, the builder's delta coder
-//                                    (base entered every 2nd position), the filter's estimate options
+//   gpuarc-bench delta PATH [default|delta|delta-big-tables|estimate]  LZ4X delta encodes (8 KiB base
+//                                    + edited 8 KiB target) cut from PATH: frame encoder options, the
+//                                    builder's delta coder (base entered every 2nd position, 2^12-bucket
+//                                    tables), the same on frame-size tables, the filter's estimate options
 //   gpuarc-bench digest DIR          XXH64 of the encoder's output for every file in DIR and
 //                                    generated edge cases under many option sets (a reference
 //                                    to diff before and after an encoder change)
@@ -116,8 +117,10 @@ func deltaBench(_ data: [UInt8], only: String?) {
     let inputs = pairs.map { $0.0 + $0.1 }
     let targetBytes = pairs.reduce(0) { $0 + $1.1.count }
     for (name, options) in [("default", LZ4XEncoderOptions.default),
-                            ("delta", LZ4XEncoderOptions(prefixStep: 2)),   // the builder's delta coder
-                            ("estimate", LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false))]
+                            // The builder's delta coder (ContentPacker.deltaEncoder), then on frame-size tables.
+                            ("delta", LZ4XEncoderOptions(prefixStep: 2, hashLog: 12, shortHashLog: 12)),
+                            ("delta-big-tables", LZ4XEncoderOptions(prefixStep: 2)),
+                            ("estimate", LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false, hashLog: 12, shortHashLog: 12))]
     where only == nil || only == name {
         let encoder = LZ4XEncoder(options: options)
         var out = [UInt8](repeating: 0, count: 16384)
@@ -197,7 +200,7 @@ func digest(dir: String) throws {
 
 let args = CommandLine.arguments
 guard args.count == 3 || (args.count == 4 && args[1] == "delta") else {
-    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | delta PATH [default|delta|estimate] | digest DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | delta PATH [default|delta|delta-big-tables|estimate] | digest DIR\n".utf8))
     exit(2)
 }
 do {

@@ -58,6 +58,9 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Chunks whose average lossless ratio a delta must beat (the filter's L).")
     var filterHistory = 64
 
+    @Option(help: ArgumentHelp("Read, chunk and analyze files on a thread of its own, ahead of the similarity decisions: auto (with deltas on and more than one core), on or off. The archive is the same either way.", valueName: "auto|on|off"))
+    var analyzeAhead = "auto"
+
     @Option(help: ArgumentHelp("Write machine-readable stats to PATH ('-' for stdout).", valueName: "PATH|-"))
     var json: String?
 
@@ -89,6 +92,12 @@ struct BuildCommand: ParsableCommand {
         options.similarity.deltaEnabled = !noDelta
         options.similarity.index = SimilarityIndexOptions(enabledTiers: tiers, tier2Window: tier2Window, tier3Window: tier3Window)
         options.similarity.filterHistory = filterHistory
+        switch analyzeAhead {
+        case "auto": options.analyzeAhead = nil
+        case "on": options.analyzeAhead = true
+        case "off": options.analyzeAhead = false
+        default: throw ValidationError("--analyze-ahead must be auto, on or off")
+        }
         guard let mode = GPUMode(rawValue: compressor) else { throw ValidationError("--compressor must be auto, gpu or cpu") }
         let warn: @Sendable (String) -> Void = { message in
             FileHandle.standardError.write(Data("gpuarc-build: warning: \(message)\n".utf8))

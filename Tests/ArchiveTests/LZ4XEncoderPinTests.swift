@@ -96,5 +96,7 @@ final class LZ4XEncoderPinTests: XCTestCase {
     func testEstimateOptions() { assertPinned(LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false), 0x380e2fbd54690f7) }
     func testWideBuckets() { assertPinned(LZ4XEncoderOptions(candidates: 16, niceLength: 64, lazy: true), 0xda83b03299108150) }
     func testOddBuckets() { assertPinned(LZ4XEncoderOptions(candidates: 3, niceLength: 300, lazy: false), 0x204a8c5f68a25da0) }
+    /// The builder's delta coder: every second base position, 2^12-bucket tables.
+    func testSmallTables() { assertPinned(LZ4XEncoderOptions(prefixStep: 2, hashLog: 12, shortHashLog: 12), 0x76670c59069be883) }
     func testWidestBuckets() { assertPinned(LZ4XEncoderOptions(candidates: 64, niceLength: 1000, lazy: true), 0x77a612e6b34f5e0a) }
 }

@@ -62,12 +62,12 @@ final class LZ4XEncoderTests: XCTestCase {
         var target = base
         for _ in 0..<12 { target[rng.below(target.count)] = UInt8(truncatingIfNeeded: rng.next()) }
         let full = try XCTUnwrap(lz4xEncode(base + target, prefixLength: base.count))
-        for step in [2, 3, 4, 16] {
-            let encoder = LZ4XEncoder(options: LZ4XEncoderOptions(prefixStep: step))
+        for (step, log) in [(2, 17), (3, 17), (4, 17), (16, 17), (2, 12), (1, 9)] {
+            let encoder = LZ4XEncoder(options: LZ4XEncoderOptions(prefixStep: step, hashLog: log, shortHashLog: min(log, 16)))
             let delta = try XCTUnwrap(lz4xEncode(base + target, prefixLength: base.count, encoder: encoder))
             XCTAssertEqual(try lz4xDecode(delta, size: target.count, prefix: base), target, "step \(step)")
-            if step <= 4 {   // (16 is there for the round trip only)
-                XCTAssertLessThan(delta.count, full.count * 2 + 16, "step \(step): \(delta.count) vs \(full.count)")
+            if step <= 4 && log >= 12 {   // (step 16 and 2^9 buckets are there for the round trip only)
+                XCTAssertLessThan(delta.count, full.count * 2 + 16, "step \(step), 2^\(log) buckets: \(delta.count) vs \(full.count)")
             }
             lz4xAssertEndRules(delta, size: target.count)
             for n in [0, 1, 13, 40] {   // tiny targets too

@@ -43,7 +43,11 @@ final class LZ4XRoundTripTests: XCTestCase {
         let data = LZ4XTestData.text(200_000, seed: 5)
         for options in [LZ4XEncoderOptions(candidates: 1, niceLength: 4, lazy: false),
                         LZ4XEncoderOptions(candidates: 3, niceLength: 1000, lazy: true),
-                        LZ4XEncoderOptions(candidates: 32, niceLength: 16, lazy: false)] {
+                        LZ4XEncoderOptions(candidates: 32, niceLength: 16, lazy: false),
+                        // Small tables (the builder's per-chunk encoders use 2^12) and the smallest.
+                        LZ4XEncoderOptions(prefixStep: 2, hashLog: 12, shortHashLog: 12),
+                        LZ4XEncoderOptions(candidates: 1, hashLog: 8, shortHashLog: 8),
+                        LZ4XEncoderOptions(candidates: 3, hashLog: 19, shortHashLog: 10)] {
             _ = try lz4xAssertRoundTrip(data, encoder: LZ4XEncoder(options: options))
         }
     }

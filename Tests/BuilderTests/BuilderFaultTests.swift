@@ -67,11 +67,17 @@ final class BuilderFaultTests: ScratchTestCase {
     /// Three identical files, two of which vanish after dedup: whichever was
     /// the original, the surviving copy is archived (a regression: it used to be
     /// dropped as "a copy of a file that could not be archived").
+    /// (With the files read on the packer thread and read ahead by the chunk preparer.)
     func testACopyOfAVanishedOriginalIsStillArchived() throws {
+        for ahead in [false, true] { try copyOfVanishedOriginal(analyzeAhead: ahead) }
+    }
+
+    private func copyOfVanishedOriginal(analyzeAhead: Bool) throws {
         let f = TreeFixture(root: temp("src"))
         for name in ["x", "y", "z"] { f.file(name, TreeFixture.text(5000, seed: 7)) }
         let out = temp("out") + "/arc"
         var options = BuildOptions()
+        options.analyzeAhead = analyzeAhead
         options.beforePacking = { unlink(f.path("x")); unlink(f.path("y")) }
         let stats = try ArchiveBuilder(sources: [f.root], output: out, options: options).run()
         XCTAssertEqual(stats.warnings.count, 2, "\(stats.warnings)")

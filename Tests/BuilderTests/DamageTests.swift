@@ -102,7 +102,12 @@ final class DamageTests: ScratchTestCase {
         XCTAssertNoThrow(try ArchiveReader(path: v3))
     }
 
+    /// With the files read on the packer thread and read ahead by the chunk preparer.
     func testFilesThatVanishOrChangeDuringBuildAreWarnedAndTheRestArchived() throws {
+        for ahead in [false, true] { try filesVanishOrChange(analyzeAhead: ahead) }
+    }
+
+    private func filesVanishOrChange(analyzeAhead: Bool) throws {
         let f = TreeFixture(root: temp("vanish"))
         f.file("keep.txt", TreeFixture.text(3000, seed: 1))
         f.file("vanish.txt", TreeFixture.text(3000, seed: 2))
@@ -111,6 +116,7 @@ final class DamageTests: ScratchTestCase {
         let out = temp("out") + "/arc"
         var options = BuildOptions()
         options.frameSize = 16 << 10
+        options.analyzeAhead = analyzeAhead
         options.beforePacking = {
             unlink(f.path("vanish.txt"))
             truncate(f.path("shrink.txt"), 1000)

@@ -61,6 +61,31 @@ final class SimilarityRoundTripTests: ScratchTestCase {
         try assertRestores(out, sources)
     }
 
+    /// Analysis ahead on its own thread stores exactly what inline analysis
+    /// stores: the same decisions, chunk records and frame contents. A 3 MB
+    /// file per version makes the preparer hand over files in several pieces.
+    func testAnalyzingAheadStoresWhatInlineAnalysisStores() throws {
+        var sources = versionSeries()
+        var rng = SimilarityTestRNG(seed: 78)
+        var large = rng.text(3_000_000)
+        for source in sources {
+            TreeFixture(root: source).file("large.txt", large)
+            large = rng.edited(large, count: 20)
+        }
+        sources.append(temp("empty-version"))
+        let (aheadOut, ahead) = try build(sources) { $0.analyzeAhead = true }
+        let (inlineOut, inline) = try build(sources) { $0.analyzeAhead = false }
+        XCTAssertGreaterThan(ahead.similarity.deltaChunks, 0)
+        XCTAssertGreaterThan(ahead.similarity.filterRejections + ahead.similarity.deltaChunks, 0)
+        XCTAssertEqual(ahead.similarity, inline.similarity)
+        let a = try ArchiveReader(path: aheadOut + ".001").index
+        let b = try ArchiveReader(path: inlineOut + ".001").index
+        XCTAssertEqual(a.chunks, b.chunks)
+        XCTAssertEqual(a.frames.map(\.decodedHash), b.frames.map(\.decodedHash))
+        XCTAssertEqual(a.frames.count, b.frames.count)
+        try assertRestores(aheadOut, sources)
+    }
+
     func testNoDeltaAndTierOneBuildsRoundTrip() throws {
         let sources = versionSeries()
         let (plainOut, plain) = try build(sources) { $0.similarity.deltaEnabled = false }

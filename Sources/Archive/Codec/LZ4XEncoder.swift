@@ -15,12 +15,21 @@ public struct LZ4XEncoderOptions: Sendable {
     /// of) come out nearly the same while entering the base, most of a small
     /// delta's cost, gets that many times cheaper.
     public var prefixStep: Int
+    /// log2 of the bucket counts of the long (K-way) and the short (one-way)
+    /// hash table. The frame defaults (17, 16: 4.25 MiB at K = 8) suit 16 MiB
+    /// frames; a small input (a delta: base + chunk, a few KiB) gets the same
+    /// matches from tables that stay in the L2 cache.
+    public var hashLog: Int
+    public var shortHashLog: Int
 
-    public init(candidates: Int = 8, niceLength: Int = 128, lazy: Bool = true, prefixStep: Int = 1) {
+    public init(candidates: Int = 8, niceLength: Int = 128, lazy: Bool = true, prefixStep: Int = 1,
+                hashLog: Int = LZ4XEncoder.defaultHashLog, shortHashLog: Int = LZ4XEncoder.defaultShortHashLog) {
         self.candidates = candidates
         self.niceLength = niceLength
         self.lazy = lazy
         self.prefixStep = max(1, prefixStep)
+        self.hashLog = min(max(hashLog, 8), 24)
+        self.shortHashLog = min(max(shortHashLog, 8), 24)
     }
 
     public static let `default` = LZ4XEncoderOptions()
@@ -34,9 +43,9 @@ public final class LZ4XEncoder {
     // K-way table beat 4/5/6/7 on ratio (fewer buckets crowded by common short strings), and a
     // one-way 5-byte table recovers the short matches the 8-byte hash cannot see (+1% ratio).
     // 2^17 buckets: 4 MiB at K = 8; 2^18 gave +1.3% ratio for twice the memory.
-    static let hashLog = 17
+    public static let defaultHashLog = 17
     static let hashBytes = 8
-    static let shortHashLog = 16
+    public static let defaultShortHashLog = 16
     static let shortHashBytes = 5
     /// A 4-byte match costs as much as its literals (token + 3-byte offset), so only 5+ pays.
     static let minUsefulMatch = 5
@@ -56,11 +65,11 @@ public final class LZ4XEncoder {
     public init(options: LZ4XEncoderOptions = .default) {
         self.options = options
         k = min(max(options.candidates, 1), 64)
-        let buckets = 1 << Self.hashLog
+        let buckets = 1 << options.hashLog
         // One allocation for both tables, aligned to 2 MiB and marked for transparent huge
         // pages: every probe lands on a random bucket, and with 4 KiB pages most of them
         // missed the TLB as well as the cache. The alignment also keeps a bucket in one line.
-        let count = buckets * k + (1 << Self.shortHashLog)
+        let count = buckets * k + (1 << options.shortHashLog)
         let bytes = count * 4
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.hugePage)
         // Whole huge pages inside the allocation only (all of the K = 8 buckets).
@@ -91,8 +100,8 @@ public final class LZ4XEncoder {
             return 1
         }
         if UInt64(epoch) + UInt64(n) >= UInt64(UInt32.max) {
-            slots.update(repeating: 0, count: (1 << Self.hashLog) * k)
-            shortSlots.update(repeating: 0, count: 1 << Self.shortHashLog)
+            slots.update(repeating: 0, count: (1 << options.hashLog) * k)
+            shortSlots.update(repeating: 0, count: 1 << options.shortHashLog)
             epoch = 1
         }
         let niceLength = max(options.niceLength, Self.minUsefulMatch)
@@ -101,15 +110,18 @@ public final class LZ4XEncoder {
         switch k {
         case 8:
             return encode(LZ4XMatchFinder<LZ4XWays8>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
-                                                     epoch: e, niceLength: niceLength),
+                                                     epoch: e, niceLength: niceLength,
+                                                     hashLog: options.hashLog, shortHashLog: options.shortHashLog),
                           src: src, n: n, start: prefixLength, output: output)
         case 1:
             return encode(LZ4XMatchFinder<LZ4XWays1>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
-                                                     epoch: e, niceLength: niceLength),
+                                                     epoch: e, niceLength: niceLength,
+                                                     hashLog: options.hashLog, shortHashLog: options.shortHashLog),
                           src: src, n: n, start: prefixLength, output: output)
         default:
             return encode(LZ4XMatchFinder<LZ4XWaysAny>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
-                                                       epoch: e, niceLength: niceLength),
+                                                       epoch: e, niceLength: niceLength,
+                                                     hashLog: options.hashLog, shortHashLog: options.shortHashLog),
                           src: src, n: n, start: prefixLength, output: output)
         }
     }

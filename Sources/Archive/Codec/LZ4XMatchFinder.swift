@@ -20,14 +20,20 @@ struct LZ4XMatchFinder<W: LZ4XBucketWays> {
     @inline(__always) var k: Int { W.ways == 0 ? runtimeK : W.ways }
     let epoch: UInt32
     let niceLength: Int
+    /// log2 of the long and the short table's bucket counts (the encoder's options).
+    let hashLog: Int
+    let shortHashLog: Int
     /// Matches end at or before this (the last 5 bytes stay literals).
     let matchLimit: Int
     /// Highest position that can be hashed (the hash loads 8 bytes).
     let lastHashable: Int
 
     init(src: UnsafeRawPointer, n: Int, slots: UnsafeMutablePointer<UInt32>,
-         shortSlots: UnsafeMutablePointer<UInt32>, k: Int, epoch: UInt32, niceLength: Int) {
+         shortSlots: UnsafeMutablePointer<UInt32>, k: Int, epoch: UInt32, niceLength: Int,
+         hashLog: Int, shortHashLog: Int) {
         self.src = src
+        self.hashLog = hashLog
+        self.shortHashLog = shortHashLog
         self.slots = slots
         self.shortSlots = shortSlots
         runtimeK = k
@@ -47,12 +53,12 @@ struct LZ4XMatchFinder<W: LZ4XBucketWays> {
         return Int(truncatingIfNeeded: key >> UInt64(64 - log))
     }
 
-    @inline(__always) static func longHash(_ v: UInt64) -> Int {
-        hash(v, bytes: LZ4XEncoder.hashBytes, log: LZ4XEncoder.hashLog)
+    @inline(__always) func longHash(_ v: UInt64) -> Int {
+        Self.hash(v, bytes: LZ4XEncoder.hashBytes, log: hashLog)
     }
 
-    @inline(__always) static func shortHash(_ v: UInt64) -> Int {
-        hash(v, bytes: LZ4XEncoder.shortHashBytes, log: LZ4XEncoder.shortHashLog)
+    @inline(__always) func shortHash(_ v: UInt64) -> Int {
+        Self.hash(v, bytes: LZ4XEncoder.shortHashBytes, log: shortHashLog)
     }
 
     /// Buckets are kept most recent first (positions are inserted in increasing order), so a
@@ -85,7 +91,7 @@ struct LZ4XMatchFinder<W: LZ4XBucketWays> {
         var q = from
         while q < last {
             let v = load(q)
-            insert(q, hash: Self.longHash(v), shortHash: Self.shortHash(v))
+            insert(q, hash: longHash(v), shortHash: shortHash(v))
             q &+= step
         }
     }
@@ -109,9 +115,9 @@ struct LZ4XMatchFinder<W: LZ4XBucketWays> {
         // The next search is most often at p + 1 (p <= n - 12, so the load is in bounds): ask
         // for its bucket now. (Prefetching its candidates' bytes too was measured: +4% on 16 MiB
         // frames, within noise, and 25% slower on 16 KiB delta inputs.)
-        gpuarc_prefetch(slots + Self.longHash(load(p &+ 1)) &* k)
+        gpuarc_prefetch(slots + longHash(load(p &+ 1)) &* k)
         let v8 = load(p)
-        let h = Self.longHash(v8)
+        let h = longHash(v8)
         let bucket = slots + h &* k
         let limit = matchLimit &- p
         var best = LZ4XEncoder.minUsefulMatch &- 1
@@ -135,7 +141,7 @@ struct LZ4XMatchFinder<W: LZ4XBucketWays> {
                 if len >= niceLength { break }
             }
         }
-        let hs = Self.shortHash(v8)
+        let hs = shortHash(v8)
         if best < LZ4XEncoder.hashBytes {
             // The long table only finds matches of hashBytes or more; try the short one.
             let v = shortSlots[hs]

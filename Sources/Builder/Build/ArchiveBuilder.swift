@@ -85,6 +85,12 @@ public struct ArchiveBuilder {
         let packer = ContentPacker(pipeline: pipeline, chunkSize: options.chunkSize, similarity: similarity,
                                    coder: LZ4XDeltaCoder(options: ContentPacker.deltaEncoder(encoderOptions)),
                                    sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))
+        let analyzeAhead = similarity.deltaEnabled
+            && (options.analyzeAhead ?? (ProcessInfo.processInfo.activeProcessorCount > 1))
+        let preparer = analyzeAhead ? ChunkPreparer(
+            files: ordered.map { (tree.nodes[$0].path, tree.nodes[$0].size) }, chunker: packer.chunker,
+            analyzer: ChunkAnalyzer(options: similarity, estimator: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))) : nil
+        defer { preparer?.stop() }
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
         packer.onProgress = meter.map { m in { m.update($0) } }
 
@@ -94,8 +100,10 @@ public struct ArchiveBuilder {
         do {
             for original in ordered {
                 var node = original
-                var packed = try packer.pack(path: tree.nodes[node].path, expectedSize: tree.nodes[node].size,
-                                             version: tree.nodes[node].version, warn: warn)
+                var packed = try preparer.map {
+                    try packer.pack(prepared: $0, path: tree.nodes[node].path, version: tree.nodes[node].version, warn: warn)
+                } ?? packer.pack(path: tree.nodes[node].path, expectedSize: tree.nodes[node].size,
+                                 version: tree.nodes[node].version, warn: warn)
                 if packed == nil {
                     // The original vanished or changed type since dedup, but its
                     // confirmed copies may still be readable: the first one that

@@ -13,6 +13,10 @@ public struct BuildOptions: Sendable {
     public var chunkSize = 8 << 10
     /// Chunk dedup, similarity detection and delta encoding (`--no-delta`, `--tiers`, ...).
     public var similarity = SimilarityStageOptions()
+    /// Chunk analysis (SHA-256, features) on a thread of its own, ahead of
+    /// the similarity decisions (`ChunkPreparer`); nil: with deltas on and
+    /// more than one core. The archive is the same either way.
+    public var analyzeAhead: Bool?
     /// Full-file hasher for dedup survivors (CPU FNV-1a unless replaced).
     public var hasher: FileHashing?
     /// Frame compressor per worker (CPU LZ4X unless replaced).

@@ -19,19 +19,30 @@ final class ContentPacker {
     /// Encoder settings for the filter's lossless samples: one candidate, no
     /// lazy matching, twice as fast as the frame encoder; the filter averages
     /// them, so it needs no top-K search.
-    static let estimateEncoder = LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false)
+    static let estimateEncoder = LZ4XEncoderOptions(candidates: 1, niceLength: 32, lazy: false,
+                                                    hashLog: chunkHashLog, shortHashLog: chunkHashLog)
+    /// Hash tables of the per-chunk encoders (delta and estimate): 2^12
+    /// buckets, 144 KiB at K = 8, which stay in the L2 cache, where the
+    /// frame encoder's 4.25 MiB ones missed it on every probe while the
+    /// compression workers streamed through theirs. An input is a chunk and
+    /// its base (tens of KiB), so the small tables find the same matches: on
+    /// Django 2.2-5.2 in tree order the pack phase went from 3.3-3.8 to
+    /// 2.6-2.8 s with the same archive size (+0.02%); 2^11 and 2^10 were no
+    /// faster.
+    static let chunkHashLog = 12
     /// Delta encoder settings: the frame encoder's, entering every second
-    /// position of the base. On 4000 8 KiB deltas (`gpuarc-bench delta`)
-    /// that took 16 instead of 25 µs a call for 1% smaller output, and on
-    /// Django 2.2-5.2 in tree order the same archive size (-0.02%); every
-    /// fourth position was another 1.2% larger.
+    /// position of the base, on small tables. On 4000 8 KiB deltas
+    /// (`gpuarc-bench delta`) entering every second position took 16
+    /// instead of 25 µs a call for 1% smaller output, and on Django 2.2-5.2
+    /// in tree order the same archive size (-0.02%); every fourth position
+    /// was another 1.2% larger.
     static func deltaEncoder(_ frame: LZ4XEncoderOptions) -> LZ4XEncoderOptions {
         var o = frame
         o.prefixStep = 2
+        o.hashLog = chunkHashLog
+        o.shortHashLog = chunkHashLog
         return o
     }
-    /// Bytes read from a file at a time.
-    static let readSize = 1 << 20
 
     private let pipeline: FramePipeline
     /// Content samples of the literal chunks in the frame being filled.
@@ -41,9 +52,10 @@ final class ContentPacker {
     private(set) var bytesRead: UInt64 = 0
     var onProgress: ((UInt64) -> Void)?
     let stage: SimilarityStage
+    /// How files are cut into chunks (a `ChunkPreparer` must cut the same way).
+    let chunker: ContentDefinedChunker
     private let sources = ChunkSources()
-    private var chunker: StreamingChunker
-    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ContentPacker.readSize, alignment: 64)
+    private var source: SourceChunks
 
     /// Chunks are at most one frame long, so that a chunk never straddles frames.
     /// `coder` encodes the deltas; `sampleCoder` (a fast one) measures the
@@ -52,8 +64,8 @@ final class ContentPacker {
          sampleCoder: DeltaCoder) {
         self.pipeline = pipeline
         let average = min(chunkSize, pipeline.frameSize)
-        chunker = StreamingChunker(chunker: ContentDefinedChunker(
-            averageSize: average, maximumSize: min(average * 8, pipeline.frameSize)))
+        chunker = ContentDefinedChunker(averageSize: average, maximumSize: min(average * 8, pipeline.frameSize))
+        source = SourceChunks(chunker: chunker)
         let sources = self.sources
         stage = SimilarityStage(options: similarity, coder: coder, estimator: sampleCoder) { sources.read($0) }
         stage.frameReachesBase = { [unowned self] id in
@@ -69,61 +81,62 @@ final class ContentPacker {
         }
     }
 
-    deinit { readBuffer.deallocate() }
+    deinit { source.release() }
 
     /// Stores `expectedSize` bytes of the file at `path`, a file of SRC number
-    /// `version`. A file that shrank or grew since the scan is stored as far
-    /// as it was read, with a warning.
+    /// `version`, reading and analyzing it on this thread. A file that shrank
+    /// or grew since the scan is stored as far as it was read, with a warning.
     func pack(path: String, expectedSize: UInt64, version: Int, warn: (String) -> Void) throws -> Packed? {
-        let fd: Int32
-        do {
-            fd = try SourceFile.open(path)
-        } catch {
-            warn("cannot read \(path): \(error); not archived")
-            return nil
-        }
-        defer { close(fd) }
         stage.beginVersion(version)
         sources.beginFile(path)
         var packed = Packed()
-        var remaining = expectedSize
-        var read: UInt64 = 0
-        let store = { [unowned self] (chunk: UnsafeRawBufferPointer) in
-            packed.refs.append(self.store(chunk, at: packed.size))
-            packed.size += UInt64(chunk.count)
-        }
-        while remaining > 0 {
+        let pipeline = self.pipeline
+        let completed = try source.cut(
+            path: path, expectedSize: expectedSize, warn: warn,
+            checkStop: { if let error = pipeline.error { throw error } },
+            progress: { [unowned self] n in
+                bytesRead += UInt64(n)
+                onProgress?(bytesRead)
+            },
+            emit: { [unowned self] chunk, offset in
+                packed.refs.append(store(chunk, at: offset, analysis: nil))
+                packed.size += UInt64(chunk.count)
+            })
+        return completed ? packed : nil
+    }
+
+    /// The same for the next file of `preparer`, which read and analyzed it
+    /// ahead (it must be the file at `path`).
+    func pack(prepared preparer: ChunkPreparer, path: String, version: Int, warn: (String) -> Void) throws -> Packed? {
+        stage.beginVersion(version)
+        sources.beginFile(path)
+        var packed = Packed()
+        while true {
             if let error = pipeline.error { throw error }
-            let want = Int(min(UInt64(Self.readSize), remaining))
-            let n: Int
-            do {
-                n = try Posix.preadFully(fd, readBuffer.baseAddress!, want, read)
-            } catch {
-                warn("reading \(path) failed after \(read) bytes (\(error)); not archived")
-                chunker.finish { _ in }
-                return nil
+            guard let piece = preparer.next() else {
+                throw ArchiveError(.io, "internal error: the chunk preparer stopped before \(path)")
             }
-            chunker.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), emit: store)
-            read += UInt64(n)
-            remaining -= UInt64(n)
-            bytesRead += UInt64(n)
+            precondition(piece.path == path, "the chunk preparer must deliver files in packing order")
+            piece.bytes.withUnsafeBytes { bytes in
+                var start = 0
+                for chunk in piece.chunks {
+                    let data = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + chunk.length)])
+                    packed.refs.append(store(data, at: chunk.offset, analysis: chunk.analysis))
+                    packed.size += UInt64(chunk.length)
+                    start += chunk.length
+                }
+            }
+            bytesRead += UInt64(piece.bytesRead)
             onProgress?(bytesRead)
-            if n < want {
-                warn("\(path) shrank while being archived: stored its first \(read) of \(expectedSize) bytes")
-                break
-            }
+            piece.warnings.forEach(warn)
+            if let completed = piece.outcome { return completed ? packed : nil }
         }
-        chunker.finish(emit: store)
-        var probe: UInt8 = 0
-        if remaining == 0, pread(fd, &probe, 1, off_t(expectedSize)) == 1 {
-            warn("\(path) grew while being archived: stored its first \(expectedSize) bytes")
-        }
-        return packed
     }
 
     /// Decides how one chunk (at `offset` in its file) is stored; its chunk id.
-    private func store(_ chunk: UnsafeRawBufferPointer, at offset: UInt64) -> UInt32 {
-        switch stage.process(chunk) {
+    private func store(_ chunk: UnsafeRawBufferPointer, at offset: UInt64, analysis: ChunkAnalysis?) -> UInt32 {
+        let decision = analysis.map { stage.process(chunk, analysis: $0) } ?? stage.process(chunk)
+        switch decision {
         case .duplicate(let id):
             return id
         case .literal(let id):

@@ -70,7 +70,8 @@ public final class SimilarityStage {
     /// are on): the builder adds a literal chunk's samples to its sketch.
     public private(set) var lastSamples: [UInt64] = []
     private let coder: DeltaCoder
-    private let estimator: DeltaCoder
+    /// Analyzes chunks handed to `process` without an analysis.
+    private var analyzer: ChunkAnalyzer
     private let fetchChunk: (UInt32) -> [UInt8]?
     private let extractor: ChunkFeatureExtractor
     private var index: SimilarityIndex
@@ -86,7 +87,7 @@ public final class SimilarityStage {
                 fetchChunk: @escaping (UInt32) -> [UInt8]?) {
         self.options = options
         self.coder = coder
-        self.estimator = estimator ?? coder
+        analyzer = ChunkAnalyzer(options: options, estimator: estimator ?? coder)
         self.fetchChunk = fetchChunk
         extractor = ChunkFeatureExtractor(samplingBits: options.samplingBits)
         index = SimilarityIndex(options: options.index)
@@ -102,12 +103,18 @@ public final class SimilarityStage {
 
     /// Decides how `chunk` is stored and records it for later chunks.
     public func process(_ chunk: UnsafeRawBufferPointer) -> ChunkDecision {
+        process(chunk, analysis: analyzer.analyze(chunk))
+    }
+
+    /// The same, for a chunk analyzed ahead (by an analyzer with the same
+    /// options; a builder thread's, see `ChunkPreparer`).
+    public func process(_ chunk: UnsafeRawBufferPointer, analysis: ChunkAnalysis) -> ChunkDecision {
         if !versionStarted { beginVersion(0) }
         counters.chunks += 1
         counters.inputBytes += chunk.count
 
         lastSamples = []
-        let digest = ChunkDigest(of: chunk)
+        let digest = analysis.digest
         if options.chunkDedupEnabled, let earlier = idOfDigest[digest] {
             if let earlierBytes = fetchChunk(earlier), !Self.equal(earlierBytes, chunk) {
                 counters.unconfirmedDuplicates += 1
@@ -121,12 +128,10 @@ public final class SimilarityStage {
         digestOfID.append(digest)
         if idOfDigest[digest] == nil { idOfDigest[digest] = id }
 
-        guard options.deltaEnabled else { return storeLiteral(chunk, id: id) }
-        let (features, samples) = extractor.featuresAndSamples(of: chunk)
+        guard options.deltaEnabled, let superFeatures = analysis.superFeatures else { return storeLiteral(chunk, id: id) }
+        let samples = analysis.samples
         lastSamples = samples
-        let superFeatures = SuperFeatures(features: features)
-        if Int(id) % options.filterSampleInterval == 0 {
-            let lossless = estimator.encode(target: chunk, base: []).map(\.count) ?? chunk.count
+        if let lossless = analysis.losslessLength {
             filter.record(length: chunk.count, compressedLength: lossless)
         }
 
