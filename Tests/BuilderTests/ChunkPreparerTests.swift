@@ -16,10 +16,12 @@ final class ChunkPreparerTests: ScratchTestCase {
     func testPiecesRebuildEachFileWithTheInlineAnalyses() throws {
         let dir = temp("prep")
         var rng = SimilarityTestRNG(seed: 5)
-        let contents: [(String, [UInt8]?)] = [
+        var contents: [(String, [UInt8]?)] = [
             ("big", rng.text(700_000)), ("one", [42]), ("empty", []), ("missing", nil),
             ("exact", rng.text(16384)), ("random", rng.bytes(100_000)),
         ]
+        let copy = contents[4].1!
+        contents.append(("copy", copy))
         for (name, bytes) in contents {
             if let bytes { FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(bytes)) }
         }
@@ -32,6 +34,7 @@ final class ChunkPreparerTests: ScratchTestCase {
             var pieces = 0
             var outcome: Bool?
             var warnings: [String] = []
+            var analyses: [ChunkAnalysis] = []
             while outcome == nil {
                 let piece = try XCTUnwrap(preparer.next(), "\(name): the preparer ended early")
                 XCTAssertEqual(piece.path, dir + "/" + name)
@@ -40,8 +43,9 @@ final class ChunkPreparerTests: ScratchTestCase {
                 for chunk in piece.chunks {
                     XCTAssertEqual(chunk.offset, UInt64(rebuilt.count), "\(name): chunks follow each other")
                     let bytes = Array(piece.bytes[start..<(start + chunk.length)])
-                    XCTAssertEqual(chunk.analysis, bytes.withUnsafeBytes { inline.analyze($0) }, "\(name) at \(chunk.offset)")
+                    XCTAssertEqual(chunk.analysis, bytes.withUnsafeBytes { inline.analyzeAhead($0) }, "\(name) at \(chunk.offset)")
                     rebuilt += bytes
+                    analyses.append(chunk.analysis)
                     start += chunk.length
                 }
                 pieces += 1
@@ -56,6 +60,11 @@ final class ChunkPreparerTests: ScratchTestCase {
                 XCTAssertEqual(outcome, false)
                 XCTAssertEqual(warnings.count, 1)
                 XCTAssertTrue(warnings[0].contains("missing") && warnings[0].contains("not archived"), warnings[0])
+            }
+            if name == "copy" {
+                XCTAssertTrue(analyses.allSatisfy { $0.resemblance == nil }, "chunks seen before need no resemblance")
+            } else if expected != nil {
+                XCTAssertTrue(analyses.allSatisfy { $0.resemblance != nil }, name)
             }
             if name == "big" { XCTAssertGreaterThanOrEqual(pieces, 10, "700 KB in pieces of about 64 KiB") }
         }

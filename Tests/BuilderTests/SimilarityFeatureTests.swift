@@ -35,6 +35,28 @@ final class SimilarityFeatureTests: XCTestCase {
         XCTAssertTrue(Set(SuperFeatures(features: a).tiers.joined()).isDisjoint(with: SuperFeatures(features: b).tiers.joined()))
     }
 
+    /// The four-lane hashing gives exactly the sampled hashes of one plain
+    /// pass, at every size around the lane split and for every mask.
+    func testLanesGiveTheHashesOfOnePass() {
+        var rng = SimilarityTestRNG(seed: 13)
+        let data = rng.bytes(70_000)
+        for n in [0, 1, 63, 64, 65, 1023, 1024, 1025, 1026, 1027, 1028, 4099, 8192, 65_537] {
+            for bits in [0, 2, 6] {
+                let mask = SimilarityHashing.highMask(bits: bits)
+                var expected: [UInt64] = []
+                var h: UInt64 = 0
+                for byte in data[0..<n] {
+                    h = (h << 1) &+ SimilarityHashing.featureGear[Int(byte)]
+                    if h & mask == 0 { expected.append(h) }
+                }
+                let got = data.withUnsafeBytes {
+                    ChunkFeatureExtractor.sampledHashes(UnsafeRawBufferPointer(rebasing: $0[0..<n]), mask: mask, expected: 0)
+                }
+                XCTAssertEqual(got, expected, "\(n) bytes, \(bits) mask bits")
+            }
+        }
+    }
+
     func testShortAndRepetitiveChunksStillGetFeatures() {
         let short = extractor.features(of: [1, 2, 3])
         XCTAssertNotEqual(short.values, Array(repeating: 0, count: 12))

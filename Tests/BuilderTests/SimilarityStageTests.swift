@@ -106,6 +106,26 @@ final class SimilarityStageTests: XCTestCase {
         XCTAssertEqual(harness.stage.stats.unconfirmedDuplicates, 1)
     }
 
+    /// An analysis made ahead leaves out the resemblance of a chunk whose
+    /// digest it saw before; when that chunk is not a duplicate after all (its
+    /// twin's source changed), the stage computes it and still finds the delta.
+    func testResemblanceLeftOutAheadIsComputedWhenNeeded() {
+        var rng = SimilarityTestRNG(seed: 30)
+        let chunk = rng.text(8192)
+        var edited = chunk
+        edited[10] ^= 1
+        let harness = StageHarness()
+        harness.process(chunk)
+        var ahead = ChunkAnalyzer(options: SimilarityStageOptions(), estimator: CopyInsertDeltaCoder())
+        let first = edited.withUnsafeBytes { ahead.analyzeAhead($0) }
+        let again = edited.withUnsafeBytes { ahead.analyzeAhead($0) }
+        XCTAssertNotNil(first.resemblance)
+        XCTAssertNil(again.resemblance, "the same digest a second time: most likely a duplicate")
+        let decision = edited.withUnsafeBytes { harness.stage.process($0, analysis: again) }
+        guard case .delta(_, let base, _, _) = decision else { return XCTFail("expected a delta, got \(decision)") }
+        XCTAssertEqual(base, 0)
+    }
+
     func testDigestAloneConfirmsWhenBytesAreGone() {
         var rng = SimilarityTestRNG(seed: 21)
         let chunk = rng.bytes(5000)

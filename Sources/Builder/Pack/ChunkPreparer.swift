@@ -57,7 +57,7 @@ final class ChunkPreparer: @unchecked Sendable {
                     checkStop: { if refused || isStopped { throw Stopped() } },
                     progress: { piece.bytesRead += $0 },
                     emit: { chunk, offset in
-                        piece.chunks.append(Chunk(offset: offset, length: chunk.count, analysis: analyzer.analyze(chunk)))
+                        piece.chunks.append(Chunk(offset: offset, length: chunk.count, analysis: analyzer.analyzeAhead(chunk)))
                         piece.bytes.append(contentsOf: chunk.assumingMemoryBound(to: UInt8.self))
                         if piece.bytes.count >= pieceBytes && !refused {
                             refused = !queue.put(piece, cost: piece.bytes.count)

@@ -41,6 +41,16 @@ final class FramePipeline: @unchecked Sendable {
         deinit { input.deallocate(); output.deallocate() }
     }
 
+    /// Asks the kernel to map the whole pages of `buffer` writable now.
+    static func populate(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + page - 1) & ~(page - 1)
+        let end = (Int(bitPattern: base) + buffer.count) & ~(page - 1)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, 23)   // MADV_POPULATE_WRITE (Linux 5.14)
+    }
+
     let frameSize: Int
     private let free = BlockingQueue<Slot>()
     private let toCompress = BlockingQueue<Slot>()
@@ -58,7 +68,21 @@ final class FramePipeline: @unchecked Sendable {
     init(frameSize: Int, workers: Int, writer: VolumeWriter, makeCompressor: FrameCompressorFactory) {
         self.frameSize = frameSize
         self.writer = writer
-        for _ in 0..<(workers + 2) { free.put(Slot(frameSize: frameSize)) }
+        let slots = (0..<(workers + 2)).map { _ in Slot(frameSize: frameSize) }
+        for slot in slots { free.put(slot) }
+        // A slot's first use faulted its pages in one by one, on the thread
+        // filling it (the packer, which the build waits for) and the worker
+        // compressing it: 0.1-0.2 s of page clearing per build on this VM.
+        // Populating them here, on a thread of their own, overlaps that with
+        // the first frames. MADV_POPULATE_WRITE maps pages writable without
+        // touching their contents, so racing the packer's writes is safe;
+        // kernels before 5.14 refuse it and nothing changes.
+        Thread.detachNewThread {
+            for slot in slots {
+                Self.populate(UnsafeMutableRawBufferPointer(slot.input))
+                Self.populate(slot.output)
+            }
+        }
         for w in 0..<workers {
             let compressor = makeCompressor(w)
             workersDone.enter()

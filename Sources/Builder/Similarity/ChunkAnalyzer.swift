@@ -1,29 +1,40 @@
 /// What the similarity stage learns from a chunk's bytes alone, before any
-/// decision: the strong digest for exact dedup and, with deltas on, the
-/// super-features, the content samples and (for one chunk in
-/// `filterSampleInterval`) the chunk's lossless size for the filter.
+/// decision: the strong digest for exact dedup and, with deltas on, what
+/// similarity detection needs (`Resemblance`).
 public struct ChunkAnalysis: Equatable, Sendable {
     public var digest: ChunkDigest
-    /// nil when deltas are off.
-    public var superFeatures: SuperFeatures?
+    /// True for the chunks whose lossless size the false-positive filter
+    /// samples (one in `filterSampleInterval`, counting every chunk).
+    public var sampledForFilter: Bool
+    /// nil when deltas are off, or when the chunk was not worth it ahead of
+    /// the decisions (it looked like a duplicate): the stage computes it
+    /// from the bytes if the chunk turns out to be stored after all.
+    public var resemblance: Resemblance?
+}
+
+/// A chunk's super-features, its content samples, and its lossless size
+/// when it is one the filter samples.
+public struct Resemblance: Equatable, Sendable {
+    public var superFeatures: SuperFeatures
     public var samples: [UInt64]
-    /// The estimator's output length, when this chunk is one the filter samples.
     public var losslessLength: Int?
 }
 
 /// Computes `ChunkAnalysis`. None of it depends on how earlier chunks were
 /// stored, so the builder can run an analyzer on a thread of its own, ahead
 /// of the decisions (`ChunkPreparer`); the similarity stage keeps one for
-/// chunks handed to it bare. Each thread needs its own analyzer: the
-/// estimator owns hash tables.
+/// chunks handed to it bare and for resemblances left out. Each thread needs
+/// its own analyzer: the estimator owns hash tables.
 public struct ChunkAnalyzer {
     public let options: SimilarityStageOptions
     private let extractor: ChunkFeatureExtractor
     private let estimator: DeltaCoder
-    /// Chunks analyzed so far: the filter samples every
-    /// `filterSampleInterval`-th, counting duplicates too, so that an
-    /// analyzer ahead of the decisions samples the same chunks as one inline.
+    /// Chunks analyzed ahead so far (the filter's sampling counts them all).
     private var sequence = 0
+    /// First 64 bits of every digest analyzed ahead: a chunk seen before is
+    /// most likely a duplicate, whose resemblance nobody needs (a sixth of
+    /// the chunks of ten Django releases).
+    private var seen = Set<UInt64>()
 
     public init(options: SimilarityStageOptions, estimator: DeltaCoder) {
         self.options = options
@@ -31,16 +42,26 @@ public struct ChunkAnalyzer {
         extractor = ChunkFeatureExtractor(samplingBits: options.samplingBits)
     }
 
-    public mutating func analyze(_ chunk: UnsafeRawBufferPointer) -> ChunkAnalysis {
+    /// The analysis of the next chunk of the stream, ahead of the decisions.
+    public mutating func analyzeAhead(_ chunk: UnsafeRawBufferPointer) -> ChunkAnalysis {
         defer { sequence += 1 }
         let digest = ChunkDigest(of: chunk)
-        guard options.deltaEnabled else { return ChunkAnalysis(digest: digest, superFeatures: nil, samples: []) }
-        let (features, samples) = extractor.featuresAndSamples(of: chunk)
-        var lossless: Int?
-        if sequence % options.filterSampleInterval == 0 {
-            lossless = estimator.encode(target: chunk, base: []).map(\.count) ?? chunk.count
+        var analysis = ChunkAnalysis(digest: digest, sampledForFilter: isSampled(sequence))
+        let firstTime = seen.insert(digest.words.0).inserted || !options.chunkDedupEnabled
+        if options.deltaEnabled && firstTime {
+            analysis.resemblance = resemblance(of: chunk, sampledForFilter: analysis.sampledForFilter)
         }
-        return ChunkAnalysis(digest: digest, superFeatures: SuperFeatures(features: features), samples: samples,
-                             losslessLength: lossless)
+        return analysis
+    }
+
+    /// Whether chunk number `sequence` (0, 1, ... over all chunks) is one the filter samples.
+    public func isSampled(_ sequence: Int) -> Bool {
+        sequence % options.filterSampleInterval == 0
+    }
+
+    public func resemblance(of chunk: UnsafeRawBufferPointer, sampledForFilter: Bool) -> Resemblance {
+        let (features, samples) = extractor.featuresAndSamples(of: chunk)
+        let lossless = sampledForFilter ? estimator.encode(target: chunk, base: []).map(\.count) ?? chunk.count : nil
+        return Resemblance(superFeatures: SuperFeatures(features: features), samples: samples, losslessLength: lossless)
     }
 }

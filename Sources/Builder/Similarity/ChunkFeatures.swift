@@ -59,27 +59,78 @@ public struct ChunkFeatureExtractor: Sendable {
     /// Features over the positions whose hash passes `mask`; the sampled
     /// hashes go to `samples` when it is not nil.
     private func extract(_ bytes: UnsafeRawBufferPointer, mask: UInt64, samples: inout [UInt64]?) -> ChunkFeatures? {
+        let sampled = Self.sampledHashes(bytes, mask: mask, expected: bytes.count >> samplingBits + 8)
+        guard !sampled.isEmpty else { return nil }
         var maxima = [UInt64](repeating: 0, count: ChunkFeatures.count)
-        var sampled = false
         Self.multipliers.withUnsafeBufferPointer { a in
             Self.offsets.withUnsafeBufferPointer { b in
-                SimilarityHashing.featureGear.withUnsafeBufferPointer { gear in
-                    maxima.withUnsafeMutableBufferPointer { m in
-                        var h: UInt64 = 0
-                        for byte in bytes {
-                            h = (h << 1) &+ gear[Int(byte)]
-                            guard h & mask == 0 else { continue }
-                            sampled = true
-                            samples?.append(h)
-                            for i in 0..<ChunkFeatures.count {
-                                let t = a[i] &* h &+ b[i]
-                                if t > m[i] { m[i] = t }
-                            }
+                maxima.withUnsafeMutableBufferPointer { m in
+                    for h in sampled {
+                        for i in 0..<ChunkFeatures.count {
+                            let t = a[i] &* h &+ b[i]
+                            if t > m[i] { m[i] = t }
                         }
                     }
                 }
             }
         }
-        return sampled ? ChunkFeatures(values: maxima) : nil
+        if samples != nil { samples = sampled }
+        return ChunkFeatures(values: maxima)
     }
+
+    /// The gear hashes that pass `mask`, in position order.
+    ///
+    /// The hash at a position depends on the 64 bytes up to it only (each
+    /// step shifts older bytes one bit further out), so a chunk is hashed as
+    /// four quarters side by side, each lane started 64 bytes before its
+    /// quarter: four independent dependency chains instead of one run about
+    /// 2.5x as fast, with exactly the hashes of one pass.
+    static func sampledHashes(_ bytes: UnsafeRawBufferPointer, mask: UInt64, expected: Int) -> [UInt64] {
+        let n = bytes.count
+        var out: [UInt64] = []
+        guard let src = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return out }
+        out.reserveCapacity(expected)
+        SimilarityHashing.featureGear.withUnsafeBufferPointer { gearTable in
+            let gear = gearTable.baseAddress!
+            @inline(__always) func step(_ h: UInt64, _ p: Int) -> UInt64 { (h << 1) &+ gear[Int(src[p])] }
+            let quarter = n / 4
+            guard quarter >= Self.laneMinimum else {
+                var h: UInt64 = 0
+                for p in 0..<n {
+                    h = step(h, p)
+                    if h & mask == 0 { out.append(h) }
+                }
+                return
+            }
+            let s1 = quarter, s2 = 2 * quarter, s3 = 3 * quarter
+            var h0: UInt64 = 0, h1: UInt64 = 0, h2: UInt64 = 0, h3: UInt64 = 0
+            for p in (s1 - 64)..<s1 {
+                h1 = step(h1, p)
+                h2 = step(h2, p + quarter)
+                h3 = step(h3, p + 2 * quarter)
+            }
+            var lanes: ([UInt64], [UInt64], [UInt64]) = ([], [], [])
+            for p in 0..<quarter {
+                h0 = step(h0, p)
+                h1 = step(h1, p + s1)
+                h2 = step(h2, p + s2)
+                h3 = step(h3, p + s3)
+                if h0 & mask == 0 { out.append(h0) }
+                if h1 & mask == 0 { lanes.0.append(h1) }
+                if h2 & mask == 0 { lanes.1.append(h2) }
+                if h3 & mask == 0 { lanes.2.append(h3) }
+            }
+            for p in (s3 + quarter)..<n {
+                h3 = step(h3, p)
+                if h3 & mask == 0 { lanes.2.append(h3) }
+            }
+            out += lanes.0
+            out += lanes.1
+            out += lanes.2
+        }
+        return out
+    }
+
+    /// Below this many bytes a quarter, one lane (the warm-up would cost more than it saves).
+    static let laneMinimum = 256
 }

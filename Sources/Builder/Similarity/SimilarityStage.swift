@@ -70,8 +70,8 @@ public final class SimilarityStage {
     /// are on): the builder adds a literal chunk's samples to its sketch.
     public private(set) var lastSamples: [UInt64] = []
     private let coder: DeltaCoder
-    /// Analyzes chunks handed to `process` without an analysis.
-    private var analyzer: ChunkAnalyzer
+    /// Computes the resemblance of chunks that come without one.
+    private let analyzer: ChunkAnalyzer
     private let fetchChunk: (UInt32) -> [UInt8]?
     private let extractor: ChunkFeatureExtractor
     private var index: SimilarityIndex
@@ -102,12 +102,15 @@ public final class SimilarityStage {
     }
 
     /// Decides how `chunk` is stored and records it for later chunks.
+    /// (Its resemblance is computed only if it is not a duplicate.)
     public func process(_ chunk: UnsafeRawBufferPointer) -> ChunkDecision {
-        process(chunk, analysis: analyzer.analyze(chunk))
+        process(chunk, analysis: ChunkAnalysis(digest: ChunkDigest(of: chunk),
+                                               sampledForFilter: analyzer.isSampled(counters.chunks)))
     }
 
     /// The same, for a chunk analyzed ahead (by an analyzer with the same
-    /// options; a builder thread's, see `ChunkPreparer`).
+    /// options; a builder thread's, see `ChunkPreparer`). The decisions do
+    /// not depend on where the analysis was made.
     public func process(_ chunk: UnsafeRawBufferPointer, analysis: ChunkAnalysis) -> ChunkDecision {
         if !versionStarted { beginVersion(0) }
         counters.chunks += 1
@@ -128,10 +131,12 @@ public final class SimilarityStage {
         digestOfID.append(digest)
         if idOfDigest[digest] == nil { idOfDigest[digest] = id }
 
-        guard options.deltaEnabled, let superFeatures = analysis.superFeatures else { return storeLiteral(chunk, id: id) }
-        let samples = analysis.samples
+        guard options.deltaEnabled else { return storeLiteral(chunk, id: id) }
+        let resemblance = analysis.resemblance ?? analyzer.resemblance(of: chunk, sampledForFilter: analysis.sampledForFilter)
+        let superFeatures = resemblance.superFeatures
+        let samples = resemblance.samples
         lastSamples = samples
-        if let lossless = analysis.losslessLength {
+        if let lossless = resemblance.losslessLength {
             filter.record(length: chunk.count, compressedLength: lossless)
         }
 
