@@ -35,9 +35,9 @@ final class SimilarityFeatureTests: XCTestCase {
         XCTAssertTrue(Set(SuperFeatures(features: a).tiers.joined()).isDisjoint(with: SuperFeatures(features: b).tiers.joined()))
     }
 
-    /// The four-lane hashing gives exactly the sampled hashes of one plain
-    /// pass, at every size around the lane split and for every mask.
-    func testLanesGiveTheHashesOfOnePass() {
+    /// Hashing four bytes a step gives exactly the sampled hashes of the
+    /// one-byte loop, at every length modulo 4 and for every mask.
+    func testFourByteStepsGiveTheHashesOfOneByteSteps() {
         var rng = SimilarityTestRNG(seed: 13)
         let data = rng.bytes(70_000)
         for n in [0, 1, 63, 64, 65, 1023, 1024, 1025, 1026, 1027, 1028, 4099, 8192, 65_537] {

@@ -14,7 +14,10 @@ import Foundation
 ///
 /// Files come out in the order given, as pieces of about `pieceBytes` of
 /// chunks (a file's last piece may hold fewer); at most about `queuedBytes`
-/// wait at a time.
+/// wait at a time. Pieces cross between the threads in batches of about
+/// `pieceBytes` (or `batchFiles` small files): one hand-over per small file
+/// woke the packer tens of thousands of times per build, which cost more
+/// than running ahead saved where the packer is not what the build waits for.
 final class ChunkPreparer: @unchecked Sendable {
     struct Chunk {
         let offset: UInt64
@@ -34,7 +37,11 @@ final class ChunkPreparer: @unchecked Sendable {
         var warnings: [String] = []
     }
 
-    private let queue: BlockingQueue<Piece>
+    private let queue: BlockingQueue<[Piece]>
+    /// The batch being handed out (the packer's side).
+    private var batch: [Piece] = []
+    private var batchNext = 0
+    static let batchFiles = 256
     private let done = DispatchGroup()
     private let stopLock = NSLock()
     private var stopped = false
@@ -49,6 +56,18 @@ final class ChunkPreparer: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             var source = SourceChunks(chunker: chunker)
             defer { source.release(); queue.close(); done.leave() }
+            var pending: [Piece] = []
+            var pendingBytes = 0
+            // Queues `piece`, handing the batch over when it is big enough (or `force`); false once stopped.
+            func send(_ piece: Piece?, force: Bool = false) -> Bool {
+                if let piece {
+                    pending.append(piece)
+                    pendingBytes += piece.bytes.count
+                }
+                guard force || pendingBytes >= pieceBytes || pending.count >= Self.batchFiles else { return true }
+                defer { pending = []; pendingBytes = 0 }
+                return pending.isEmpty || queue.put(pending, cost: pendingBytes)
+            }
             for file in files {
                 var piece = Piece(path: file.path)
                 var refused = false
@@ -60,14 +79,15 @@ final class ChunkPreparer: @unchecked Sendable {
                         piece.chunks.append(Chunk(offset: offset, length: chunk.count, analysis: analyzer.analyzeAhead(chunk)))
                         piece.bytes.append(contentsOf: chunk.assumingMemoryBound(to: UInt8.self))
                         if piece.bytes.count >= pieceBytes && !refused {
-                            refused = !queue.put(piece, cost: piece.bytes.count)
+                            refused = !send(piece)
                             piece = Piece(path: file.path)
                         }
                     })
                 guard let completed, !refused else { return }
                 piece.outcome = completed
-                guard queue.put(piece, cost: piece.bytes.count) else { return }
+                guard send(piece) else { return }
             }
+            _ = send(nil, force: true)
         }
     }
 
@@ -77,7 +97,15 @@ final class ChunkPreparer: @unchecked Sendable {
     }
 
     /// The next piece, in file order; nil after the last file (or a stop).
-    func next() -> Piece? { queue.take() }
+    func next() -> Piece? {
+        if batchNext == batch.count {
+            guard let more = queue.take() else { return nil }
+            batch = more
+            batchNext = 0
+        }
+        batchNext += 1
+        return batch[batchNext - 1]
+    }
 
     /// Stops the thread early (the build failed) and waits for it to end.
     func stop() {

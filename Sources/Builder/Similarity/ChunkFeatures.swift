@@ -80,57 +80,41 @@ public struct ChunkFeatureExtractor: Sendable {
 
     /// The gear hashes that pass `mask`, in position order.
     ///
-    /// The hash at a position depends on the 64 bytes up to it only (each
-    /// step shifts older bytes one bit further out), so a chunk is hashed as
-    /// four quarters side by side, each lane started 64 bytes before its
-    /// quarter: four independent dependency chains instead of one run about
-    /// 2.5x as fast, with exactly the hashes of one pass.
+    /// One byte at a time, h = (h << 1) + gear[byte] is a chain of dependent
+    /// operations, two cycles a byte. Four bytes at a time, the next h is
+    /// (h << 4) plus a sum of the four gear values that does not depend on
+    /// h, so the chain costs two cycles per four bytes; the three hashes in
+    /// between are computed beside it for the mask test. The hashes are
+    /// exactly those of the one-byte loop.
     static func sampledHashes(_ bytes: UnsafeRawBufferPointer, mask: UInt64, expected: Int) -> [UInt64] {
         let n = bytes.count
         var out: [UInt64] = []
         guard let src = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return out }
         out.reserveCapacity(expected)
-        SimilarityHashing.featureGear.withUnsafeBufferPointer { gearTable in
-            let gear = gearTable.baseAddress!
-            @inline(__always) func step(_ h: UInt64, _ p: Int) -> UInt64 { (h << 1) &+ gear[Int(src[p])] }
-            let quarter = n / 4
-            guard quarter >= Self.laneMinimum else {
-                var h: UInt64 = 0
-                for p in 0..<n {
-                    h = step(h, p)
-                    if h & mask == 0 { out.append(h) }
-                }
-                return
+        SimilarityHashing.featureGear.withUnsafeBufferPointer { table in
+            let gear = table.baseAddress!
+            var h: UInt64 = 0
+            var p = 0
+            while p &+ 4 <= n {
+                let g0 = gear[Int(src[p])], g1 = gear[Int(src[p &+ 1])]
+                let g2 = gear[Int(src[p &+ 2])], g3 = gear[Int(src[p &+ 3])]
+                let h1 = (h << 1) &+ g0
+                let h2 = (h << 2) &+ ((g0 << 1) &+ g1)
+                let h3 = (h << 3) &+ ((g0 << 2) &+ (g1 << 1) &+ g2)
+                let h4 = (h << 4) &+ ((g0 << 3) &+ (g1 << 2) &+ (g2 << 1) &+ g3)
+                if h1 & mask == 0 { out.append(h1) }
+                if h2 & mask == 0 { out.append(h2) }
+                if h3 & mask == 0 { out.append(h3) }
+                if h4 & mask == 0 { out.append(h4) }
+                h = h4
+                p &+= 4
             }
-            let s1 = quarter, s2 = 2 * quarter, s3 = 3 * quarter
-            var h0: UInt64 = 0, h1: UInt64 = 0, h2: UInt64 = 0, h3: UInt64 = 0
-            for p in (s1 - 64)..<s1 {
-                h1 = step(h1, p)
-                h2 = step(h2, p + quarter)
-                h3 = step(h3, p + 2 * quarter)
+            while p < n {
+                h = (h << 1) &+ gear[Int(src[p])]
+                if h & mask == 0 { out.append(h) }
+                p &+= 1
             }
-            var lanes: ([UInt64], [UInt64], [UInt64]) = ([], [], [])
-            for p in 0..<quarter {
-                h0 = step(h0, p)
-                h1 = step(h1, p + s1)
-                h2 = step(h2, p + s2)
-                h3 = step(h3, p + s3)
-                if h0 & mask == 0 { out.append(h0) }
-                if h1 & mask == 0 { lanes.0.append(h1) }
-                if h2 & mask == 0 { lanes.1.append(h2) }
-                if h3 & mask == 0 { lanes.2.append(h3) }
-            }
-            for p in (s3 + quarter)..<n {
-                h3 = step(h3, p)
-                if h3 & mask == 0 { lanes.2.append(h3) }
-            }
-            out += lanes.0
-            out += lanes.1
-            out += lanes.2
         }
         return out
     }
-
-    /// Below this many bytes a quarter, one lane (the warm-up would cost more than it saves).
-    static let laneMinimum = 256
 }
