@@ -103,4 +103,33 @@ final class SimilarityIndexTests: XCTestCase {
         XCTAssertEqual(index.entryCounts, [6, 8, 12])
         XCTAssertEqual(index.lookup(original)?.chunkID, 9)
     }
+
+    /// The flat SF table against a dictionary of arrays doing the same: many
+    /// SFs (so it grows several times), keys that collide in their low bits,
+    /// key 0, repeated ids, and buckets overflowing their limit.
+    func testSuperFeatureBucketsAgreeWithADictionary() {
+        var buckets = SuperFeatureBuckets(limit: 3)
+        var reference: [UInt64: [UInt32]] = [:]
+        var rng = SimilarityTestRNG(seed: 40)
+        let keys: [UInt64] = (0..<3000).map { i in i % 5 == 0 ? UInt64(i) << 40 : rng.next() } + [0]
+        for _ in 0..<20_000 {
+            let key = keys[rng.below(keys.count)]
+            let id = UInt32(rng.below(6))
+            buckets.insert(key, id)
+            var ids = reference[key, default: []]
+            ids.removeAll { $0 == id }
+            ids.append(id)
+            if ids.count > 3 { ids.removeFirst() }
+            reference[key] = ids
+        }
+        for key in keys {
+            var got: [UInt32] = []
+            buckets.forEach(key) { got.append($0) }
+            XCTAssertEqual(got, reference[key] ?? [], "key \(key)")
+        }
+        XCTAssertEqual(buckets.entries, reference.values.reduce(0) { $0 + $1.count })
+        var none: [UInt32] = []
+        buckets.forEach(12345) { none.append($0) }
+        XCTAssertEqual(none, [])
+    }
 }

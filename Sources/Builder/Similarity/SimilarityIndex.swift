@@ -64,20 +64,25 @@ public struct SimilarityIndex {
 
     public func lookup(_ superFeatures: SuperFeatures) -> SimilarityMatch? {
         for t in tables.indices {
-            var scores: [UInt32: Int] = [:]
+            // Candidates and their scores; a handful, so plain arrays.
+            var ids: [UInt32] = []
+            var scores: [Int] = []
             for sf in superFeatures.tiers[t] {
-                for id in tables[t].candidates(for: sf) { scores[id, default: 0] += 1 }
+                tables[t].forEachCandidate(for: sf) { id in
+                    if let k = ids.firstIndex(of: id) { scores[k] += 1 } else { ids.append(id); scores.append(1) }
+                }
             }
-            guard !scores.isEmpty else { continue }
+            guard !ids.isEmpty else { continue }
             for other in tables.indices where other != t {
                 for sf in superFeatures.tiers[other] {
-                    for id in tables[other].candidates(for: sf) where scores[id] != nil {
-                        scores[id]! += 1
+                    tables[other].forEachCandidate(for: sf) { id in
+                        if let k = ids.firstIndex(of: id) { scores[k] += 1 }
                     }
                 }
             }
-            let best = scores.max { ($0.value, $0.key) < ($1.value, $1.key) }!
-            return SimilarityMatch(chunkID: best.key, tier: t + 1, sharedSuperFeatures: best.value)
+            var best = 0
+            for k in ids.indices.dropFirst() where (scores[k], ids[k]) > (scores[best], ids[best]) { best = k }
+            return SimilarityMatch(chunkID: ids[best], tier: t + 1, sharedSuperFeatures: scores[best])
         }
         return nil
     }

@@ -10,14 +10,17 @@ public struct SimilarityStageOptions: Sendable {
     public var index = SimilarityIndexOptions()
     /// L, the chunks whose lossless ratio the false-positive filter averages.
     public var filterHistory = 64
-    /// The filter measures the lossless ratio of one new chunk in this many:
+    /// The filter measures the lossless ratio of one chunk in this many:
     /// compressing every chunk on its own would cost as much CPU again as
     /// compressing the frames, while the ratio of nearby data changes slowly.
-    public var filterSampleInterval = 8
+    /// One in 16 (the last L samples span about 6 MB of Django) took half the
+    /// estimates of one in 8, about 4% of a path-order build's CPU, and moved
+    /// sizes by -0.08% to +0.12% (Django patch and major releases, both orders).
+    public var filterSampleInterval = 16
     public var samplingBits = 6
 
     public init(deltaEnabled: Bool = true, index: SimilarityIndexOptions = SimilarityIndexOptions(),
-                filterHistory: Int = 64, filterSampleInterval: Int = 8, samplingBits: Int = 6) {
+                filterHistory: Int = 64, filterSampleInterval: Int = 16, samplingBits: Int = 6) {
         precondition(filterSampleInterval >= 1, "the filter sample interval must be at least 1")
         self.deltaEnabled = deltaEnabled
         self.index = index
