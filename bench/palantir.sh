@@ -85,7 +85,7 @@ measure() {   # label, then the sources
   bytes=$(du -cb "$@" | tail -1 | cut -f1)
   echo "$label: $# version(s), $bytes bytes; build time = best of $RUNS rounds (every config once per round)"
   local orders="path tree" configs=("--no-delta" "--tiers 1" "--tiers 3")
-  declare -A size best hits
+  declare -A size best hits times
   for ((round = 1; round <= RUNS; round++)); do
     for order in $orders; do
       for config in "${configs[@]}"; do
@@ -96,6 +96,7 @@ measure() {   # label, then the sources
           { echo "  $key failed: $(head -2 "$WORK/err")"; continue; }
         local s=$(elapsed "$t")
         if [ -z "${best[$key]:-}" ] || awk -v a="$s" -v b="${best[$key]}" 'BEGIN{exit !(a < b)}'; then best[$key]=$s; fi
+        times[$key]+="$s "
         size[$key]=$(du -cb "$out".* | tail -1 | cut -f1)
         hits[$key]=$(python3 -c "import json; print('/'.join(map(str, json.load(open('$WORK/stats.json'))['similarity']['deltaHits'])))")
         if [ $round -eq $RUNS ]; then
@@ -104,16 +105,19 @@ measure() {   # label, then the sources
       done
     done
   done
-  printf "  %-20s %12s %9s %8s %8s %9s %18s %8s\n" config bytes vs_nodelta build_s MB/s tput "delta hits t1/t2/t3" read_s
+  median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+  printf "  %-20s %12s %9s %8s %8s %9s %9s %18s %8s\n" config bytes vs_nodelta build_s MB/s tput tput_med "delta hits t1/t2/t3" read_s
   for order in $orders; do
     local ref="$order no-delta"
     for config in "${configs[@]}"; do
       local key="$order ${config#--}"
       [ -n "${size[$key]:-}" ] || continue
-      printf "  %-20s %12d %9s %8s %8s %9s %18s %8s\n" "$key" "${size[$key]}" \
+      printf "  %-20s %12d %9s %8s %8s %9s %9s %18s %8s\n" "$key" "${size[$key]}" \
         "$(awk -v a="${size[$key]}" -v b="${size[$ref]}" 'BEGIN{printf "%+.2f%%", (a/b-1)*100}')" "${best[$key]}" \
         "$(awk -v a="$bytes" -v s="${best[$key]}" 'BEGIN{printf "%.1f", a/1e6/s}')" \
-        "$(awk -v a="${best[$ref]}" -v s="${best[$key]}" 'BEGIN{printf "%.2f", a/s}')" "${hits[$key]}" "${readsec[$key]}"
+        "$(awk -v a="${best[$ref]}" -v s="${best[$key]}" 'BEGIN{printf "%.2f", a/s}')" \
+        "$(awk -v a="$(median "${times[$ref]}")" -v s="$(median "${times[$key]}")" 'BEGIN{printf "%.2f", a/s}')" \
+        "${hits[$key]}" "${readsec[$key]}"
     done
     echo "  $order order: 3 tiers vs tier 1: $(awk -v a="${size[$order tiers 3]}" -v b="${size[$order tiers 1]}" 'BEGIN{printf "%+.2f%%", (a/b-1)*100}')"
   done
@@ -132,6 +136,7 @@ else
     [ ${#DJANGO[@]} -gt 0 ] && measure "ten Django releases ($set: $(basename "${DJANGO[0]}") ... $(basename "${DJANGO[-1]}"))" "${DJANGO[@]}"
   done
 fi
-echo "vs_nodelta: size relative to --no-delta in the same order; tput: build throughput relative to it (1.00 = no cost)."
+echo "vs_nodelta: size relative to --no-delta in the same order; tput: build throughput relative to it (1.00 = no cost),"
+echo "  from the best build times; tput_med: the same from the median build times."
 echo "path: the default order (by path inside each SRC, versions of a file side by side); tree: SRC after SRC."
 echo "read_s: $READ_HOW, every file (last round)."

@@ -194,7 +194,8 @@ final class MountTests: XCTestCase {
         try FileManager.default.removeItem(atPath: second)
         let mountpoint = try MountHarness.scratchDirectory("mnt-missing-volume")
         for foreground in [false, true] {
-            let result = try MountHarness.run([archive, mountpoint] + (foreground ? ["-f"] : []))
+            // auto_unmount: should a regression mount it after all, no dead mount stays behind.
+            let result = try MountHarness.run([archive, mountpoint, "-o", "auto_unmount"] + (foreground ? ["-f"] : []))
             XCTAssertEqual(result.status, 1, result.output)
             XCTAssertTrue(result.output.contains("arc.002"), "message: \(result.output)")
             XCTAssertFalse(MountHarness.isMounted(mountpoint))
