@@ -54,6 +54,16 @@ private struct WorseThanLosslessCoder: DeltaCoder {
 }
 
 final class SimilarityStageTests: XCTestCase {
+    /// 8 KiB of text and a copy with one byte changed: the closest pair a delta can get.
+    private func textAndOneByteEdit(seed: UInt64) -> ([UInt8], [UInt8]) {
+        var rng = SimilarityTestRNG(seed: seed)
+        let chunk = rng.text(8192)
+        var edited = chunk
+        edited[10] ^= 1
+        return (chunk, edited)
+    }
+
+
     private func tier(of decision: ChunkDecision) -> Int? {
         if case .delta(_, _, let tier, _) = decision { return tier }
         return nil
@@ -93,10 +103,7 @@ final class SimilarityStageTests: XCTestCase {
     }
 
     func testChangedSourcesAreNeitherDuplicatesNorBases() {
-        var rng = SimilarityTestRNG(seed: 28)
-        let chunk = rng.text(8192)
-        var edited = chunk
-        edited[10] ^= 1
+        let (chunk, edited) = textAndOneByteEdit(seed: 28)
         let harness = StageHarness()
         harness.process(chunk)
         harness.stored[0]![100] ^= 1  // the source file changed after it was chunked
@@ -110,10 +117,7 @@ final class SimilarityStageTests: XCTestCase {
     /// digest it saw before; when that chunk is not a duplicate after all (its
     /// twin's source changed), the stage computes it and still finds the delta.
     func testResemblanceLeftOutAheadIsComputedWhenNeeded() {
-        var rng = SimilarityTestRNG(seed: 30)
-        let chunk = rng.text(8192)
-        var edited = chunk
-        edited[10] ^= 1
+        let (chunk, edited) = textAndOneByteEdit(seed: 30)
         let harness = StageHarness()
         harness.process(chunk)
         var ahead = ChunkAnalyzer(options: SimilarityStageOptions(), estimator: CopyInsertDeltaCoder())
@@ -188,10 +192,7 @@ final class SimilarityStageTests: XCTestCase {
     }
 
     func testFilterRejectsDeltasWorseThanLosslessCompression() {
-        var rng = SimilarityTestRNG(seed: 25)
-        let chunk = rng.text(8192)
-        var edited = chunk
-        edited[10] ^= 1
+        let (chunk, edited) = textAndOneByteEdit(seed: 25)
         let harness = StageHarness(coder: WorseThanLosslessCoder())
         harness.process(chunk)
         XCTAssertEqual(harness.process(edited), .literal(id: 1))
@@ -214,10 +215,8 @@ final class SimilarityStageTests: XCTestCase {
     }
 
     func testNoDeltaAgainstABaseTheFrameCompressorReaches() {
-        var rng = SimilarityTestRNG(seed: 29)
-        let chunk = rng.text(8192)
-        var edited = chunk
-        edited[10] ^= 1
+        let (chunk, firstEdit) = textAndOneByteEdit(seed: 29)
+        var edited = firstEdit
         let harness = StageHarness()
         harness.stage.frameReachesBase = { $0 == 0 }
         harness.process(chunk)
@@ -230,10 +229,8 @@ final class SimilarityStageTests: XCTestCase {
     /// A chunk whose content the recent frame holds as fully as its base
     /// does stays literal; one the frame holds less of gets its delta.
     func testNoDeltaWhenTheFrameHoldsTheContent() {
-        var rng = SimilarityTestRNG(seed: 31)
-        let chunk = rng.text(8192)
-        var edited = chunk
-        edited[10] ^= 1
+        let (chunk, firstEdit) = textAndOneByteEdit(seed: 31)
+        var edited = firstEdit
         let harness = StageHarness()
         var sketch = FrameSketch()
         sketch.enter(frame: 0)
@@ -289,10 +286,7 @@ final class SimilarityStageTests: XCTestCase {
     }
 
     func testNoDeltaStoresEveryNewChunkLiterally() {
-        var rng = SimilarityTestRNG(seed: 26)
-        let chunk = rng.text(8192)
-        var edited = chunk
-        edited[10] ^= 1
+        let (chunk, edited) = textAndOneByteEdit(seed: 26)
         let harness = StageHarness(options: SimilarityStageOptions(deltaEnabled: false))
         harness.process(chunk)
         XCTAssertEqual(harness.process(edited), .literal(id: 1))
