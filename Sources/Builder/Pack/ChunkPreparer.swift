@@ -7,8 +7,10 @@ import Foundation
 /// With deltas on, the packer thread is what the build waits for: the
 /// compression workers have less to do (deltas are small) and idle while it
 /// works. None of the analysis depends on a decision, so it can run ahead;
-/// the packer gets exactly the chunks and analyses it would have computed
-/// itself (the archive is the same byte for byte). Without deltas there is
+/// the packer gets the chunks it would have cut and analyses that lead to
+/// the same decisions (the archive is the same byte for byte; a chunk whose
+/// digest was seen before comes without features, which the stage computes
+/// should it not be a duplicate after all). Without deltas there is
 /// too little to split and the third busy thread only slowed builds down
 /// (measured, docs/SIMILARITY.md), so the builder uses it only with deltas.
 ///

@@ -2,10 +2,11 @@ import Archive
 import Glibc
 
 /// Reads file contents, in storage order, cuts them into content-defined
-/// chunks and passes each through the similarity stage: a duplicate becomes a
-/// reference to the stored chunk, anything else is placed into the
-/// pipeline's frame slots, as its own bytes (literal) or as an LZ4X delta
-/// against an earlier literal chunk. Records where every stored chunk went.
+/// chunks (or takes them, cut and analyzed, from a `ChunkPreparer`) and
+/// passes each through the similarity stage: a duplicate becomes a reference
+/// to the stored chunk, anything else is placed into the pipeline's frame
+/// slots, as its own bytes (literal) or as an LZ4X delta against an earlier
+/// literal chunk. Records where every stored chunk went.
 final class ContentPacker {
     struct Packed {
         var refs: [UInt32] = []
