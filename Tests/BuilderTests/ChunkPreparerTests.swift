@@ -118,4 +118,21 @@ final class BlockingQueueTests: XCTestCase {
         XCTAssertEqual(queue.take(), 3)
         XCTAssertNil(queue.take())
     }
+
+    /// A taken item is the taker's alone: the queue keeps no reference to it
+    /// (it used to, until it compacted, which held 100+ MB of chunk batches).
+    func testTakenItemsAreReleased() {
+        final class Payload {}
+        let queue = BlockingQueue<Payload>()
+        weak var first: Payload?
+        do {
+            let payload = Payload()
+            first = payload
+            queue.put(payload)
+            queue.put(Payload())
+        }
+        XCTAssertNotNil(first, "queued items are kept")
+        _ = queue.take()
+        XCTAssertNil(first, "a taken item is released")
+    }
 }

@@ -8,7 +8,10 @@ import Foundation
 /// producer that runs ahead holds bounded memory.
 final class BlockingQueue<T>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [(item: T, cost: Int)] = []
+    /// Taken items are cleared at once: the array is compacted only now and
+    /// then, and until then it held every taken item alive (64 batches of a
+    /// MiB of chunks each, 100+ MB of a build's peak RSS).
+    private var items: [(item: T?, cost: Int)] = []
     private var head = 0
     private var closed = false
     private let limit: Int
@@ -37,6 +40,7 @@ final class BlockingQueue<T>: @unchecked Sendable {
         while head == items.count && !closed { condition.wait() }
         guard head < items.count else { return nil }
         let (item, cost) = items[head]
+        items[head].item = nil
         head += 1
         if head > 64 && head * 2 > items.count {
             items.removeFirst(head)
@@ -46,7 +50,7 @@ final class BlockingQueue<T>: @unchecked Sendable {
             queuedCost -= cost
             condition.broadcast()
         }
-        return item
+        return item!
     }
 
     /// Ends the queue: `take` drains what is queued, then returns nil; `put` refuses.
