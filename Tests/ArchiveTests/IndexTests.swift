@@ -163,29 +163,69 @@ final class IndexTests: XCTestCase {
         }
     }
 
-    /// Archives written with format 1 (tables row by row) still open, to the
-    /// same index as format 2 gives.
-    func testFormatOneStillReads() throws {
-        let v1 = IndexCodec.encode(sampleIndex(), version: 1)
-        let v2 = IndexCodec.encode(sampleIndex())
-        XCTAssertEqual(v1[8], 1)
-        XCTAssertEqual(v2[8], 2)
-        XCTAssertNotEqual(v1, v2)
-        let a = try v1.withUnsafeBytes { try IndexCodec.decode($0, what: "v1") }
-        let b = try v2.withUnsafeBytes { try IndexCodec.decode($0, what: "v2") }
-        XCTAssertEqual(a.inodes, b.inodes)
-        XCTAssertEqual(a.entries, b.entries)
-        XCTAssertEqual(a.chunks, b.chunks)
-        XCTAssertEqual(a.frames, b.frames)
-        XCTAssertEqual(a.contents, b.contents)
-        XCTAssertEqual(a.chunkRefs, b.chunkRefs)
-        XCTAssertEqual(a.strings, b.strings)
-        XCTAssertEqual(a.volumeSizes, b.volumeSizes)
-        var v3 = v2
-        v3[8] = 3
-        XCTAssertThrowsError(try v3.withUnsafeBytes { try IndexCodec.decode($0, what: "v3") }) {
-            XCTAssertTrue("\($0)".contains("version 3"), "\($0)")
+    /// Archives written with formats 1 (tables row by row) and 2 (columns)
+    /// still open, to the same index as format 3 gives; format 4 is refused.
+    func testOlderFormatsStillRead() throws {
+        let encoded = (1...3).map { IndexCodec.encode(sampleIndex(), version: UInt32($0)) }
+        XCTAssertEqual(encoded.map { $0[8] }, [1, 2, 3])
+        XCTAssertEqual(Set(encoded).count, 3)
+        XCTAssertEqual(IndexCodec.encode(sampleIndex()), encoded[2], "format 3 is the one written")
+        let b = try encoded[2].withUnsafeBytes { try IndexCodec.decode($0, what: "v3") }
+        XCTAssertFalse(b.chunks.isEmpty)
+        for (i, bytes) in encoded.enumerated().dropLast() {
+            let a = try bytes.withUnsafeBytes { try IndexCodec.decode($0, what: "v\(i + 1)") }
+            XCTAssertEqual(a.inodes, b.inodes)
+            XCTAssertEqual(a.entries, b.entries)
+            XCTAssertEqual(a.chunks, b.chunks)
+            XCTAssertEqual(a.frames, b.frames)
+            XCTAssertEqual(a.contents, b.contents)
+            XCTAssertEqual(a.chunkRefs, b.chunkRefs)
+            XCTAssertEqual(a.strings, b.strings)
+            XCTAssertEqual(a.volumeSizes, b.volumeSizes)
         }
+        var v4 = encoded[2]
+        v4[8] = 4
+        XCTAssertThrowsError(try v4.withUnsafeBytes { try IndexCodec.decode($0, what: "v4") }) {
+            XCTAssertTrue("\($0)".contains("version 4"), "\($0)")
+        }
+    }
+
+    /// Format 3's prediction round-trips any chunk table, including offsets
+    /// and lengths that wrap around 2^32 and frames that come back.
+    func testChunkPredictionRoundTripsAnyTable() {
+        var rng = SystemRandomNumberGenerator()
+        let chunks = (0..<500).map { i -> ChunkRecord in
+            let wild = i % 7 == 0
+            return ChunkRecord(kind: i % 3 == 0 ? .delta : .literal, frame: UInt32(i / 40 % 3),
+                               offset: wild ? UInt32.random(in: 0...UInt32.max, using: &rng) : UInt32(i * 100),
+                               storedLength: wild ? UInt32.max : UInt32(50 + i % 9),
+                               length: UInt32.random(in: 0...UInt32.max, using: &rng), base: UInt32(i))
+        }
+        var encoder = ChunkPrediction(), decoder = ChunkPrediction()
+        for chunk in chunks {
+            let (offset, stored) = encoder.residuals(of: chunk)
+            var record = chunk
+            record.offset = offset
+            record.storedLength = stored
+            decoder.restore(&record)
+            XCTAssertEqual(record, chunk)
+        }
+    }
+
+    /// Chunks packed one after another leave residuals of zero, which is what
+    /// makes format 3's chunk table compress: well under format 2's.
+    func testFormatThreeShrinksThePackedChunkTable() throws {
+        var index = sampleIndex()
+        var offset: UInt32 = 0
+        for i in 0..<20_000 {
+            let length = UInt32(2048 + (i * 7919) % 14_000)
+            if offset + length > 16 << 20 { offset = 0 }
+            index.chunks.append(.literal(frame: UInt32(i / 2000), offset: offset, length: length))
+            offset += length
+        }
+        let v2 = try Zlib.compress(IndexCodec.encode(index, version: 2)).count
+        let v3 = try Zlib.compress(IndexCodec.encode(index, version: 3)).count
+        XCTAssertLessThan(v3 * 3, v2 * 2, "format 3: \(v3) bytes, format 2: \(v2)")
     }
 
     /// Rows -> columns -> rows is the identity on bodies of random records
@@ -193,22 +233,24 @@ final class IndexTests: XCTestCase {
     /// claim more than follows is refused in both directions.
     func testColumnTransformRoundTrips() throws {
         var rng = SystemRandomNumberGenerator()
-        for _ in 0..<20 {
+        for version: UInt32 in [2, 3] {
+          for _ in 0..<20 {
             var w = ByteWriter()
-            for section in IndexColumns.sections {
+            for section in IndexColumns.sections(version: version) {
                 let count = Int.random(in: 0...40, using: &rng)
                 if section.countWidth == 8 { w.u64(UInt64(count)) } else { w.u32(UInt32(count)) }
                 w.raw((0..<(count * section.recordSize)).map { _ in UInt8.random(in: 0...255, using: &rng) })
             }
             let rows = w.bytes
-            let columns = try rows.withUnsafeBytes { try IndexColumns.columns(fromRows: $0, what: "t") }
+            let columns = try rows.withUnsafeBytes { try IndexColumns.columns(fromRows: $0, version: version, what: "t") }
             XCTAssertEqual(columns.count, rows.count)
-            XCTAssertEqual(try columns.withUnsafeBytes { try IndexColumns.rows(fromColumns: $0, what: "t") }, rows)
+            XCTAssertEqual(try columns.withUnsafeBytes { try IndexColumns.rows(fromColumns: $0, version: version, what: "t") }, rows)
             for cut in [1, 5, rows.count / 2] where cut < rows.count {
                 let short = Array(rows.dropLast(cut))
-                XCTAssertThrowsError(try short.withUnsafeBytes { try IndexColumns.rows(fromColumns: $0, what: "t") })
-                XCTAssertThrowsError(try short.withUnsafeBytes { try IndexColumns.columns(fromRows: $0, what: "t") })
+                XCTAssertThrowsError(try short.withUnsafeBytes { try IndexColumns.rows(fromColumns: $0, version: version, what: "t") })
+                XCTAssertThrowsError(try short.withUnsafeBytes { try IndexColumns.columns(fromRows: $0, version: version, what: "t") })
             }
+          }
         }
     }
 
@@ -223,7 +265,7 @@ final class IndexTests: XCTestCase {
                                       data: UInt64(i), count: 0))
         }
         let v1 = try Zlib.compress(IndexCodec.encode(index, version: 1)).count
-        let v2 = try Zlib.compress(IndexCodec.encode(index)).count
+        let v2 = try Zlib.compress(IndexCodec.encode(index, version: 2)).count
         XCTAssertLessThan(v2 * 2, v1, "format 2: \(v2) bytes, format 1: \(v1)")
     }
 }

@@ -112,7 +112,7 @@ public struct ContentRecord: Sendable, Equatable {
 public struct ArchiveIndex: Sendable {
     public static let rootInode = 0
     /// Format 2: tables column by column (docs/FORMAT.md); format 1 still reads.
-    public static let currentVersion: UInt32 = 2
+    public static let currentVersion: UInt32 = 3
 
     public var archiveID: [UInt8] = Array(repeating: 0, count: 16)
     /// Volume sizes in bytes; the last one's is the offset of the index in it.

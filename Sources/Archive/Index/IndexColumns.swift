@@ -1,4 +1,4 @@
-/// Index format 2 stores each fixed-size table column by column, and the
+/// Index formats 2 and 3 store each fixed-size table column by column, and the
 /// columns that mostly grow (offsets, ids, references, times) as differences
 /// from the row before. The tables' fields are then runs of small, alike
 /// values, which zlib squeezes far better: on ten Django releases the
@@ -31,7 +31,20 @@ enum IndexColumns {
         var recordSize: Int { fields?.reduce(0) { $0 + $1.width } ?? 1 }
     }
 
-    /// The sections in order, field by field as docs/FORMAT.md lists them.
+    /// The sections of format `version` (2 or 3). Format 3 stores the chunk
+    /// table's offsets as what is left after predicting them (`IndexCodec`),
+    /// mostly zeros, so they are not delta-coded.
+    static func sections(version: UInt32) -> [Section] {
+        version >= 3 ? sectionsV3 : sections
+    }
+
+    static let sectionsV3: [Section] = sections.map { section in
+        guard section.name == "chunk table" else { return section }
+        return Section(name: section.name, countWidth: section.countWidth, fields: [
+            Field(1), Field(4, delta: true), Field(4), Field(4), Field(4), Field(4)])
+    }
+
+    /// The sections of format 2 in order, field by field as docs/FORMAT.md lists them.
     static let sections: [Section] = [
         Section(name: "volume table", countWidth: 4, fields: [Field(8)]),
         Section(name: "frame table", countWidth: 4, fields: [
@@ -48,18 +61,19 @@ enum IndexColumns {
         Section(name: "string table", countWidth: 8, fields: nil),
     ]
 
-    /// Format 1 body (rows) -> format 2 body (columns).
-    static func columns(fromRows body: UnsafeRawBufferPointer, what: String) throws -> [UInt8] {
-        try convert(body, what: what, toColumns: true)
+    /// Format 1 body (rows) -> format 2 or 3 body (columns).
+    static func columns(fromRows body: UnsafeRawBufferPointer, version: UInt32 = 2, what: String) throws -> [UInt8] {
+        try convert(body, sections: sections(version: version), what: what, toColumns: true)
     }
 
-    /// Format 2 body (columns) -> format 1 body (rows). Every count is checked
-    /// against the bytes that follow before anything is copied.
-    static func rows(fromColumns body: UnsafeRawBufferPointer, what: String) throws -> [UInt8] {
-        try convert(body, what: what, toColumns: false)
+    /// Format 2 or 3 body (columns) -> format 1 body (rows). Every count is
+    /// checked against the bytes that follow before anything is copied.
+    static func rows(fromColumns body: UnsafeRawBufferPointer, version: UInt32 = 2, what: String) throws -> [UInt8] {
+        try convert(body, sections: sections(version: version), what: what, toColumns: false)
     }
 
-    private static func convert(_ body: UnsafeRawBufferPointer, what: String, toColumns: Bool) throws -> [UInt8] {
+    private static func convert(_ body: UnsafeRawBufferPointer, sections: [Section], what: String,
+                                toColumns: Bool) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: body.count)
         try out.withUnsafeMutableBytes { dst in
             var r = ByteReader(body, what: what)
