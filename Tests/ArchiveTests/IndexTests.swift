@@ -39,15 +39,22 @@ final class IndexTests: XCTestCase {
         return try bytes.withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "test index") }
     }
 
+    /// Every table of `a` equals `b`'s.
+    private func assertSameTables(_ a: ArchiveIndex, _ b: ArchiveIndex, _ what: String,
+                                  file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.inodes, b.inodes, what, file: file, line: line)
+        XCTAssertEqual(a.entries, b.entries, what, file: file, line: line)
+        XCTAssertEqual(a.chunks, b.chunks, what, file: file, line: line)
+        XCTAssertEqual(a.frames, b.frames, what, file: file, line: line)
+        XCTAssertEqual(a.contents, b.contents, what, file: file, line: line)
+        XCTAssertEqual(a.chunkRefs, b.chunkRefs, what, file: file, line: line)
+        XCTAssertEqual(a.strings, b.strings, what, file: file, line: line)
+        XCTAssertEqual(a.volumeSizes, b.volumeSizes, what, file: file, line: line)
+    }
+
     func testRoundTripAndLookups() throws {
         let back = try roundTrip(sampleIndex())
-        let original = sampleIndex()
-        XCTAssertEqual(back.inodes, original.inodes)
-        XCTAssertEqual(back.entries, original.entries)
-        XCTAssertEqual(back.chunks, original.chunks)
-        XCTAssertEqual(back.frames, original.frames)
-        XCTAssertEqual(back.contents, original.contents)
-        XCTAssertEqual(back.strings, original.strings)
+        assertSameTables(back, sampleIndex(), "round trip")
         XCTAssertEqual(back.lookup(directory: 0, name: "dir"), 2)
         XCTAssertEqual(back.lookup(directory: 0, name: "a.txt"), 1)
         XCTAssertNil(back.lookup(directory: 0, name: "b"))
@@ -174,14 +181,7 @@ final class IndexTests: XCTestCase {
         XCTAssertFalse(b.chunks.isEmpty)
         for (i, bytes) in encoded.enumerated().dropLast() {
             let a = try bytes.withUnsafeBytes { try IndexCodec.decode($0, what: "v\(i + 1)") }
-            XCTAssertEqual(a.inodes, b.inodes)
-            XCTAssertEqual(a.entries, b.entries)
-            XCTAssertEqual(a.chunks, b.chunks)
-            XCTAssertEqual(a.frames, b.frames)
-            XCTAssertEqual(a.contents, b.contents)
-            XCTAssertEqual(a.chunkRefs, b.chunkRefs)
-            XCTAssertEqual(a.strings, b.strings)
-            XCTAssertEqual(a.volumeSizes, b.volumeSizes)
+            assertSameTables(a, b, "format \(i + 1)")
         }
         var v4 = encoded[2]
         v4[8] = 4
