@@ -121,7 +121,7 @@ public final class LZ4XEncoder {
         default:
             return encode(LZ4XMatchFinder<LZ4XWaysAny>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
                                                        epoch: e, niceLength: niceLength,
-                                                     hashLog: options.hashLog, shortHashLog: options.shortHashLog),
+                                                       hashLog: options.hashLog, shortHashLog: options.shortHashLog),
                           src: src, n: n, start: prefixLength, output: output)
         }
     }
