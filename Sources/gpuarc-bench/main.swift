@@ -71,23 +71,9 @@ func measure(frames: [[UInt8]]) {
 }
 
 
-/// Deterministic xorshift generator for the generated cases.
-struct BenchRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}
-
 /// An 8 KiB target made from `base` by a few small edits (replace, insert, delete), as a
 /// changed file's chunk against its previous version.
-func editedTarget(_ base: [UInt8], rng: inout BenchRNG) -> [UInt8] {
+func editedTarget(_ base: [UInt8], rng: inout XorShift64) -> [UInt8] {
     var t = base
     for _ in 0..<(1 + rng.below(24)) {
         let at = rng.below(t.count)
@@ -104,7 +90,7 @@ func editedTarget(_ base: [UInt8], rng: inout BenchRNG) -> [UInt8] {
 
 /// (base, target) pairs of 8 KiB windows of `data`.
 func deltaPairs(_ data: [UInt8], count: Int) -> [([UInt8], [UInt8])] {
-    var rng = BenchRNG(seed: 11)
+    var rng = XorShift64(seed: 11)
     return (0..<count).map { _ in
         let o = rng.below(max(1, data.count - 8192))
         let base = Array(data[o..<min(data.count, o + 8192)])
@@ -157,7 +143,7 @@ func digest(dir: String) throws {
         cases.append((name, data, 0, LZ4X.compressBound(data.count)))
     }
     if text.isEmpty { text = Array((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7 % 61 + 32) }) }
-    var rng = BenchRNG(seed: 5)
+    var rng = XorShift64(seed: 5)
     let random = rng.bytes(4096)
     for n in 0...100 {
         cases.append(("text\(n)", Array(text[1000..<(1000 + n)]), 0, LZ4X.compressBound(n)))

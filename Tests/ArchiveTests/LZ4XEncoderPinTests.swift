@@ -6,20 +6,6 @@ import XCTest
 /// to it). Speed work on the encoder must leave these digests alone; a change that alters the
 /// output on purpose updates them, and says so.
 final class LZ4XEncoderPinTests: XCTestCase {
-    /// Own generator (not LZ4XTestRNG), so test-support edits cannot move the pinned inputs.
-    private struct RNG {
-        var state: UInt64
-        init(_ seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-        mutating func next() -> UInt64 {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return state
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-    }
-
     private static let words = ["static", "const", "return", "the", "struct", "int", "void", "if", "(",
                                 ")", "{", "}", ";", "\n", "    ", "uint32_t", "buffer", "length",
                                 "offset", "match", "#define", "frame", "=", "+", "0x", "1", "16"]
@@ -28,7 +14,7 @@ final class LZ4XEncoderPinTests: XCTestCase {
     /// long), runs, and random bytes, so every encoder path (skips, lazy steps, backward
     /// extension, long-match edge inserts, the short table) is taken.
     private static func text(_ n: Int, seed: UInt64) -> [UInt8] {
-        var rng = RNG(seed)
+        var rng = XorShift64(seed: seed)
         var out: [UInt8] = []
         out.reserveCapacity(n + 70_000)
         while out.count < n {
@@ -60,7 +46,7 @@ final class LZ4XEncoderPinTests: XCTestCase {
         let big = Self.text(3 << 20, seed: 1)
         add(big)
         add(Array(big[5000..<(5000 + (1 << 20))]))
-        var rng = RNG(2)
+        var rng = XorShift64(seed: 2)
         add(rng.bytes(100_000))
         add([UInt8](repeating: 0x41, count: 70_000))
         for n in 0...40 { add(Array(big[1000..<(1000 + n)])) }
@@ -90,6 +76,14 @@ final class LZ4XEncoderPinTests: XCTestCase {
         let got = digest(options)
         XCTAssertEqual(got, expected, "encoder output changed: digest is 0x\(String(got, radix: 16))",
                        file: file, line: line)
+    }
+
+    /// The pinned inputs come from XorShift64: pin the generator too, so a
+    /// change to it reads as such and not as an encoder change.
+    func testInputGeneratorIsPinned() {
+        var rng = XorShift64(seed: 2)
+        XCTAssertEqual((0..<3).map { _ in rng.next() }, [13274060131603364635, 15844116986245010605, 8004331454830273604])
+        XCTAssertEqual(rng.bytes(4), [140, 245, 146, 199])
     }
 
     func testDefaultOptions() { assertPinned(.default, 0xd42b75d603d92820) }

@@ -5,15 +5,15 @@ final class LZ4XEncoderTests: XCTestCase {
     /// [R][filler of period 1000][R][tail]: the filler matches itself at a short distance, so the
     /// only way to encode the second R is a match at distance exactly `distance`.
     private func assertUsesOffset(_ distance: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        var rng = LZ4XTestRNG(seed: UInt64(distance))
-        let r = rng.bytes(256)
-        let q = rng.bytes(1000)
+        var rng = XorShift64(seed: UInt64(distance))
+        let r = rng.packedBytes(256)
+        let q = rng.packedBytes(1000)
         var data = r
         data.reserveCapacity(distance + 512)
         while data.count < distance { data += q }
         data.removeLast(data.count - distance)
         data += r
-        data += rng.bytes(64)
+        data += rng.packedBytes(64)
         let block = try lz4xAssertRoundTrip(data, file: file, line: line)
         let seqs = lz4xSequences(block)
         XCTAssert(seqs.contains { $0.offset == distance && $0.matchLength >= 200 },
@@ -27,10 +27,10 @@ final class LZ4XEncoderTests: XCTestCase {
 
     /// A repeat just beyond the window cannot be matched.
     func testNoMatchBeyondWindow() throws {
-        var rng = LZ4XTestRNG(seed: 99)
-        let r = rng.bytes(256)
+        var rng = XorShift64(seed: 99)
+        let r = rng.packedBytes(256)
         var data = r + [UInt8](repeating: 7, count: LZ4X.maxOffset + 1 - 256) + r
-        data += rng.bytes(64)
+        data += rng.packedBytes(64)
         let block = try lz4xAssertRoundTrip(data)
         let seqs = lz4xSequences(block)
         // The filler matches itself at a short distance; nothing reaches the first copy of r.
@@ -38,11 +38,11 @@ final class LZ4XEncoderTests: XCTestCase {
     }
 
     func testPrefixDictionary() throws {
-        var rng = LZ4XTestRNG(seed: 3)
+        var rng = XorShift64(seed: 3)
         let base = LZ4XTestData.text(64 << 10, seed: 3)
         var target = base
         for _ in 0..<40 { target[rng.below(target.count)] = UInt8(truncatingIfNeeded: rng.next()) }
-        target.insert(contentsOf: rng.bytes(100), at: 30_000)
+        target.insert(contentsOf: rng.packedBytes(100), at: 30_000)
 
         let alone = try XCTUnwrap(lz4xEncode(target))
         let combined = base + target
@@ -57,7 +57,7 @@ final class LZ4XEncoderTests: XCTestCase {
     /// Entering only every k-th base position (the builder's delta coder
     /// uses 2) still round-trips, and still finds the base's long matches.
     func testSparsePrefixInsertion() throws {
-        var rng = LZ4XTestRNG(seed: 4)
+        var rng = XorShift64(seed: 4)
         let base = LZ4XTestData.text(8 << 10, seed: 4)
         var target = base
         for _ in 0..<12 { target[rng.below(target.count)] = UInt8(truncatingIfNeeded: rng.next()) }
@@ -90,9 +90,9 @@ final class LZ4XEncoderTests: XCTestCase {
 
     func testCompressBoundHolds() throws {
         // Sizes around the 15 and 255 extension boundaries, on data that yields short matches.
-        var rng = LZ4XTestRNG(seed: 8)
+        var rng = XorShift64(seed: 8)
         for size in [14, 15, 16, 269, 270, 271, 525, 4096, 65_536] {
-            var data = rng.bytes(size)
+            var data = rng.packedBytes(size)
             for i in stride(from: 20, to: size - 10, by: 20) { data[i..<(i + 5)] = data[(i - 20)..<(i - 15)] }
             _ = try lz4xAssertRoundTrip(data)
         }

@@ -1,34 +1,6 @@
 @testable import Archive
 import XCTest
 
-/// Deterministic generator so failures reproduce.
-struct LZ4XTestRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func bytes(_ n: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: n)
-        out.withUnsafeMutableBytes { buf in
-            var i = 0
-            while i + 8 <= n {
-                buf.storeBytes(of: next(), toByteOffset: i, as: UInt64.self)
-                i += 8
-            }
-            while i < n {
-                buf[i] = UInt8(truncatingIfNeeded: next())
-                i += 1
-            }
-        }
-        return out
-    }
-}
-
 enum LZ4XTestData {
     static let words = ["the", "archive", "frame", "chunk", "decode", "of", "and", "swift", "buffer",
                         "index", "volume", "a", "to", "similar", "delta", "offset", "match", "literal",
@@ -36,7 +8,7 @@ enum LZ4XTestData {
 
     /// Word salad: compressible like text, but not trivially.
     static func text(_ n: Int, seed: UInt64 = 1) -> [UInt8] {
-        var rng = LZ4XTestRNG(seed: seed)
+        var rng = XorShift64(seed: seed)
         var out: [UInt8] = []
         out.reserveCapacity(n + 16)
         while out.count < n {
@@ -47,8 +19,8 @@ enum LZ4XTestData {
     }
 
     static func random(_ n: Int, seed: UInt64) -> [UInt8] {
-        var rng = LZ4XTestRNG(seed: seed)
-        return rng.bytes(n)
+        var rng = XorShift64(seed: seed)
+        return rng.packedBytes(n)
     }
 
     static func periodic(_ n: Int, period: Int) -> [UInt8] {

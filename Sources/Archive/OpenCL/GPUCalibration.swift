@@ -107,13 +107,12 @@ public enum GPUCalibrator {
         let words = ["public", "func", "return", "let", "var", "if", "else", "for", "in", "struct", "class",
                      "self", "count", "buffer", "index", "offset", "frame", "(", ")", "{", "}", "=", "+", "0",
                      "1", "//", "the", "a", "of", "to", "\n", "\n    ", "\n        "]
-        var state: UInt64 = 0x2545F4914F6CDD1D
+        var rng = XorShift64(state: 0x2545F4914F6CDD1D)
         return (0..<2).map { _ in
             var frame: [UInt8] = []
             frame.reserveCapacity(frameSize + 16)
             while frame.count < frameSize {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                frame += Array(words[Int(state % UInt64(words.count))].utf8)
+                frame += Array(words[Int(rng.next() % UInt64(words.count))].utf8)
                 frame.append(32)
             }
             return Array(frame.prefix(frameSize))
