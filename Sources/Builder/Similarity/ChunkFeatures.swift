@@ -33,37 +33,36 @@ public struct ChunkFeatureExtractor: Sendable {
     }
 
     public func features(of bytes: UnsafeRawBufferPointer) -> ChunkFeatures {
-        // A chunk with no sampled position (short, or highly repetitive) is
-        // sampled everywhere instead, so it still gets content-derived features.
-        var none: [UInt64]? = nil
-        return extract(bytes, mask: sampleMask, samples: &none) ?? extract(bytes, mask: 0, samples: &none)
-            ?? ChunkFeatures(values: Array(repeating: 0, count: ChunkFeatures.count))
+        featuresAndSamples(of: bytes).0
     }
 
     public func features(of bytes: [UInt8]) -> ChunkFeatures {
         bytes.withUnsafeBytes { features(of: $0) }
     }
 
-    /// The features and the sampled hashes they were drawn from. Each sample
-    /// stands for the 64 bytes before its position (the gear hash forgets
-    /// older bytes), so the samples two byte ranges share measure how much
-    /// content they share (`FrameSketch`). No samples for a chunk without a
-    /// sampled position.
-    public func featuresAndSamples(of bytes: UnsafeRawBufferPointer) -> (ChunkFeatures, [UInt64]) {
-        var samples: [UInt64]? = []
-        samples!.reserveCapacity(bytes.count >> samplingBits + 8)
-        if let features = extract(bytes, mask: sampleMask, samples: &samples) { return (features, samples ?? []) }
-        return (features(of: bytes), [])
+    /// The sampled hashes of `bytes`. Each stands for the 64 bytes before its
+    /// position (the gear hash forgets older bytes), so the samples two byte
+    /// ranges share measure how much content they share (`FrameSketch`).
+    public func samples(of bytes: UnsafeRawBufferPointer) -> [UInt64] {
+        Self.sampledHashes(bytes, mask: sampleMask, expected: bytes.count >> samplingBits + 8)
     }
 
-    /// Features over the positions whose hash passes `mask`; the sampled
-    /// hashes go to `samples` when it is not nil.
-    private func extract(_ bytes: UnsafeRawBufferPointer, mask: UInt64, samples: inout [UInt64]?) -> ChunkFeatures? {
-        let sampled = Self.sampledHashes(bytes, mask: mask, expected: bytes.count >> samplingBits + 8)
-        guard !sampled.isEmpty else { return nil }
+    /// The features and the samples they were drawn from. A chunk with no
+    /// sampled position (short, or highly repetitive) has no samples and is
+    /// sampled everywhere instead, so it still gets content-derived features.
+    public func featuresAndSamples(of bytes: UnsafeRawBufferPointer) -> (ChunkFeatures, [UInt64]) {
+        let sampled = samples(of: bytes)
+        if !sampled.isEmpty { return (Self.maxima(of: sampled), sampled) }
+        let everywhere = Self.sampledHashes(bytes, mask: 0, expected: bytes.count)
+        return (everywhere.isEmpty ? ChunkFeatures(values: Array(repeating: 0, count: ChunkFeatures.count))
+                                   : Self.maxima(of: everywhere), [])
+    }
+
+    /// The 12 features: the maximum of each transform over the samples.
+    private static func maxima(of sampled: [UInt64]) -> ChunkFeatures {
         var maxima = [UInt64](repeating: 0, count: ChunkFeatures.count)
-        Self.multipliers.withUnsafeBufferPointer { a in
-            Self.offsets.withUnsafeBufferPointer { b in
+        multipliers.withUnsafeBufferPointer { a in
+            offsets.withUnsafeBufferPointer { b in
                 maxima.withUnsafeMutableBufferPointer { m in
                     for h in sampled {
                         for i in 0..<ChunkFeatures.count {
@@ -74,7 +73,6 @@ public struct ChunkFeatureExtractor: Sendable {
                 }
             }
         }
-        if samples != nil { samples = sampled }
         return ChunkFeatures(values: maxima)
     }
 

@@ -185,7 +185,7 @@ public final class SimilarityStage {
     private func frameHoldsAsMuch(as base: [UInt8], of samples: [UInt64]) -> Bool {
         let inFrame = frameSketchHits(samples)
         guard inFrame > 0 else { return false }
-        let baseSamples = base.withUnsafeBytes { Set(extractor.featuresAndSamples(of: $0).1) }
+        let baseSamples = base.withUnsafeBytes { Set(extractor.samples(of: $0)) }
         let inBase = samples.reduce(0) { $0 + (baseSamples.contains($1) ? 1 : 0) }
         return inFrame >= inBase
     }

@@ -72,13 +72,6 @@ struct SimilarityTierTable {
         }
     }
 
-    /// The distinct chunk ids `forEachCandidate` gives, in its order.
-    func candidates(for superFeature: UInt64) -> [UInt32] {
-        var ids: [UInt32] = []
-        forEachCandidate(for: superFeature) { ids.append($0) }
-        return ids
-    }
-
     /// Number of (SF, chunk id) entries held: the table's memory, in entries.
     var entryCount: Int {
         generations.reduce(0) { $0 + $1.buckets.entries }
