@@ -22,11 +22,13 @@ let package = Package(
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
         // Header only: software prefetch for the LZ4X encoder's hash tables.
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
+        // Header only: the *xattrat system calls and SEEK_DATA/SEEK_HOLE.
+        .systemLibrary(name: "CSysCalls", path: "Sources/CSysCalls"),
 
         // Format, codec, volumes, index, reader, frame cache, extraction.
-        .target(name: "Archive", dependencies: ["CZlib", "COpenCL", "CPrefetch"]),
+        .target(name: "Archive", dependencies: ["CZlib", "COpenCL", "CPrefetch", "CSysCalls"]),
         // Scan, dedup, chunking, similarity and delta, ordering, frame packing, volume writer.
-        .target(name: "Builder", dependencies: ["Archive", "CCrypto"]),
+        .target(name: "Builder", dependencies: ["Archive", "CCrypto", "CSysCalls"]),
         // The FUSE driver over Archive's reader (low-level libfuse3 API).
         .target(name: "Mount", dependencies: ["Archive", "CFuse3"]),
 
@@ -36,10 +38,10 @@ let package = Package(
         .executableTarget(name: "gpuarc-bench", dependencies: ["Archive"]),
         // OpenCL kernel throughput (docs/GPU.md).
         .executableTarget(name: "gpuarc-clbench", dependencies: ["Archive"]),
-        .executableTarget(name: "gpuarc-mount", dependencies: ["Mount"]),
+        .executableTarget(name: "gpuarc-mount", dependencies: ["Mount", "Archive"]),
 
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"]),
-        .testTarget(name: "BuilderTests", dependencies: ["Builder", "Archive"]),
+        .testTarget(name: "BuilderTests", dependencies: ["Builder", "Archive", "CSysCalls"]),
         .testTarget(name: "OpenCLTests", dependencies: ["Archive"]),
         // Real mounts of archives made by the builder; the driver binary must be built.
         .testTarget(name: "MountTests", dependencies: ["Mount", "Archive", "Builder", "CFuse3"]),

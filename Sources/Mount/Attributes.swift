@@ -7,7 +7,10 @@ import Glibc
 
 extension Filesystem {
     func attributes(of inode: Int) -> stat {
-        makeStat(index.inodes[inode], number: inode)
+        let node = index.inodes[inode]
+        // A sparse file occupies its data, not its size.
+        let allocated = node.kind == .regular ? index.dataBytes(ofContent: Int(node.data)) : nil
+        return makeStat(node, number: inode, allocated: allocated)
     }
 
     func entry(for inode: Int) -> fuse_entry_param {
@@ -35,7 +38,7 @@ extension Filesystem {
 
 /// Exposed for tests. st_ino is the index inode + 1, so hard links, which
 /// share an index inode, share st_ino too.
-public func makeStat(_ node: Inode, number inode: Int) -> stat {
+public func makeStat(_ node: Inode, number inode: Int, allocated: UInt64? = nil) -> stat {
     var st = stat()
     st.st_ino = ino_t(inode + 1)
     st.st_mode = mode_t(node.mode)
@@ -45,7 +48,7 @@ public func makeStat(_ node: Inode, number inode: Int) -> stat {
     st.st_size = off_t(truncatingIfNeeded: node.size)
     st.st_blksize = 4096
     // 512-byte units, rounded up, as du expects from a file of this size.
-    st.st_blocks = blkcnt_t((node.size + 511) / 512)
+    st.st_blocks = blkcnt_t(((allocated ?? node.size) + 511) / 512)
     if node.kind == .charDevice || node.kind == .blockDevice {
         st.st_rdev = dev_t(node.data)
     }

@@ -12,16 +12,31 @@ final class Filesystem: @unchecked Sendable {
     /// and attributes for as long as it likes.
     let cacheTimeout: Double = 86_400
 
+    /// Whether any entry has extended attributes (else the xattr calls answer ENOSYS).
+    let hasXattrs: Bool
+    /// Let the kernel enforce archived POSIX ACLs (with default_permissions,
+    /// that is when other users may enter the mount).
+    let enforceACLs: Bool
+
     private let reportedLock = NSLock()
     private var reported = Set<String>()
 
-    init(reader: ArchiveReader) {
+    init(reader: ArchiveReader, enforcePermissions: Bool = false) {
         self.reader = reader
         self.index = reader.index
+        hasXattrs = !reader.index.xattrSets.isEmpty
+        enforceACLs = enforcePermissions && reader.index.xattrPairs.contains { pair in
+            reader.index.strings[Int(pair.nameOffset)..<Int(pair.nameOffset + UInt64(pair.nameLength))]
+                .starts(with: Array("system.posix_acl_".utf8))
+        }
     }
 
     static func from(_ req: fuse_req_t?) -> Filesystem {
         Unmanaged<Filesystem>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
+    }
+
+    static func from(userdata: UnsafeMutableRawPointer?) -> Filesystem {
+        Unmanaged<Filesystem>.fromOpaque(userdata!).takeUnretainedValue()
     }
 
     /// Index inode of a FUSE inode number, or nil when the kernel sends one we never gave out.

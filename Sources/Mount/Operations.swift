@@ -9,12 +9,15 @@ import Glibc
 
 func makeOperations() -> fuse_lowlevel_ops {
     var ops = fuse_lowlevel_ops()
-    ops.`init` = { _, conn in
+    ops.`init` = { userdata, conn in
         // Readdirplus on every listing call, not only the first ("auto"):
         // names then always arrive with their attributes, so find, du and
         // ls -l need no lookup per entry. Symlink targets are cached too.
+        // With archived ACLs and default_permissions, the kernel enforces
+        // them (it reads system.posix_acl_* through getxattr).
+        let acl = Filesystem.from(userdata: userdata).enforceACLs ? UInt32(FUSE_CAP_POSIX_ACL) : 0
         gpuarc_want(conn, UInt32(FUSE_CAP_READDIRPLUS | FUSE_CAP_CACHE_SYMLINKS
-                                 | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS),
+                                 | FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS) | acl,
                     UInt32(FUSE_CAP_READDIRPLUS_AUTO))
     }
     ops.lookup = { req, parent, name in
@@ -78,11 +81,15 @@ func makeOperations() -> fuse_lowlevel_ops {
         // is allowed.
         fuse_reply_err(req, mask & W_OK != 0 ? EROFS : 0)
     }
-    // No extended attributes are stored. ENOSYS (not ENODATA) makes the
-    // kernel stop asking for the rest of the mount, so ls -l does not pay a
-    // round trip per file; programs see ENOTSUP.
-    ops.getxattr = { req, _, _, _ in fuse_reply_err(req, ENOSYS) }
-    ops.listxattr = { req, _, _ in fuse_reply_err(req, ENOSYS) }
+    ops.getxattr = { req, ino, name, size in
+        Filesystem.from(req).getxattr(req, ino, name: name!, size: size)
+    }
+    ops.listxattr = { req, ino, size in
+        Filesystem.from(req).listxattr(req, ino, size: size)
+    }
+    ops.lseek = { req, ino, offset, whence, _ in
+        Filesystem.from(req).seek(req, ino, offset: offset, whence: whence)
+    }
     installReadOnlyRefusals(&ops)
     return ops
 }

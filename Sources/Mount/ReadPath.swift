@@ -35,3 +35,31 @@ extension Filesystem {
         fuse_reply_buf(req, buffer, done)
     }
 }
+
+extension Filesystem {
+    /// SEEK_DATA and SEEK_HOLE (the kernel does SEEK_SET, SEEK_CUR and
+    /// SEEK_END itself): from the data extents of a sparse file; a file
+    /// without holes is all data with the one hole at its end.
+    func seek(_ req: fuse_req_t?, _ ino: fuse_ino_t, offset: off_t, whence: Int32) {
+        guard let inode = inode(ino), index.inodes[inode].kind == .regular else { fuse_reply_err(req, EINVAL); return }
+        let size = index.inodes[inode].size
+        guard offset >= 0, UInt64(offset) < size else { fuse_reply_err(req, ENXIO); return }
+        let position = UInt64(offset)
+        let extents = index.dataExtents(ofContent: Int(index.inodes[inode].data)).map(Array.init)
+            ?? [DataExtent(offset: 0, length: size)]
+        switch whence {
+        case 3:   // SEEK_DATA: the first data at or after the offset
+            guard let e = extents.first(where: { $0.end > position }) else { fuse_reply_err(req, ENXIO); return }
+            fuse_reply_lseek(req, off_t(max(position, e.offset)))
+        case 4:   // SEEK_HOLE: the first hole at or after it (end of file counts as one)
+            var hole = position
+            for e in extents where e.end > hole {
+                if e.offset > hole { break }
+                hole = e.end
+            }
+            fuse_reply_lseek(req, off_t(min(hole, size)))
+        default:
+            fuse_reply_err(req, EINVAL)
+        }
+    }
+}

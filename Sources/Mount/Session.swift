@@ -16,12 +16,14 @@ public enum MountCommand {
         }
         if options.showHelp { print(usage); return 0 }
         if options.showVersion { print("gpuarc-mount 0.1"); return 0 }
-        guard let resolved = realpath(options.mountpoint, nil) else {
-            fputs("gpuarc-mount: mountpoint \(options.mountpoint): \(String(cString: strerror(errno)))\n", stderr)
+        // Names are bytes: a mountpoint or archive named in Latin-1 is used as it is.
+        let given = RawArguments.path(options.mountpoint)
+        guard let resolved = given.withCString({ realpath($0, nil) }) else {
+            fputs("gpuarc-mount: mountpoint \(given): \(String(cString: strerror(errno)))\n", stderr)
             return 1
         }
         // Absolute, so that unmounting still finds it after the daemon's chdir("/").
-        let mountpoint = String(cString: resolved)
+        let mountpoint = BytePath(cString: resolved)
         free(resolved)
         let detach = options.foreground ? nil : Detach.begin()
         let status = serve(options, mountpoint: mountpoint, detach: detach)
@@ -29,7 +31,7 @@ public enum MountCommand {
         return status
     }
 
-    private static func serve(_ options: MountOptions, mountpoint: String, detach: Detach?) -> Int32 {
+    private static func serve(_ options: MountOptions, mountpoint: BytePath, detach: Detach?) -> Int32 {
         let reader: ArchiveReader
         do {
             var readerOptions = ReaderOptions(cacheBytes: options.cacheBytes)
@@ -41,7 +43,7 @@ public enum MountCommand {
             }
             // Absolute, because the daemon leaves its working directory and the
             // reader may open further volumes later.
-            reader = try ArchiveReader(path: absolutePath(options.archive), options: readerOptions)
+            reader = try ArchiveReader(path: absolutePath(RawArguments.path(options.archive)), options: readerOptions)
         } catch {
             fputs("gpuarc-mount: \(error)\n", stderr)
             return 1
@@ -57,7 +59,7 @@ public enum MountCommand {
             }
             for line in lines { fputs("gpuarc-mount: warning: \(line); its files will give EIO\n", stderr) }
         }
-        let filesystem = Filesystem(reader: reader)
+        let filesystem = Filesystem(reader: reader, enforcePermissions: options.allowsOtherUsers)
         var operations = makeOperations()
         var args = FuseArguments(fuseArguments(options))
         defer { args.release() }
@@ -74,7 +76,7 @@ public enum MountCommand {
         signal(SIGHUP, SIG_DFL)
         guard fuse_set_signal_handlers(session) == 0 else { return 1 }
         defer { fuse_remove_signal_handlers(session) }
-        guard fuse_session_mount(session, mountpoint) == 0 else { return 1 }
+        guard mountpoint.withCString({ fuse_session_mount(session, $0) }) == 0 else { return 1 }
         defer { fuse_session_unmount(session) }
         detach?.succeed()
         let result = options.singleThreaded
@@ -87,7 +89,10 @@ public enum MountCommand {
     /// libfuse's own options: ours are taken out by the parser; read-only and
     /// a recognisable source name are always added.
     static func fuseArguments(_ options: MountOptions) -> [String] {
-        var mountOptions = ["ro", "fsname=" + escapeOption(options.archive), "subtype=gpuarc"]
+        // The source column of /proc/mounts: the archive as given, escaped only if it is not text.
+        let archive = RawArguments.path(options.archive)
+        let source = String(validating: archive.bytes, as: UTF8.self) ?? archive.description
+        var mountOptions = ["ro", "fsname=" + escapeOption(source), "subtype=gpuarc"]
         // With other users let in, the kernel enforces the archived modes.
         // Without, only the owner of the mount sees it, and they can read the
         // whole archive file anyway.
@@ -98,10 +103,10 @@ public enum MountCommand {
         return arguments
     }
 
-    private static func absolutePath(_ path: String) -> String {
-        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
+    private static func absolutePath(_ path: BytePath) -> BytePath {
+        guard !path.isAbsolute, let cwd = getcwd(nil, 0) else { return path }
         defer { free(cwd) }
-        return String(cString: cwd) + "/" + path
+        return BytePath(cString: cwd).appending(path.bytes)
     }
 
     private static func escapeOption(_ text: String) -> String {

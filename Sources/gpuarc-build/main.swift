@@ -6,14 +6,18 @@ import Glibc
 
 @main
 struct BuildCommand: ParsableCommand {
+    /// Arguments reach the parser with non-UTF-8 bytes kept (`RawArguments`).
+    static func main() { main(RawArguments.forParser()) }
+
     static let configuration = CommandConfiguration(
         commandName: "gpuarc-build",
         abstract: "Archive directories into multi-volume gpuarc archives OUT.001, OUT.002, ...",
         discussion: """
             One SRC: its contents become the archive root. Several SRCs (successive \
             backups of one tree): each becomes a top-level directory named after its \
-            last path component. Exit status: 0 ok, 1 failed (nothing written), \
-            2 archive written but some entries could not be read (named on stderr).
+            directory name. Names are bytes: any name Linux allows is archived as it \
+            is. Exit status: 0 ok, 1 failed (nothing written), 2 archive written but \
+            some entries could not be archived as they were (named on stderr).
             """)
 
     @Argument(help: ArgumentHelp("Source directories, then the output base name.", valueName: "SRC... OUT"))
@@ -27,6 +31,9 @@ struct BuildCommand: ParsableCommand {
 
     @Option(help: "Compression threads (default: all cores).")
     var threads: Int?
+
+    @Flag(help: "Leave extended attributes and ACLs out (they are stored by default).")
+    var noXattrs = false
 
     @Flag(help: "Store every file and every chunk even if an identical one was stored already (no whole-file dedup, chunk dedup or deltas).")
     var noDedup = false
@@ -83,6 +90,7 @@ struct BuildCommand: ParsableCommand {
         options.volumeSize = volume
         if let threads { options.threads = threads }
         options.dedup = !noDedup
+        options.xattrs = !noXattrs
         options.order = contentOrder
         guard let chunk = ByteSize.parse(chunkSize) else { throw ValidationError("--chunk-size: cannot read \"\(chunkSize)\"") }
         guard (1...3).contains(tiers) else { throw ValidationError("--tiers must be 1, 2 or 3") }
@@ -111,7 +119,8 @@ struct BuildCommand: ParsableCommand {
             throw ExitCode(1)
         }
 
-        var builder = ArchiveBuilder(sources: Array(paths.dropLast()), output: paths.last!, options: options)
+        var builder = ArchiveBuilder(sources: paths.dropLast().map(RawArguments.path), output: RawArguments.path(paths.last!),
+                                     options: options)
         builder.showProgress = progress ?? (isatty(STDERR_FILENO) != 0 && !quiet)
         builder.onWarning = { message in
             FileHandle.standardError.write(Data("gpuarc-build: warning: \(message)\n".utf8))
@@ -127,9 +136,16 @@ struct BuildCommand: ParsableCommand {
             let text = try stats.json() + "\n"
             if json == "-" {
                 FileHandle.standardOutput.write(Data(text.utf8))
-            } else if !FileManager.default.createFile(atPath: json, contents: Data(text.utf8)) {
-                FileHandle.standardError.write(Data("gpuarc-build: error: cannot write --json file \(json)\n".utf8))
-                throw ExitCode(1)
+            } else {
+                let path = RawArguments.path(json)
+                let fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+                let bytes = Array(text.utf8)
+                let failed = fd < 0 || bytes.withUnsafeBytes { Posix.writeAll(fd, $0.baseAddress!, $0.count) } != nil
+                if fd >= 0 { close(fd) }
+                if failed {
+                    FileHandle.standardError.write(Data("gpuarc-build: error: cannot write --json file \(path)\n".utf8))
+                    throw ExitCode(1)
+                }
             }
         }
         if !quiet && json != "-" { print(stats.summary()) }

@@ -5,10 +5,17 @@ import Glibc
 
 @main
 struct ExtractCommand: ParsableCommand {
+    /// Arguments reach the parser with non-UTF-8 bytes kept (`RawArguments`).
+    static func main() { main(RawArguments.forParser()) }
+
     static let configuration = CommandConfiguration(
         commandName: "gpuarc-extract",
         abstract: "Restore, list or verify a gpuarc archive.",
-        discussion: "Exit status: 0 everything restored/verified, 1 anything lost or damaged (named on stderr).")
+        discussion: """
+            Exit status: 0 everything restored/verified, 1 anything lost or damaged \
+            (named on stderr), 2 every file restored but some extended attributes could \
+            not be set by this user (named on stderr).
+            """)
 
     @Argument(help: ArgumentHelp("Any volume of the archive, e.g. OUT.001.", valueName: "ARCHIVE"))
     var archive: String
@@ -24,6 +31,9 @@ struct ExtractCommand: ParsableCommand {
 
     @Flag(help: "Overwrite existing files in the destination.")
     var force = false
+
+    @Flag(help: "Do not restore extended attributes and ACLs.")
+    var noXattrs = false
 
     @Option(help: "Decoded-frame cache size (K/M/G).")
     var cacheSize = "512M"
@@ -50,7 +60,7 @@ struct ExtractCommand: ParsableCommand {
         if destination != nil && !list && !verify { try chooseDecoder(mode, &options) }
         let reader: ArchiveReader
         do {
-            reader = try ArchiveReader(path: archive, options: options)
+            reader = try ArchiveReader(path: RawArguments.path(archive), options: options)
         } catch let error as ArchiveError {
             fail(error.description)
             throw ExitCode(1)
@@ -59,7 +69,7 @@ struct ExtractCommand: ParsableCommand {
         for volume in reader.volumes.problems.keys.sorted() { fail("\(reader.volumes.problems[volume]!)") }
         if list { Listing.print(reader.index) }
         if verify { try runVerify(reader) }
-        if let destination, !list, !verify { try runExtract(reader, into: destination) }
+        if let destination, !list, !verify { try runExtract(reader, into: RawArguments.path(destination)) }
     }
 
     /// `--decoder`/`--device`: OpenCL decoding when asked or measured faster.
@@ -110,9 +120,10 @@ struct ExtractCommand: ParsableCommand {
         throw ExitCode(1)
     }
 
-    private func runExtract(_ reader: ArchiveReader, into destination: String) throws {
+    private func runExtract(_ reader: ArchiveReader, into destination: BytePath) throws {
         var options = ExtractOptions()
         options.force = force
+        options.restoreXattrs = !noXattrs
         let extractor = Extractor(reader: reader, destination: destination, options: options)
         extractor.onFailure = { fail($0) }
         let started = Date()
@@ -126,10 +137,15 @@ struct ExtractCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
         print(String(format: "extracted %d files (%@), %d directories, %d symlinks, %d hard links to %@ in %.2f s",
                      report.files, ByteSize.format(report.bytes), report.directories, report.symlinks,
-                     report.hardLinks, destination, seconds))
+                     report.hardLinks, destination.description, seconds))
+        for warning in report.warnings { fail("warning: \(warning)") }
         if !report.failures.isEmpty {
             fail("\(report.failures.count) entries were NOT restored (listed above)")
             throw ExitCode(1)
+        }
+        if !report.warnings.isEmpty {
+            fail("every file was restored, but some extended attributes were not (listed above; restore as root, or use --no-xattrs)")
+            throw ExitCode(2)
         }
     }
 }

@@ -1,4 +1,6 @@
-import Mount
+import Archive
 import Foundation
+import Mount
 
-exit(MountCommand.run(Array(CommandLine.arguments.dropFirst())))
+// Arguments with their bytes kept: an archive or mountpoint that is not UTF-8 is used as it is.
+exit(MountCommand.run(RawArguments.forParser()))

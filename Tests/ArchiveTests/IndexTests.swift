@@ -50,6 +50,75 @@ final class IndexTests: XCTestCase {
         XCTAssertEqual(a.chunkRefs, b.chunkRefs, what, file: file, line: line)
         XCTAssertEqual(a.strings, b.strings, what, file: file, line: line)
         XCTAssertEqual(a.volumeSizes, b.volumeSizes, what, file: file, line: line)
+        XCTAssertEqual(a.xattrSets, b.xattrSets, what, file: file, line: line)
+        XCTAssertEqual(a.xattrPairs, b.xattrPairs, what, file: file, line: line)
+        XCTAssertEqual(a.sparse, b.sparse, what, file: file, line: line)
+        XCTAssertEqual(a.extents, b.extents, what, file: file, line: line)
+    }
+
+    /// The sample index with what format 4 adds: an attribute set (an ACL
+    /// and a user attribute, values with NUL bytes) shared by two inodes,
+    /// and a.txt's content made sparse (100 bytes of data in a 1 MiB file).
+    private func sampleIndexV4() -> ArchiveIndex {
+        var index = sampleIndex()
+        func add(_ bytes: [UInt8]) -> (UInt64, UInt32) {
+            defer { index.strings += bytes }
+            return (UInt64(index.strings.count), UInt32(bytes.count))
+        }
+        let acl = add(Array("system.posix_acl_access".utf8)), aclValue = add([2, 0, 0, 0, 1, 0, 6, 0, 0xFF, 0xFF, 0xFF, 0xFF])
+        let user = add(Array("user.caf".utf8) + [0xE9]), userValue = add([0, 1, 0])
+        index.xattrPairs = [XattrPair(nameOffset: acl.0, nameLength: acl.1, valueOffset: aclValue.0, valueLength: aclValue.1),
+                            XattrPair(nameOffset: user.0, nameLength: user.1, valueOffset: userValue.0, valueLength: userValue.1)]
+        index.xattrSets = [XattrSet(firstPair: 0, pairCount: 2)]
+        index.inodes[1].xattrs = 1
+        index.inodes[2].xattrs = 1
+        index.contents[0].size = 1 << 20
+        index.inodes[1].size = 1 << 20
+        index.sparse = [SparseRecord(content: 0, firstExtent: 0, extentCount: 2)]
+        index.extents = [DataExtent(offset: 4096, length: 60), DataExtent(offset: 65536, length: 40)]
+        return index
+    }
+
+    /// Format 4 carries attributes and holes through a round trip, and the
+    /// accessors find them: attributes by name, extents by content.
+    func testFormatFourRoundTripsAttributesAndHoles() throws {
+        let back = try roundTrip(sampleIndexV4())
+        assertSameTables(back, sampleIndexV4(), "format 4")
+        XCTAssertEqual(back.xattrs(of: 1).map(\.name), [Array("system.posix_acl_access".utf8), Array("user.caf".utf8) + [0xE9]])
+        XCTAssertEqual(back.xattrs(of: 3).count, 0)
+        let value = Array("user.caf".utf8) + [0xE9]
+        XCTAssertEqual(value.withUnsafeBytes { back.withXattr(of: 2, name: $0) { $0.map(Array.init) } }, [0, 1, 0])
+        XCTAssertNil(Array("user.cafe".utf8).withUnsafeBytes { back.withXattr(of: 2, name: $0) { $0.map(Array.init) } })
+        XCTAssertEqual(back.dataExtents(ofContent: 0).map(Array.init), sampleIndexV4().extents)
+        XCTAssertNil(back.dataExtents(ofContent: 1))
+        XCTAssertEqual(back.dataBytes(ofContent: 0), 100)
+        XCTAssertEqual(back.extentDataStarts, [0, 60])
+    }
+
+    /// Hostile format-4 tables are refused with a message, never trusted.
+    func testHostileAttributesAndExtentsAreRefused() throws {
+        func refused(_ change: (inout ArchiveIndex) -> Void, _ expect: String, line: UInt = #line) {
+            var index = sampleIndexV4()
+            change(&index)
+            let bytes = IndexCodec.encode(index)
+            XCTAssertThrowsError(try bytes.withUnsafeBytes { try IndexCodec.decode($0, what: "i") }, line: line) { error in
+                XCTAssertTrue("\(error)".contains(expect), "\(error)", line: line)
+            }
+        }
+        refused({ $0.inodes[3].xattrs = 2 }, "xattr set 1, which does not exist")
+        refused({ $0.xattrSets[0].pairCount = 3 }, "outside the pair table")
+        refused({ $0.xattrPairs.swapAt(0, 1) }, "not strictly sorted")
+        refused({ $0.xattrPairs[1] = $0.xattrPairs[0] }, "not strictly sorted")
+        refused({ $0.xattrPairs[0].valueOffset = UInt64.max - 3 }, "outside the string table")
+        refused({ $0.xattrPairs[0].nameLength = 0 }, "empty")
+        refused({ $0.xattrSets.append(XattrSet(firstPair: 0, pairCount: 1)) }, "shared with another set")
+        refused({ $0.extents[1].offset = 4100 }, "overlapping")
+        refused({ $0.extents[1].length = 1 << 21 }, "out-of-range")
+        refused({ $0.extents[1].offset = UInt64.max }, "out-of-range")
+        refused({ $0.extents[0].length = 59 }, "chunks add up")
+        refused({ $0.sparse[0].content = 5 }, "does not exist")
+        refused({ $0.sparse.append(SparseRecord(content: 0, firstExtent: 2, extentCount: 0)) }, "out of order")
+        refused({ $0.extents.append(DataExtent(offset: 1, length: 1)) }, "no sparse content owns")
     }
 
     func testRoundTripAndLookups() throws {
@@ -170,23 +239,24 @@ final class IndexTests: XCTestCase {
         }
     }
 
-    /// Archives written with formats 1 (tables row by row) and 2 (columns)
-    /// still open, to the same index as format 3 gives; format 4 is refused.
+    /// Archives written with formats 1 (tables row by row), 2 (columns) and
+    /// 3 (chunk prediction) still open, to the same index as format 4 gives;
+    /// format 5 is refused with a message naming the versions read.
     func testOlderFormatsStillRead() throws {
-        let encoded = (1...3).map { IndexCodec.encode(sampleIndex(), version: UInt32($0)) }
-        XCTAssertEqual(encoded.map { $0[8] }, [1, 2, 3])
-        XCTAssertEqual(Set(encoded).count, 3)
-        XCTAssertEqual(IndexCodec.encode(sampleIndex()), encoded[2], "format 3 is the one written")
-        let b = try encoded[2].withUnsafeBytes { try IndexCodec.decode($0, what: "v3") }
+        let encoded = (1...4).map { IndexCodec.encode(sampleIndex(), version: UInt32($0)) }
+        XCTAssertEqual(encoded.map { $0[8] }, [1, 2, 3, 4])
+        XCTAssertEqual(Set(encoded).count, 4)
+        XCTAssertEqual(IndexCodec.encode(sampleIndex()), encoded[3], "format 4 is the one written")
+        let b = try encoded[3].withUnsafeBytes { try IndexCodec.decode($0, what: "v4") }
         XCTAssertFalse(b.chunks.isEmpty)
         for (i, bytes) in encoded.enumerated().dropLast() {
             let a = try bytes.withUnsafeBytes { try IndexCodec.decode($0, what: "v\(i + 1)") }
             assertSameTables(a, b, "format \(i + 1)")
         }
-        var v4 = encoded[2]
-        v4[8] = 4
-        XCTAssertThrowsError(try v4.withUnsafeBytes { try IndexCodec.decode($0, what: "v4") }) {
-            XCTAssertTrue("\($0)".contains("version 4"), "\($0)")
+        var v5 = encoded[3]
+        v5[8] = 5
+        XCTAssertThrowsError(try v5.withUnsafeBytes { try IndexCodec.decode($0, what: "v5") }) {
+            XCTAssertTrue("\($0)".contains("version 5") && "\($0)".contains("1 to 4"), "\($0)")
         }
     }
 
@@ -233,7 +303,7 @@ final class IndexTests: XCTestCase {
     /// claim more than follows is refused in both directions.
     func testColumnTransformRoundTrips() throws {
         var rng = SystemRandomNumberGenerator()
-        for version: UInt32 in [2, 3] {
+        for version: UInt32 in [2, 3, 4] {
           for _ in 0..<20 {
             var w = ByteWriter()
             for section in IndexColumns.sections(version: version) {

@@ -51,7 +51,7 @@ enum ArchiveDamage {
 
     /// Every region of every volume, read from an intact archive's index.
     static func regions(_ reader: ArchiveReader) -> [Region] {
-        let index = reader.index, paths = reader.volumes.paths
+        let index = reader.index, paths = reader.volumes.textPaths
         var regions = paths.map { Region(kind: .volumeHeader, volume: $0, range: 0..<VolumeHeader.size, frame: nil) }
         for (i, f) in index.frames.enumerated() {
             let start = Int(f.offset), path = paths[Int(f.volume)]
@@ -76,11 +76,26 @@ enum ArchiveDamage {
 
     /// Reads every regular file through `reader`. Files that read must match the
     /// source byte for byte; returns the inodes whose read failed, with messages.
+    /// A file's bytes, opened by a path given as bytes (nil if it cannot be read).
+    static func readFile(_ path: BytePath) -> [UInt8]? {
+        let fd = path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { return nil }
+            if n == 0 { return bytes }
+            bytes += buffer[0..<n]
+        }
+    }
+
     static func readAll(_ reader: ArchiveReader, source: String, file: StaticString = #filePath, line: UInt = #line) -> [Int: String] {
-        let paths = reader.index.paths()
+        let paths = reader.index.bytePaths()
         var failed: [Int: String] = [:]
         for inode in reader.index.inodes.indices where reader.index.inodes[inode].kind == .regular {
-            let expected = Array(FileManager.default.contents(atPath: source + "/" + paths[inode]!)!)
+            let expected = readFile(BytePath(source).appending(paths[inode]!))
             var got = [UInt8](repeating: 0, count: Int(reader.index.inodes[inode].size))
             do {
                 var done = 0
@@ -90,7 +105,7 @@ enum ArchiveDamage {
                     done += n
                 }
                 // Compared as a whole: XCTAssertEqual would print both arrays.
-                XCTAssertTrue(got == expected, "WRONG BYTES in \(paths[inode]!)", file: file, line: line)
+                XCTAssertTrue(got == expected, "WRONG BYTES in \(Escaped.text(paths[inode]!))", file: file, line: line)
             } catch {
                 failed[inode] = "\(error)"
             }
@@ -106,7 +121,7 @@ enum ArchiveDamage {
     static func assertOnlyVolumeLost(_ out: String, volume: Int, source: String, mentioning: String,
                                      file: StaticString = #filePath, line: UInt = #line) throws -> Int {
         let reader = try ArchiveReader(path: out + ".001", options: ReaderOptions(cacheBytes: 1 << 20, readAhead: false))
-        let path = reader.volumes.paths[volume]
+        let path = reader.volumes.textPaths[volume]
         XCTAssertEqual(Array(reader.volumes.problems.keys), [volume], file: file, line: line)
         let problem = reader.volumes.problems[volume].map { "\($0)" } ?? ""
         XCTAssertTrue(problem.contains(path) && (mentioning.isEmpty || problem.contains(mentioning)), problem, file: file, line: line)

@@ -1,3 +1,4 @@
+import Glibc
 import XCTest
 @testable import Builder
 
@@ -12,32 +13,36 @@ final class ChunkPreparerTests: ScratchTestCase {
 
     /// Every file comes back, in order, as pieces whose chunks rebuild it and
     /// carry the analyses an inline analyzer computes for the same chunks;
-    /// a file that cannot be read says so on its last piece.
+    /// a file that cannot be read says so on its last piece, and one that is
+    /// not the version scanned says it changed.
     func testPiecesRebuildEachFileWithTheInlineAnalyses() throws {
         let dir = temp("prep")
         var rng = SimilarityTestRNG(seed: 5)
         var contents: [(String, [UInt8]?)] = [
             ("big", rng.text(700_000)), ("one", [42]), ("empty", []), ("missing", nil),
-            ("exact", rng.text(16384)), ("random", rng.bytes(100_000)),
+            ("exact", rng.text(16384)), ("random", rng.bytes(100_000)), ("changed", nil),
         ]
         let copy = contents[4].1!
         contents.append(("copy", copy))
         for (name, bytes) in contents {
-            if let bytes { FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(bytes)) }
+            FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(bytes ?? [1, 2, 3]))
         }
-        let files = contents.map { (path: dir + "/" + $0.0, size: UInt64($0.1?.count ?? 10)) }
-        let preparer = ChunkPreparer(files: files, chunker: chunker, analyzer: analyzer(),
-                                     pieceBytes: 64 << 10, queuedBytes: 100 << 10)
+        let source = try ScannedSource(dir)
+        unlink(dir + "/missing")
+        FileManager.default.createFile(atPath: dir + "/changed", contents: Data([4, 5, 6, 7]))
+        let files = contents.map { source.node($0.0) }
+        let preparer = ChunkPreparer(files: files, sources: source.files,
+                                     identities: Dictionary(uniqueKeysWithValues: files.map { ($0, source.tree.nodes[$0].identity) }),
+                                     chunker: chunker, analyzer: analyzer(), pieceBytes: 64 << 10, queuedBytes: 100 << 10)
         var inline = analyzer()
-        for (name, expected) in contents {
+        for ((name, expected), node) in zip(contents, files) {
             var rebuilt: [UInt8] = []
             var pieces = 0
-            var outcome: Bool?
-            var warnings: [String] = []
+            var outcome: ChunkPreparer.Outcome?
             var analyses: [ChunkAnalysis] = []
             while outcome == nil {
                 let piece = try XCTUnwrap(preparer.next(), "\(name): the preparer ended early")
-                XCTAssertEqual(piece.path, dir + "/" + name)
+                XCTAssertEqual(piece.node, node)
                 XCTAssertEqual(piece.bytes.count, piece.chunks.reduce(0) { $0 + $1.length })
                 var start = 0
                 for chunk in piece.chunks {
@@ -49,21 +54,21 @@ final class ChunkPreparerTests: ScratchTestCase {
                     start += chunk.length
                 }
                 pieces += 1
-                warnings += piece.warnings
                 outcome = piece.outcome
             }
-            if let expected {
-                XCTAssertEqual(outcome, true, name)
+            switch (name, outcome!) {
+            case ("missing", .failed(let reason)):
+                XCTAssertTrue(reason.contains("vanished"), reason)
+            case ("changed", .changed):
+                XCTAssertEqual(rebuilt, [], "a file not at its scanned identity is not read")
+            case (_, .consistent):
                 XCTAssertEqual(rebuilt, expected, name)
-                XCTAssertEqual(warnings, [], name)
-            } else {
-                XCTAssertEqual(outcome, false)
-                XCTAssertEqual(warnings.count, 1)
-                XCTAssertTrue(warnings[0].contains("missing") && warnings[0].contains("not archived"), warnings[0])
+            default:
+                XCTFail("\(name): \(outcome!)")
             }
             if name == "copy" {
                 XCTAssertTrue(analyses.allSatisfy { $0.resemblance == nil }, "chunks seen before need no resemblance")
-            } else if expected != nil {
+            } else if expected != nil && !expected!.isEmpty {
                 XCTAssertTrue(analyses.allSatisfy { $0.resemblance != nil }, name)
             }
             if name == "big" { XCTAssertGreaterThanOrEqual(pieces, 10, "700 KB in pieces of about 64 KiB") }
@@ -77,12 +82,12 @@ final class ChunkPreparerTests: ScratchTestCase {
         let dir = temp("stop")
         var rng = SimilarityTestRNG(seed: 6)
         let data = Data(rng.text(50_000))
-        let files = (0..<40).map { i -> (path: String, size: UInt64) in
-            FileManager.default.createFile(atPath: dir + "/f\(i)", contents: data)
-            return (dir + "/f\(i)", UInt64(data.count))
-        }
-        let preparer = ChunkPreparer(files: files, chunker: chunker, analyzer: analyzer(),
-                                     pieceBytes: 8 << 10, queuedBytes: 16 << 10)
+        for i in 0..<40 { FileManager.default.createFile(atPath: dir + "/f\(i)", contents: data) }
+        let source = try ScannedSource(dir)
+        let files = (0..<40).map { source.node("f\($0)") }
+        let preparer = ChunkPreparer(files: files, sources: source.files,
+                                     identities: Dictionary(uniqueKeysWithValues: files.map { ($0, source.tree.nodes[$0].identity) }),
+                                     chunker: chunker, analyzer: analyzer(), pieceBytes: 8 << 10, queuedBytes: 16 << 10)
         XCTAssertNotNil(preparer.next())
         let stopped = expectation(description: "stop returns")
         Thread.detachNewThread {

@@ -16,7 +16,7 @@ final class ConcurrentDamageTests: XCTestCase {
         let intact = try ArchiveReader(path: out + ".001")
         let frame = intact.index.frames.firstIndex { $0.volume == 1 }!
         let record = intact.index.frames[frame]
-        ArchiveDamage.flipByte(intact.volumes.paths[1], at: Int(record.offset) + FrameHeader.size + Int(record.storedSize) / 2)
+        ArchiveDamage.flipByte(intact.volumes.textPaths[1], at: Int(record.offset) + FrameHeader.size + Int(record.storedSize) / 2)
 
         let reader = try ArchiveReader(path: out + ".001", options: ReaderOptions(cacheBytes: 32 << 10, readAhead: true))
         let paths = reader.index.paths()

@@ -30,7 +30,7 @@ final class FaultInjectionTests: ScratchTestCase {
                 defer { ArchiveDamage.flipByte(region.volume, at: offset) }
                 injected[region.kind, default: 0] += 1
                 let what = "\(region.kind) byte \(offset) of \(region.volume)"
-                if region.kind == .volumeHeader, let v = intact.volumes.paths.firstIndex(of: region.volume), v < intact.volumes.paths.count - 1 {
+                if region.kind == .volumeHeader, let v = intact.volumes.textPaths.firstIndex(of: region.volume), v < intact.volumes.textPaths.count - 1 {
                     // A volume before the last: only the files stored in it are lost.
                     try ArchiveDamage.assertOnlyVolumeLost(out, volume: v, source: src, mentioning: "")
                     continue
@@ -80,13 +80,13 @@ final class FaultInjectionTests: ScratchTestCase {
         for volume in 0..<3 {
             let frame = intact.index.frames.lastIndex { $0.volume == volume }!
             let record = intact.index.frames[frame]
-            ArchiveDamage.flipByte(intact.volumes.paths[volume], at: Int(record.offset) + FrameHeader.size + Int(record.storedSize) / 3)
+            ArchiveDamage.flipByte(intact.volumes.textPaths[volume], at: Int(record.offset) + FrameHeader.size + Int(record.storedSize) / 3)
             damaged.append(frame)
         }
         let verify = try runTool("gpuarc-extract", [out + ".001", "--verify", "--threads", "2"])
         XCTAssertEqual(verify.status, 1)
         for frame in damaged {
-            let path = intact.volumes.paths[Int(intact.index.frames[frame].volume)]
+            let path = intact.volumes.textPaths[Int(intact.index.frames[frame].volume)]
             XCTAssertTrue(verify.err.contains("BAD frame \(frame) in volume \(path)"), verify.err)
         }
         XCTAssertTrue(verify.err.contains("\(damaged.count) of \(intact.index.frames.count) frames are damaged"), verify.err)
@@ -107,7 +107,7 @@ final class FaultInjectionTests: ScratchTestCase {
     /// before the last loses only its own files; the last (the index) is refused.
     func testTruncatedVolumesAreNamed() throws {
         let (src, out) = try makeArchive()
-        let paths = try ArchiveReader(path: out + ".001").volumes.paths
+        let paths = try ArchiveReader(path: out + ".001").volumes.textPaths
         for (v, path) in paths.enumerated() {
             let saved = try Data(contentsOf: URL(fileURLWithPath: path))
             for length in [0, 1, VolumeHeader.size - 1, VolumeHeader.size, saved.count / 2, saved.count - Footer.size, saved.count - 1] {
@@ -127,7 +127,7 @@ final class FaultInjectionTests: ScratchTestCase {
 
     func testMissingLastVolumeExtraVolumesAndLaterSwapsAreNamed() throws {
         let (_, out) = try makeArchive()
-        let paths = try ArchiveReader(path: out + ".001").volumes.paths
+        let paths = try ArchiveReader(path: out + ".001").volumes.textPaths
         let last = paths.last!, count = paths.count
         let extra = VolumeNaming.path(base: out, number: count + 1)
 
@@ -164,7 +164,7 @@ final class FaultInjectionTests: ScratchTestCase {
     func testEveryVolumeFromAnotherArchiveIsNamed() throws {
         let (src, out) = try makeArchive()
         let (_, other) = try makeArchive()
-        let paths = try ArchiveReader(path: out + ".001").volumes.paths
+        let paths = try ArchiveReader(path: out + ".001").volumes.textPaths
         for (i, path) in paths.enumerated() {
             let saved = try Data(contentsOf: URL(fileURLWithPath: path))
             let foreign = VolumeNaming.path(base: other, number: i + 1)
@@ -186,7 +186,7 @@ final class FaultInjectionTests: ScratchTestCase {
     func testMissingVolumeCommandLineRestoresEverythingElse() throws {
         let (src, out) = try makeArchive()
         let intact = try ArchiveReader(path: out + ".001")
-        let missing = intact.volumes.paths[1]
+        let missing = intact.volumes.textPaths[1]
         XCTAssertEqual(unlink(missing), 0)
         let lostFrames = Set(intact.index.frames.indices.filter { intact.index.frames[$0].volume == 1 })
         let lost = Set(intact.files(touching: lostFrames))

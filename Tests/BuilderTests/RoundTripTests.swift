@@ -76,7 +76,9 @@ final class RoundTripTests: ScratchTestCase {
         XCTAssertEqual(try extract(out + ".001", to: dest).failures, [])
         for v in 1...3 { assertSameTree(base + "/v\(v)", dest + "/v\(v)") }
 
-        XCTAssertThrowsError(try build([base + "/v1", temp("x") + "/v1"], temp("out2") + "/a")) { error in
+        let other = temp("x") + "/v1"
+        mkdir(other, 0o755)
+        XCTAssertThrowsError(try build([base + "/v1", other], temp("out2") + "/a")) { error in
             XCTAssertTrue("\(error)".contains("distinct"), "\(error)")
         }
     }
@@ -113,7 +115,7 @@ final class RoundTripTests: ScratchTestCase {
     /// A hash that says every file is the same: dedup must still keep every
     /// distinct file, because candidates are confirmed byte for byte.
     struct CollidingHasher: FileHashing {
-        func hashFiles(paths: [String], sizes: [UInt64]) -> [UInt64?] { paths.map { _ in 42 } }
+        func hashFiles(_ files: [Int], sizes: [UInt64], from source: SourceReading) -> [UInt64?] { files.map { _ in 42 } }
     }
 
     func testFNVCollisionNeverCostsAFile() throws {

@@ -1,36 +1,53 @@
+import Archive
+import Glibc
 import XCTest
 @testable import Builder
 
-/// A stage over an in-memory chunk store, the way the builder will drive it.
-private final class StageHarness {
+/// Stored chunks kept in memory (or forgotten, to test a stage without them).
+private final class MemoryChunks: ChunkReading {
     var stored: [UInt32: [UInt8]] = [:]
-    var decoded: [[UInt8]] = []
-    let coder: DeltaCoder
-    let stage: SimilarityStage
     var fetches = 0
+    let keepsBytes: Bool
+    init(keepsBytes: Bool) { self.keepsBytes = keepsBytes }
+    func bytes(of id: UInt32) -> [UInt8]? {
+        fetches += 1
+        return keepsBytes ? stored[id] : nil
+    }
+}
+
+/// A stage over an in-memory chunk store, the way the builder drives it:
+/// every stored chunk is placed in the table, chunk n in frame n.
+private final class StageHarness {
+    let chunks: MemoryChunks
+    var stored: [UInt32: [UInt8]] { chunks.stored }
+    var fetches: Int { chunks.fetches }
+    let coder: DeltaCoder
+    let table = ChunkTable()
+    let stage: SimilarityStage
 
     init(options: SimilarityStageOptions = SimilarityStageOptions(), coder: DeltaCoder = CopyInsertDeltaCoder(), keepsBytes: Bool = true) {
         self.coder = coder
-        var fetch: (UInt32) -> [UInt8]? = { _ in nil }
-        stage = SimilarityStage(options: options, coder: coder, fetchChunk: { fetch($0) })
-        fetch = { [unowned self] id in
-            fetches += 1
-            return keepsBytes ? stored[id] : nil
-        }
+        chunks = MemoryChunks(keepsBytes: keepsBytes)
+        stage = SimilarityStage(options: options, coder: coder, table: table, chunks: chunks)
+        table.beginFile(ChunkTable.SourceFile(node: 0, identity: FileIdentity(stat()), extents: nil))
     }
 
-    /// Processes `chunk` and checks that its decision rebuilds it.
+    /// Processes `chunk` (with the frame being filled as `frame` describes)
+    /// and checks that its decision rebuilds it.
     @discardableResult
-    func process(_ chunk: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> ChunkDecision {
-        let decision = stage.process(chunk)
+    func process(_ chunk: [UInt8], frame: FrameView? = nil, file: StaticString = #filePath, line: UInt = #line) -> ChunkDecision {
+        let decision = stage.process(chunk, frame: frame)
         switch decision {
         case .duplicate(let id):
             XCTAssertEqual(stored[id], chunk, file: file, line: line)
         case .literal(let id):
-            stored[id] = chunk
+            chunks.stored[id] = chunk
+            table.place(id, .literal(frame: id, offset: 0, length: UInt32(chunk.count)), offset: 0)
         case .delta(let id, let base, _, let encoded):
             XCTAssertEqual(coder.decode(encoded, base: stored[base]!, targetLength: chunk.count), chunk, file: file, line: line)
-            stored[id] = chunk
+            chunks.stored[id] = chunk
+            table.place(id, ChunkRecord(kind: .delta, frame: id, offset: 0, storedLength: UInt32(encoded.count),
+                                        length: UInt32(chunk.count), base: base), offset: 0)
         }
         return decision
     }
@@ -106,7 +123,7 @@ final class SimilarityStageTests: XCTestCase {
         let (chunk, edited) = textAndOneByteEdit(seed: 28)
         let harness = StageHarness()
         harness.process(chunk)
-        harness.stored[0]![100] ^= 1  // the source file changed after it was chunked
+        harness.chunks.stored[0]![100] ^= 1  // the source file changed after it was chunked
         XCTAssertEqual(harness.process(edited), .literal(id: 1))
         XCTAssertEqual(harness.stage.stats.unavailableBases, 1)
         XCTAssertEqual(harness.process(chunk), .literal(id: 2))
@@ -133,9 +150,9 @@ final class SimilarityStageTests: XCTestCase {
     func testDigestAloneConfirmsWhenBytesAreGone() {
         var rng = SimilarityTestRNG(seed: 21)
         let chunk = rng.bytes(5000)
-        let stage = SimilarityStage(coder: CopyInsertDeltaCoder()) { _ in nil }
-        XCTAssertEqual(stage.process(chunk), .literal(id: 0))
-        XCTAssertEqual(stage.process(chunk), .duplicate(of: 0))
+        let stage = SimilarityStage(coder: CopyInsertDeltaCoder(), table: ChunkTable(), chunks: MemoryChunks(keepsBytes: false))
+        XCTAssertEqual(stage.process(chunk), ChunkDecision.literal(id: 0))
+        XCTAssertEqual(stage.process(chunk), ChunkDecision.duplicate(of: 0))
     }
 
     func testVersionSeriesHitsAllThreeTiers() {
@@ -218,12 +235,16 @@ final class SimilarityStageTests: XCTestCase {
         let (chunk, firstEdit) = textAndOneByteEdit(seed: 29)
         var edited = firstEdit
         let harness = StageHarness()
-        harness.stage.frameReachesBase = { $0 == 0 }
         harness.process(chunk)
-        XCTAssertEqual(harness.process(edited), .literal(id: 1))
+        // Frame 0 (where chunk 0 lies), 10 bytes after it: within reach.
+        let frame = FrameView(number: 0, used: 10, sketch: nil, reach: 4 << 20)
+        XCTAssertEqual(harness.process(edited, frame: frame), .literal(id: 1))
         XCTAssertEqual(harness.stage.stats.basesInFrameReach, 1)
         edited[20] ^= 1
-        XCTAssertEqual(tier(of: harness.process(edited)), 1, "chunk 1 is out of reach: a delta against it")
+        XCTAssertEqual(tier(of: harness.process(edited, frame: frame)), 1, "chunk 1 (frame 1) is out of reach: a delta against it")
+        edited[30] ^= 1
+        let far = FrameView(number: 1, used: 5 << 20, sketch: nil, reach: 4 << 20)
+        XCTAssertNotNil(tier(of: harness.process(edited, frame: far)), "5 MiB behind in its frame: out of reach")
     }
 
     /// A chunk whose content the recent frame holds as fully as its base
@@ -232,18 +253,19 @@ final class SimilarityStageTests: XCTestCase {
         let (chunk, firstEdit) = textAndOneByteEdit(seed: 31)
         var edited = firstEdit
         let harness = StageHarness()
-        var sketch = FrameSketch()
+        let sketch = FrameSketch()
         sketch.enter(frame: 0)
-        harness.stage.frameSketchHits = { sketch.hits($0, before: 100, reach: 50) }
         harness.process(chunk)
         XCTAssertFalse(harness.stage.lastSamples.isEmpty)
         sketch.insert(harness.stage.lastSamples, at: 60)
-        XCTAssertEqual(harness.process(edited), .literal(id: 1), "the frame holds all of it, 40 bytes back")
+        let frame = FrameView(number: 0, used: 100, sketch: sketch, reach: 50)
+        XCTAssertEqual(harness.process(edited, frame: frame), .literal(id: 1), "the frame holds all of it, 40 bytes back")
         XCTAssertEqual(harness.stage.stats.contentInFrame, 1)
 
         sketch.enter(frame: 1)   // a new frame starts empty
         edited[20] ^= 1
-        XCTAssertNotNil(tier(of: harness.process(edited)), "the new frame holds none of it: a delta")
+        let next = FrameView(number: 1, used: 100, sketch: sketch, reach: 50)
+        XCTAssertNotNil(tier(of: harness.process(edited, frame: next)), "the new frame holds none of it: a delta")
     }
 
     /// The flat table against a plain dictionary: many frames, growth,

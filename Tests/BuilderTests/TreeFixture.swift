@@ -1,3 +1,5 @@
+import Archive
+@testable import Builder
 import Foundation
 import Glibc
 import XCTest
@@ -91,7 +93,11 @@ struct TreeFixture {
     func remove() { try? FileManager.default.removeItem(atPath: root) }
 }
 
-/// What a tree looks like, entry by entry.
+/// What a tree looks like, entry by entry, with names as bytes: type, mode,
+/// owner, size, mtime to the nanosecond, symlink target, a hash of the
+/// bytes, extended attributes (ACLs included), where a sparse file's data
+/// lies, and which names share an inode. Walked with directory descriptors,
+/// so no name is ever turned into text on the way.
 struct TreeSnapshot: Equatable {
     struct Entry: Equatable {
         var type: mode_t
@@ -100,41 +106,54 @@ struct TreeSnapshot: Equatable {
         var gid: gid_t
         var size: Int
         var mtime: timespec?
-        var target: String?
+        var target: [UInt8]?
         var bytesHash: UInt64?
-        var linkGroup: String?   // first path sharing this inode (hard links)
+        var xattrs: [ExtendedAttribute] = []
+        /// Data extents of a file with holes (nil for one without).
+        var dataMap: [DataExtent]?
+        var linkGroup: [UInt8]?   // first path sharing this inode (hard links)
 
         static func == (a: Entry, b: Entry) -> Bool {
             a.type == b.type && a.mode == b.mode && a.uid == b.uid && a.gid == b.gid && a.size == b.size &&
                 a.mtime?.tv_sec == b.mtime?.tv_sec && a.mtime?.tv_nsec == b.mtime?.tv_nsec &&
-                a.target == b.target && a.bytesHash == b.bytesHash && a.linkGroup == b.linkGroup
+                a.target == b.target && a.bytesHash == b.bytesHash && a.xattrs == b.xattrs &&
+                a.dataMap == b.dataMap && a.linkGroup == b.linkGroup
         }
     }
 
-    var entries: [String: Entry] = [:]
+    var entries: [[UInt8]: Entry] = [:]
 
-    /// `directoryTimes: false` skips directory mtimes (a mount or a fresh
-    /// extract may legitimately differ only if not restored; we do restore them).
-    init(_ root: String, directoryTimes: Bool = true) {
-        var inodes: [UInt64: String] = [:]
-        func walk(_ relative: String) {
-            let full = relative.isEmpty ? root : root + "/" + relative
+    /// `directoryTimes: false` skips directory mtimes; `xattrs: false` leaves
+    /// attributes out (a mount of an archive built with --no-xattrs).
+    init(_ root: String, directoryTimes: Bool = true, xattrs: Bool = true) {
+        var inodes: [UInt64: [UInt8]] = [:]
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { return }
+        defer { close(rootFD) }
+        // (directory descriptor, name in it, path from the root)
+        func visit(_ dirFD: Int32, _ name: [UInt8]?, _ relative: [UInt8]) {
             var st = stat()
-            guard lstat(full, &st) == 0 else { return }
+            let ok = name.map { n in BytePath.withCString(n) { fstatat(dirFD, $0, &st, AT_SYMLINK_NOFOLLOW) } } ?? fstat(dirFD, &st)
+            guard ok == 0 else { return }
             let type = st.st_mode & S_IFMT
             var e = Entry(type: type, mode: st.st_mode & 0o7777, uid: st.st_uid, gid: st.st_gid,
                           size: type == S_IFREG ? Int(st.st_size) : 0, mtime: st.st_mtim)
             if type == S_IFDIR && !directoryTimes { e.mtime = nil }
-            if type == S_IFLNK {
-                e.target = (try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? "?"
-                e.mtime = st.st_mtim
+            if xattrs {
+                let target: ExtendedAttributes.Target = name.map { .entry(directory: dirFD, name: $0) } ?? .descriptor(dirFD)
+                e.xattrs = (try? ExtendedAttributes.read(target)) ?? [ExtendedAttribute(name: Array("unreadable".utf8), value: [])]
             }
-            if type == S_IFREG {
-                let data = FileManager.default.contents(atPath: full) ?? Data()
-                e.bytesHash = data.withUnsafeBytes { raw in
-                    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-                    for b in raw { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-                    return h
+            if type == S_IFLNK, let name {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = BytePath.withCString(name) { c in buffer.withUnsafeMutableBytes { readlinkat(dirFD, c, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) } }
+                e.target = n >= 0 ? Array(buffer[0..<n]) : Array("?".utf8)
+            }
+            if type == S_IFREG, let name {
+                let fd = BytePath.withCString(name) { openat(dirFD, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+                if fd >= 0 {
+                    e.dataMap = Self.dataMap(fd, st)
+                    e.bytesHash = Self.hash(fd, extents: e.dataMap)
+                    close(fd)
                 }
             }
             if type != S_IFDIR && st.st_nlink > 1 {
@@ -143,21 +162,74 @@ struct TreeSnapshot: Equatable {
                 e.linkGroup = inodes[key]
             }
             entries[relative] = e
-            if type == S_IFDIR {
-                let names = ((try? FileManager.default.contentsOfDirectory(atPath: full)) ?? []).sorted()
-                for n in names { walk(relative.isEmpty ? n : relative + "/" + n) }
+            guard type == S_IFDIR else { return }
+            let fd = name.map { n in BytePath.withCString(n) { openat(dirFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } } ?? dup(dirFD)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            for child in Self.names(fd) {
+                visit(fd, child, relative.isEmpty ? child : relative + [UInt8(ascii: "/")] + child)
             }
         }
-        walk("")
+        visit(rootFD, nil, [])
+    }
+
+    static func names(_ fd: Int32) -> [[UInt8]] {
+        guard let dir = fdopendir(dup(fd)) else { return [] }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        while let ent = readdir(dir) {
+            let name: [UInt8] = withUnsafeBytes(of: ent.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
+            if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
+        }
+        return names.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    /// A hash of the file's bytes: SHA-256 of each MiB (libcrypto: fast even
+    /// in a debug build), combined. Of a file with holes, only the data
+    /// extents are read: the holes read as zeros, and `dataMap` compares where they are.
+    static func hash(_ fd: Int32, extents: [DataExtent]?) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var st = stat()
+        fstat(fd, &st)
+        for e in extents ?? [DataExtent(offset: 0, length: UInt64(st.st_size))] {
+            var offset = e.offset
+            while offset < e.end {
+                let want = Int(min(UInt64(buffer.count), e.end - offset))
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
+                if n <= 0 { return 0 }
+                let digest = buffer.withUnsafeBytes { ChunkDigest(of: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                h = (h ^ digest.words.0 ^ offset) &* 0x100_0000_01b3
+                offset += UInt64(n)
+            }
+        }
+        return h
+    }
+
+    /// Where a file with holes has data (SEEK_DATA/SEEK_HOLE), nil when it has none.
+    static func dataMap(_ fd: Int32, _ st: stat) -> [DataExtent]? {
+        guard UInt64(max(st.st_blocks, 0)) * 512 < UInt64(st.st_size) else { return nil }
+        var extents: [DataExtent] = []
+        var position: off_t = 0
+        while position < st.st_size {
+            let data = lseek(fd, position, 3)
+            if data < 0 { break }
+            let hole = lseek(fd, data, 4)
+            if hole < 0 { break }
+            extents.append(DataExtent(offset: UInt64(data), length: UInt64(hole - data)))
+            position = hole
+        }
+        return extents.count == 1 && extents[0].offset == 0 && extents[0].length == UInt64(st.st_size) ? nil : extents
     }
 
     /// Lists the differences, for a readable failure message.
     func differences(from other: TreeSnapshot) -> [String] {
         var out: [String] = []
-        for key in Set(entries.keys).union(other.entries.keys).sorted() {
+        for key in Set(entries.keys).union(other.entries.keys).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             let a = entries[key], b = other.entries[key]
-            if a == nil { out.append("only in second: \(key)") } else if b == nil { out.append("only in first: \(key)") } else if a != b {
-                out.append("differs: \(key): \(a!) vs \(b!)")
+            let name = Escaped.text(key)
+            if a == nil { out.append("only in second: \(name)") } else if b == nil { out.append("only in first: \(name)") } else if a != b {
+                out.append("differs: \(name): \(a!) vs \(b!)")
             }
         }
         return out
@@ -203,4 +275,9 @@ func runTool(_ tool: String, _ args: [String], environment: [String: String] = [
     let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+extension VolumeSet {
+    /// The volume paths as text (test archives have ASCII names).
+    var textPaths: [String] { paths.map(\.description) }
 }

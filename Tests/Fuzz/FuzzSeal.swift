@@ -33,17 +33,25 @@ enum FuzzSeal {
                 if found != Int(index.entries[i].inode) { fatalError("entry \(i) of directory \(dir) is not found by its name") }
             }
         }
-        for (inode, path) in index.paths() {
-            // Names need not be UTF-8; String(decoding:) shows those with U+FFFD,
-            // which cannot be resolved by text (they were looked up by bytes above).
-            if !path.unicodeScalars.contains("\u{FFFD}"), index.resolve(path: path) != inode {
-                fatalError("path \(path) does not resolve to its inode \(inode)")
+        for (inode, path) in index.bytePaths() {
+            // Paths are bytes: every one resolves back, whatever its names hold.
+            if index.resolve(bytes: path) != inode {
+                fatalError("path \(Escaped.text(path)) does not resolve to its inode \(inode)")
             }
             _ = index.symlinkTarget(of: inode)
             if index.inodes[inode].kind == .regular {
-                _ = index.refRange(ofContent: Int(index.inodes[inode].data))
+                let content = Int(index.inodes[inode].data)
+                _ = index.refRange(ofContent: content)
+                _ = index.dataExtents(ofContent: content)
+                _ = index.dataBytes(ofContent: content)
+            }
+            // Every attribute is found again by name.
+            for (name, value) in index.xattrs(of: inode) {
+                let found = name.withUnsafeBytes { index.withXattr(of: inode, name: $0) { $0.map(Array.init) } }
+                if found != value { fatalError("attribute \(Escaped.text(name)) of inode \(inode) is not found by its name") }
             }
         }
+        _ = index.paths()
         _ = Listing.lines(index)
         _ = index.totalFileBytes
         _ = index.totalContentBytes

@@ -206,7 +206,7 @@ final class MountTests: XCTestCase {
     func testDegradedMountServesTheOtherVolumes() throws {
         let archive = try TestArchive.multiVolume()
         let reader = try ArchiveReader(path: archive)
-        let second = reader.volumes.paths[1]
+        let second = reader.volumes.paths[1].description
         let lost = Set(reader.files(touching: Set(reader.index.frames.indices.filter { reader.index.frames[$0].volume == 1 })))
         let paths = reader.index.paths()
         try FileManager.default.removeItem(atPath: second)

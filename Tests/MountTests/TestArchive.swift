@@ -40,7 +40,7 @@ enum TestArchive {
             throw MountError(description: "no frame belongs to the victim alone")
         }
         let record = reader.index.frames[frame]
-        let volume = reader.volumes.paths[Int(record.volume)]
+        let volume = reader.volumes.paths[Int(record.volume)].description
         try flipByte(volume, at: Int(record.offset) + FrameHeader.size + Int(record.storedSize) / 2)
         return (archive, source, "b-victim.bin", ["a-intact.txt", "c-hello.txt"])
     }

@@ -15,12 +15,15 @@ struct DirectoryHandles {
     private var root: Int32 = -1
 
     /// Sets the destination root; the cache may use half the descriptors this
-    /// process may open (raise the soft limit first), within 256...8192.
-    mutating func setRoot(_ fd: Int32) {
+    /// process may still open once `reserved` are set aside (raise the soft
+    /// limit first), at most 8192 and at least 4. A floor of 256 made every
+    /// open fail under a limit of 256 (0 of 3000 files restored); with 4,
+    /// a deep tree is still restored, reopening directories more often.
+    mutating func setRoot(_ fd: Int32, reserved: Int) {
         root = fd
         var l = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l) == 0 {
-            limit = min(8192, max(256, (Int(clamping: l.rlim_cur) - 64) / 2))
+            limit = min(8192, max(4, (Int(clamping: l.rlim_cur) - reserved) / 2))
         }
     }
 

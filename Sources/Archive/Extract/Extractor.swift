@@ -6,6 +6,8 @@ public struct ExtractOptions: Sendable {
     public var force = false
     /// Restore uid/gid (only possible as root; the default when running as root).
     public var restoreOwnership = geteuid() == 0
+    /// Restore extended attributes and ACLs (`--no-xattrs` turns it off).
+    public var restoreXattrs = true
     public init() {}
 }
 
@@ -18,6 +20,10 @@ public struct ExtractReport: Sendable {
     public var bytes: UInt64 = 0
     /// One message per entry that could not be restored (path and reason).
     public var failures: [String] = []
+    /// Entries restored with their bytes but without some of their metadata
+    /// (an attribute this process may not set): one message per attribute
+    /// name and reason, with how many entries it concerns.
+    public var warnings: [String] = []
 }
 
 /// Restores an archive into a directory. Everything is created relative to
@@ -27,20 +33,26 @@ public struct ExtractReport: Sendable {
 /// once; attributes are set last (directories deepest first) so mtimes hold.
 public final class Extractor {
     private let reader: ArchiveReader
-    private let destination: String
+    private let destination: BytePath
     private let options: ExtractOptions
     private var index: ArchiveIndex { reader.index }
     private var dirFDs = DirectoryHandles()
     private var report = ExtractReport()
-    private var paths: [Int: String] = [:]
+    private var paths: [Int: [UInt8]] = [:]
+    /// Attributes that could not be set: (name, reason) -> (entries, first entry's path).
+    private var unsetAttributes: [String: (count: Int, first: String)] = [:]
     /// Inodes whose first name was created (later names become hard links).
     private var created: [Int: (dir: Int, name: [UInt8])] = [:]
     public var onFailure: (String) -> Void = { _ in }
 
-    public init(reader: ArchiveReader, destination: String, options: ExtractOptions = ExtractOptions()) {
+    public init(reader: ArchiveReader, destination: BytePath, options: ExtractOptions = ExtractOptions()) {
         self.reader = reader
         self.destination = destination
         self.options = options
+    }
+
+    public convenience init(reader: ArchiveReader, destination: String, options: ExtractOptions = ExtractOptions()) {
+        self.init(reader: reader, destination: BytePath(destination), options: options)
     }
 
 
@@ -52,13 +64,15 @@ public final class Extractor {
 
     public func run() throws -> ExtractReport {
         raiseFileLimit()
-        if mkdir(destination, 0o755) != 0 && errno != EEXIST {
+        if destination.withCString({ mkdir($0, 0o755) }) != 0 && errno != EEXIST {
             throw ArchiveError(.io, "cannot create destination \(destination): \(posixErrorText(errno))")
         }
-        let root = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let root = destination.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard root >= 0 else { throw ArchiveError(.io, "cannot open destination \(destination): \(posixErrorText(errno))") }
-        dirFDs.setRoot(root)
-        paths = index.paths()
+        // Descriptors the rest of the process holds: the volumes, a file
+        // being written, the standard ones, some slack for libraries.
+        dirFDs.setRoot(root, reserved: 32 + reader.volumes.paths.count)
+        paths = index.bytePaths()
 
         // Parents of every entry, and the directories in breadth-first order.
         var order: [Int] = [ArchiveIndex.rootInode]
@@ -92,6 +106,10 @@ public final class Extractor {
         // Directory attributes last, deepest first.
         for dir in order.reversed() { setAttributes(dir, fd: dirFDs[dir], dir: nil, name: nil) }
         dirFDs.closeAll()
+        for key in unsetAttributes.keys.sorted() {
+            let (count, first) = unsetAttributes[key]!
+            report.warnings.append("\(key) on \(count) \(count == 1 ? "entry" : "entries") (first: \(first))")
+        }
         return report
     }
 
@@ -103,10 +121,10 @@ public final class Extractor {
         return (chunk.frame, chunk.offset, inode)
     }
 
+    /// The path of entry `name` of directory `dir`, for messages (escaped).
     private func path(_ dir: Int, _ name: [UInt8]) -> String {
-        let prefix = paths[dir] ?? ""
-        let n = String(decoding: name, as: UTF8.self)
-        return prefix.isEmpty ? n : prefix + "/" + n
+        let prefix = paths[dir] ?? []
+        return Escaped.text(prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name)
     }
 
     private func makeDirectory(_ inode: Int, in dir: Int, name: [UInt8]) {
@@ -157,22 +175,33 @@ public final class Extractor {
         }
         defer { close(fd) }
         let node = index.inodes[inode]
-        var offset: UInt64 = 0
-        while offset < node.size {
-            let n: Int
-            do {
-                n = try reader.read(inode: inode, offset: offset, count: 1 << 20, into: buffer)
-            } catch {
-                fail(display, "not restored: \(error)")
-                unlinkat(parent, cName, 0)
-                return
+        // A sparse file gets its data extents written where they were and
+        // its holes left unwritten (ftruncate makes the trailing one), so it
+        // takes no more disk space than it did.
+        let extents = index.dataExtents(ofContent: Int(node.data)).map(Array.init) ?? [DataExtent(offset: 0, length: node.size)]
+        for extent in extents {
+            var offset = extent.offset
+            while offset < extent.end {
+                let n: Int
+                do {
+                    n = try reader.read(inode: inode, offset: offset, count: Int(min(1 << 20, extent.end - offset)), into: buffer)
+                } catch {
+                    fail(display, "not restored: \(error)")
+                    unlinkat(parent, cName, 0)
+                    return
+                }
+                if let code = Posix.pwriteAll(fd, buffer, n, offset) {
+                    fail(display, "write failed: \(posixErrorText(code))")
+                    unlinkat(parent, cName, 0)
+                    return
+                }
+                offset += UInt64(n)
             }
-            if let code = Posix.writeAll(fd, buffer, n) {
-                fail(display, "write failed: \(posixErrorText(code))")
-                unlinkat(parent, cName, 0)
-                return
-            }
-            offset += UInt64(n)
+        }
+        if extents.last?.end != node.size, ftruncate(fd, off_t(node.size)) != 0 {
+            fail(display, "cannot set its size: \(posixErrorText(errno))")
+            unlinkat(parent, cName, 0)
+            return
         }
         created[inode] = (dir, name)
         report.files += 1
@@ -208,8 +237,13 @@ public final class Extractor {
         case .charDevice, .blockDevice:
             result = create(in: parent, name: cName) { mknodat(parent, cName, node.mode, dev_t(node.data)) }
             if result != nil { report.specialFiles += 1 }
+        case .socket:
+            // A socket file is only a name: whoever listens on it makes a new
+            // one, but its presence, owner and mode are part of the tree.
+            result = create(in: parent, name: cName) { mknodat(parent, cName, S_IFSOCK | 0o600, 0) }
+            if result != nil { report.specialFiles += 1 }
         default:
-            fail(display, "sockets cannot be restored; skipped")
+            fail(display, "\(node.kind) cannot be restored here; skipped")
             return
         }
         guard result != nil else {
@@ -220,7 +254,10 @@ public final class Extractor {
         setAttributes(inode, fd: nil, dir: parent, name: cName)
     }
 
-    /// Ownership, then permissions (chown may clear setuid bits), then times.
+    /// Ownership, then permissions (chown may clear setuid bits), then
+    /// extended attributes (chown clears security.capability; an ACL sets
+    /// the group bits of the mode itself, consistently with the mode
+    /// archived with it), then times (setting attributes changes none).
     private func setAttributes(_ inode: Int, fd: Int32?, dir: Int32?, name: [CChar]?) {
         let node = index.inodes[inode]
         var times = [timespec(tv_sec: Int(node.mtimeSec), tv_nsec: Int(node.mtimeNsec)),
@@ -229,11 +266,31 @@ public final class Extractor {
         if let fd {
             if options.restoreOwnership { _ = fchown(fd, node.uid, node.gid) }
             _ = fchmod(fd, permissions)
+            restoreXattrs(inode, .descriptor(fd))
             _ = futimens(fd, &times)
         } else if let dir, let name {
             if options.restoreOwnership { _ = fchownat(dir, name, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) }
             if node.kind != .symlink { _ = fchmodat(dir, name, permissions, 0) }
+            let bytes = name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
+            restoreXattrs(inode, .entry(directory: dir, name: bytes))
             _ = utimensat(dir, name, &times, AT_SYMLINK_NOFOLLOW)
+        }
+    }
+
+    /// Sets the archived attributes; those this process may not set (a user
+    /// restoring trusted.* or security.*, a file system without user
+    /// attributes) are counted for one warning per attribute and reason.
+    private func restoreXattrs(_ inode: Int, _ target: ExtendedAttributes.Target) {
+        guard options.restoreXattrs, index.inodes[inode].xattrs > 0 else { return }
+        for (name, value) in index.xattrs(of: inode) {
+            do {
+                try ExtendedAttributes.write(target, ExtendedAttribute(name: name, value: value))
+            } catch {
+                let key = "could not set extended attribute \(Escaped.text(name)) (\(error))"
+                let first = paths[inode].map { Escaped.text($0) } ?? "inode \(inode)"
+                let seen = unsetAttributes[key]
+                unsetAttributes[key] = ((seen?.count ?? 0) + 1, seen?.first ?? first)
+            }
         }
     }
 

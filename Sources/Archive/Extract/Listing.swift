@@ -15,10 +15,12 @@ public enum Listing {
                 let inode = Int(e.inode)
                 let node = index.inodes[inode]
                 let path = prefix + index.name(of: e)
-                var line = "\(modeString(node.mode)) \(node.uid)/\(node.gid) \(String(node.size).leftPad(12)) "
+                // "+" after the mode for an ACL, as ls shows it.
+                let acl = index.xattrs(of: inode).contains { $0.name.starts(with: Array("system.posix_acl_".utf8)) }
+                var line = "\(modeString(node.mode))\(acl ? "+" : "") \(node.uid)/\(node.gid) \(String(node.size).leftPad(12)) "
                 line += formatter.string(from: Date(timeIntervalSince1970: TimeInterval(node.mtimeSec))) + " " + path
                 if node.kind == .directory { line += "/"; subdirs.append((inode, path + "/")) }
-                if node.kind == .symlink { line += " -> " + String(decoding: index.symlinkTarget(of: inode), as: UTF8.self) }
+                if node.kind == .symlink { line += " -> " + Escaped.text(index.symlinkTarget(of: inode)) }
                 out.append(line)
             }
             stack += subdirs.reversed()
@@ -45,7 +47,14 @@ public enum Listing {
         let bits: [(UInt32, Character)] = [(0o400, "r"), (0o200, "w"), (0o100, "x"), (0o040, "r"), (0o020, "w"),
                                            (0o010, "x"), (0o004, "r"), (0o002, "w"), (0o001, "x")]
         for (bit, ch) in bits { s.append(mode & bit != 0 ? ch : "-") }
-        return s
+        // As ls shows them: s/S for setuid and setgid, t/T for sticky, in
+        // the execute position (lower case when execute is also set).
+        let special: [(UInt32, UInt32, Int, Character)] = [(0o4000, 0o100, 3, "s"), (0o2000, 0o010, 6, "s"), (0o1000, 0o001, 9, "t")]
+        var chars = Array(s)
+        for (bit, exec, position, ch) in special where mode & bit != 0 {
+            chars[position] = mode & exec != 0 ? ch : Character(ch.uppercased())
+        }
+        return String(chars)
     }
 }
 

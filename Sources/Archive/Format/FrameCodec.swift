@@ -13,4 +13,6 @@ public enum FormatLimits {
     public static let defaultVolumeSize = 1 << 30
     /// A chunk's decoded length is bounded so a hostile delta cannot ask for gigabytes.
     public static let maxChunkLength = maxFrameSize
+    /// Largest extended attribute value (Linux's XATTR_SIZE_MAX).
+    public static let maxXattrValue = 65536
 }

@@ -35,13 +35,56 @@ public struct Inode: Sendable, Equatable {
     public var data: UInt64
     /// Directory: entry count; symlink: target length; others 0.
     public var count: UInt32
+    /// Extended attributes: 0 for none, else 1 + the index of its set in
+    /// `xattrSets` (format 4; older formats have none).
+    public var xattrs: UInt32
 
     public init(kind: InodeKind, mode: UInt32, uid: UInt32, gid: UInt32, mtimeSec: Int64, mtimeNsec: UInt32,
-                nlink: UInt32, size: UInt64, data: UInt64, count: UInt32) {
+                nlink: UInt32, size: UInt64, data: UInt64, count: UInt32, xattrs: UInt32 = 0) {
         self.kind = kind; self.mode = mode; self.uid = uid; self.gid = gid
         self.mtimeSec = mtimeSec; self.mtimeNsec = mtimeNsec; self.nlink = nlink
-        self.size = size; self.data = data; self.count = count
+        self.size = size; self.data = data; self.count = count; self.xattrs = xattrs
     }
+}
+
+/// The extended attributes of one or more inodes (identical sets are stored
+/// once): `pairCount` pairs from `firstPair` in `xattrPairs`, sorted by name.
+public struct XattrSet: Sendable, Equatable {
+    public var firstPair: UInt64
+    public var pairCount: UInt32
+    public init(firstPair: UInt64, pairCount: UInt32) { self.firstPair = firstPair; self.pairCount = pairCount }
+}
+
+/// One extended attribute: its full name ("user.mime", "system.posix_acl_access")
+/// and its value, both in the string table.
+public struct XattrPair: Sendable, Equatable {
+    public var nameOffset: UInt64
+    public var nameLength: UInt32
+    public var valueOffset: UInt64
+    public var valueLength: UInt32
+    public init(nameOffset: UInt64, nameLength: UInt32, valueOffset: UInt64, valueLength: UInt32) {
+        self.nameOffset = nameOffset; self.nameLength = nameLength
+        self.valueOffset = valueOffset; self.valueLength = valueLength
+    }
+}
+
+/// A content with holes: only its data extents are stored (their bytes, in
+/// order, are the content's chunks); everything else reads as zeros.
+public struct SparseRecord: Sendable, Equatable {
+    public var content: UInt32
+    public var firstExtent: UInt64
+    public var extentCount: UInt32
+    public init(content: UInt32, firstExtent: UInt64, extentCount: UInt32) {
+        self.content = content; self.firstExtent = firstExtent; self.extentCount = extentCount
+    }
+}
+
+/// Where data lies in a sparse file: `length` bytes at `offset`.
+public struct DataExtent: Sendable, Equatable {
+    public var offset: UInt64
+    public var length: UInt64
+    public init(offset: UInt64, length: UInt64) { self.offset = offset; self.length = length }
+    public var end: UInt64 { offset + length }
 }
 
 public struct DirEntry: Sendable, Equatable {
@@ -111,8 +154,9 @@ public struct ContentRecord: Sendable, Equatable {
 
 public struct ArchiveIndex: Sendable {
     public static let rootInode = 0
-    /// Format 2: tables column by column (docs/FORMAT.md); format 1 still reads.
-    public static let currentVersion: UInt32 = 3
+    /// Format 4: format 3 plus extended attributes and sparse files
+    /// (docs/FORMAT.md); formats 1-3 still read.
+    public static let currentVersion: UInt32 = 4
 
     public var archiveID: [UInt8] = Array(repeating: 0, count: 16)
     /// Volume sizes in bytes; the last one's is the offset of the index in it.
@@ -124,11 +168,18 @@ public struct ArchiveIndex: Sendable {
     public var inodes: [Inode] = []
     public var entries: [DirEntry] = []
     public var strings: [UInt8] = []
+    public var xattrSets: [XattrSet] = []
+    public var xattrPairs: [XattrPair] = []
+    /// Sorted by content.
+    public var sparse: [SparseRecord] = []
+    public var extents: [DataExtent] = []
 
     // Derived on load (not stored): parent of each directory inode, and the
     // offset within its content at which each chunk ref starts (for binary search).
     public internal(set) var parents: [UInt32] = []
     public internal(set) var refStarts: [UInt64] = []
+    /// Where each data extent's bytes start in its content's stored bytes.
+    public internal(set) var extentDataStarts: [UInt64] = []
 
     public init() {}
 
@@ -144,8 +195,9 @@ public struct ArchiveIndex: Sendable {
         }
     }
 
+    /// The name for messages, escaped (`Escaped.text`): never for opening.
     public func name(of entry: DirEntry) -> String {
-        withName(of: entry) { String(decoding: $0, as: UTF8.self) }
+        withName(of: entry) { Escaped.text(Array($0)) }
     }
 
     public func nameBytes(of entry: DirEntry) -> [UInt8] {
@@ -208,21 +260,99 @@ public struct ArchiveIndex: Sendable {
         inodes.reduce(0) { $0 + ($1.kind == .regular ? $1.size : 0) }
     }
 
-    /// A path for messages ("docs/a.txt"), found by walking the directory tree.
+    /// A path for messages ("docs/a.txt", escaped), found by walking the directory tree.
     public func paths() -> [Int: String] {
-        var result: [Int: String] = [Self.rootInode: ""]
+        bytePaths().mapValues { Escaped.text($0) }
+    }
+
+    /// Each inode's first path from the root, as bytes ("" for the root).
+    public func bytePaths() -> [Int: [UInt8]] {
+        var result: [Int: [UInt8]] = [Self.rootInode: []]
         var stack = [Self.rootInode]
         while let dir = stack.popLast() {
             let prefix = result[dir]!
             for i in entryRange(ofDirectory: dir) {
                 let e = entries[i]
                 let child = Int(e.inode)
-                let path = prefix.isEmpty ? name(of: e) : prefix + "/" + name(of: e)
+                let path = prefix.isEmpty ? nameBytes(of: e) : prefix + [UInt8(ascii: "/")] + nameBytes(of: e)
                 if result[child] == nil { result[child] = path }
                 if inodes[child].kind == .directory { stack.append(child) }
             }
         }
         return result
+    }
+
+    /// Resolves a path given as bytes ("a/b/c"; "" is the root).
+    public func resolve(bytes path: [UInt8]) -> Int? {
+        var node = Self.rootInode
+        for part in path.split(separator: UInt8(ascii: "/")) {
+            guard inodes[node].kind == .directory,
+                  let child = Array(part).withUnsafeBytes({ lookup(directory: node, name: $0) }) else { return nil }
+            node = child
+        }
+        return node
+    }
+
+    // MARK: extended attributes
+
+    /// The extended attributes of `inode`, sorted by name (name, value).
+    public func xattrs(of inode: Int) -> [(name: [UInt8], value: [UInt8])] {
+        pairRange(ofInode: inode).map { i in
+            let p = xattrPairs[i]
+            return (Array(strings[Int(p.nameOffset)..<Int(p.nameOffset + UInt64(p.nameLength))]),
+                    Array(strings[Int(p.valueOffset)..<Int(p.valueOffset + UInt64(p.valueLength))]))
+        }
+    }
+
+    /// Indices in `xattrPairs` of the pairs of `inode` (empty for none).
+    public func pairRange(ofInode inode: Int) -> Range<Int> {
+        let set = Int(inodes[inode].xattrs)
+        guard set > 0 else { return 0..<0 }
+        let s = xattrSets[set - 1]
+        return Int(s.firstPair)..<(Int(s.firstPair) + Int(s.pairCount))
+    }
+
+    /// Calls `body` with the value of attribute `name` of `inode`, or nil
+    /// when it has none (binary search of its sorted pairs).
+    public func withXattr<R>(of inode: Int, name: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        let range = pairRange(ofInode: inode)
+        var lo = range.lowerBound, hi = range.upperBound
+        return strings.withUnsafeBytes { all -> R in
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                let p = xattrPairs[mid]
+                let candidate = UnsafeRawBufferPointer(rebasing: all[Int(p.nameOffset)..<(Int(p.nameOffset) + Int(p.nameLength))])
+                let order = compareBytes(candidate, name)
+                if order == 0 {
+                    return body(UnsafeRawBufferPointer(rebasing: all[Int(p.valueOffset)..<(Int(p.valueOffset) + Int(p.valueLength))]))
+                }
+                if order < 0 { lo = mid + 1 } else { hi = mid }
+            }
+            return body(nil)
+        }
+    }
+
+    // MARK: sparse contents
+
+    /// The data extents of a content with holes; nil for a content that is all data.
+    public func dataExtents(ofContent content: Int) -> ArraySlice<DataExtent>? {
+        var lo = 0, hi = sparse.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let c = Int(sparse[mid].content)
+            if c == content {
+                let r = sparse[mid]
+                return extents[Int(r.firstExtent)..<(Int(r.firstExtent) + Int(r.extentCount))]
+            }
+            if c < content { lo = mid + 1 } else { hi = mid }
+        }
+        return nil
+    }
+
+    /// Bytes of a content that are stored (its size less its holes).
+    public func dataBytes(ofContent content: Int) -> UInt64 {
+        guard let extents = dataExtents(ofContent: content) else { return contents[content].size }
+        return extents.reduce(0) { $0 + $1.length }
     }
 }
 

@@ -6,17 +6,22 @@ public enum IndexCodec {
     static let headerSize = 64
     static let frameRecordSize = 37, chunkRecordSize = 21, contentRecordSize = 20
     static let inodeRecordSize = 49, entryRecordSize = 16
+    /// Format 4 adds the inode's u32 xattr set.
+    static let inodeRecordSizeV4 = 53
+    static let xattrSetRecordSize = 12, xattrPairRecordSize = 24, sparseRecordSize = 16, extentRecordSize = 16
 
     /// Index format versions this code reads: 1 (tables row by row), 2
     /// (tables column by column, growing columns delta-coded: IndexColumns)
-    /// and 3 (2 with the chunk table's offsets and stored lengths predicted:
-    /// `ChunkPrediction`).
-    public static let readableVersions: ClosedRange<UInt32> = 1...3
+    /// 3 (2 with the chunk table's offsets and stored lengths predicted:
+    /// `ChunkPrediction`) and 4 (3 with extended attributes and sparse files).
+    public static let readableVersions: ClosedRange<UInt32> = 1...4
 
     /// The uncompressed index: header + sections, in format `version`
     /// (the current one unless a test asks for an older one).
     public static func encode(_ index: ArchiveIndex, version: UInt32 = ArchiveIndex.currentVersion) -> [UInt8] {
         precondition(readableVersions.contains(version), "cannot write index format \(version)")
+        precondition(version >= 4 || (index.xattrSets.isEmpty && index.sparse.isEmpty),
+                     "index format \(version) cannot hold extended attributes or sparse files")
         var w = ByteWriter()
         w.u32(UInt32(index.volumeSizes.count))
         for v in index.volumeSizes { w.u64(v) }
@@ -40,11 +45,22 @@ public enum IndexCodec {
         for n in index.inodes {
             w.u8(n.kind.rawValue); w.u32(n.mode); w.u32(n.uid); w.u32(n.gid)
             w.i64(n.mtimeSec); w.u32(n.mtimeNsec); w.u32(n.nlink); w.u64(n.size); w.u64(n.data); w.u32(n.count)
+            if version >= 4 { w.u32(n.xattrs) }
         }
         w.u64(UInt64(index.entries.count))
         for e in index.entries { w.u64(e.nameOffset); w.u32(e.nameLength); w.u32(e.inode) }
         w.u64(UInt64(index.strings.count))
         w.raw(index.strings)
+        if version >= 4 {
+            w.u32(UInt32(index.xattrSets.count))
+            for x in index.xattrSets { w.u64(x.firstPair); w.u32(x.pairCount) }
+            w.u64(UInt64(index.xattrPairs.count))
+            for p in index.xattrPairs { w.u64(p.nameOffset); w.u32(p.nameLength); w.u64(p.valueOffset); w.u32(p.valueLength) }
+            w.u32(UInt32(index.sparse.count))
+            for r in index.sparse { w.u32(r.content); w.u64(r.firstExtent); w.u32(r.extentCount) }
+            w.u64(UInt64(index.extents.count))
+            for e in index.extents { w.u64(e.offset); w.u64(e.length) }
+        }
 
         var body = w.bytes
         if version >= 2 {
@@ -96,7 +112,7 @@ public enum IndexCodec {
         return try body.withUnsafeBytes { try decode($0, what: what) }
     }
 
-    /// Parses and validates an uncompressed index (format 1, 2 or 3).
+    /// Parses and validates an uncompressed index (format 1 to 4).
     public static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> ArchiveIndex {
         var r = ByteReader(bytes, what: what)
         guard bytes.count >= headerSize, try r.raw(8) == magic else {
@@ -122,15 +138,17 @@ public enum IndexCodec {
             // Back to rows, then the one parser below.
             let rows = try IndexColumns.rows(fromColumns: UnsafeRawBufferPointer(rebasing: bytes[headerSize...]),
                                              version: version, what: what)
-            return try rows.withUnsafeBytes { try parseSections($0, into: index, predicted: version >= 3, what: what) }
+            return try rows.withUnsafeBytes { try parseSections($0, into: index, version: version, what: what) }
         }
-        return try parseSections(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]), into: index, predicted: false, what: what)
+        return try parseSections(UnsafeRawBufferPointer(rebasing: bytes[headerSize...]), into: index, version: version, what: what)
     }
 
-    /// The sections of a format 1 body (rows), validated; `predicted`: the
-    /// chunk table holds residuals (format 3).
-    private static func parseSections(_ body: UnsafeRawBufferPointer, into header: ArchiveIndex, predicted: Bool,
+    /// The sections of a body in rows (format 1's layout, with format 4's
+    /// extra field and sections), validated. From format 3 on the chunk
+    /// table holds residuals.
+    private static func parseSections(_ body: UnsafeRawBufferPointer, into header: ArchiveIndex, version: UInt32,
                                       what: String) throws -> ArchiveIndex {
+        let predicted = version >= 3
         var r = ByteReader(body, what: what)
         var index = header
 
@@ -174,7 +192,7 @@ public enum IndexCodec {
         index.chunkRefs.reserveCapacity(refCount)
         for _ in 0..<refCount { index.chunkRefs.append(try r.u32()) }
 
-        let inodeCount = try r.count(of: inodeRecordSize, section: "inode table")
+        let inodeCount = try r.count(of: version >= 4 ? inodeRecordSizeV4 : inodeRecordSize, section: "inode table")
         index.inodes.reserveCapacity(inodeCount)
         for i in 0..<inodeCount {
             let kindByte = try r.u8()
@@ -183,7 +201,8 @@ public enum IndexCodec {
             }
             index.inodes.append(Inode(kind: kind, mode: try r.u32(), uid: try r.u32(), gid: try r.u32(),
                                       mtimeSec: try r.i64(), mtimeNsec: try r.u32(), nlink: try r.u32(),
-                                      size: try r.u64(), data: try r.u64(), count: try r.u32()))
+                                      size: try r.u64(), data: try r.u64(), count: try r.u32(),
+                                      xattrs: version >= 4 ? try r.u32() : 0))
         }
 
         let entryCount = try r.count(of: entryRecordSize, wide: true, section: "directory entry table")
@@ -194,8 +213,27 @@ public enum IndexCodec {
 
         let stringLength = try r.count(of: 1, wide: true, section: "string table")
         index.strings = try r.raw(stringLength)
+        if version >= 4 {
+            let setCount = try r.count(of: xattrSetRecordSize, section: "xattr set table")
+            index.xattrSets.reserveCapacity(setCount)
+            for _ in 0..<setCount { index.xattrSets.append(XattrSet(firstPair: try r.u64(), pairCount: try r.u32())) }
+            let pairCount = try r.count(of: xattrPairRecordSize, wide: true, section: "xattr pair table")
+            index.xattrPairs.reserveCapacity(pairCount)
+            for _ in 0..<pairCount {
+                index.xattrPairs.append(XattrPair(nameOffset: try r.u64(), nameLength: try r.u32(),
+                                                  valueOffset: try r.u64(), valueLength: try r.u32()))
+            }
+            let sparseCount = try r.count(of: sparseRecordSize, section: "sparse content table")
+            index.sparse.reserveCapacity(sparseCount)
+            for _ in 0..<sparseCount {
+                index.sparse.append(SparseRecord(content: try r.u32(), firstExtent: try r.u64(), extentCount: try r.u32()))
+            }
+            let extentCount = try r.count(of: extentRecordSize, wide: true, section: "data extent table")
+            index.extents.reserveCapacity(extentCount)
+            for _ in 0..<extentCount { index.extents.append(DataExtent(offset: try r.u64(), length: try r.u64())) }
+        }
         guard r.remaining == 0 else {
-            throw ArchiveError(.format, "\(what) is damaged: \(r.remaining) unexpected bytes after the string table")
+            throw ArchiveError(.format, "\(what) is damaged: \(r.remaining) unexpected bytes after its last table")
         }
         try IndexValidator(what: what).validate(&index)
         return index

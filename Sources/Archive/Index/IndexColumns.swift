@@ -35,8 +35,20 @@ enum IndexColumns {
     /// table's offsets as what is left after predicting them (`IndexCodec`),
     /// mostly zeros, so they are not delta-coded.
     static func sections(version: UInt32) -> [Section] {
-        version >= 3 ? sectionsV3 : sections
+        version >= 4 ? sectionsV4 : version >= 3 ? sectionsV3 : sections
     }
+
+    /// Format 4: the inode gains its xattr set (u32), and four tables follow
+    /// the string table: xattr sets, xattr pairs, sparse contents, data extents.
+    static let sectionsV4: [Section] = sectionsV3.map { section in
+        guard section.name == "inode table" else { return section }
+        return Section(name: section.name, countWidth: section.countWidth, fields: section.fields! + [Field(4)])
+    } + [
+        Section(name: "xattr set table", countWidth: 4, fields: [Field(8, delta: true), Field(4)]),
+        Section(name: "xattr pair table", countWidth: 8, fields: [Field(8), Field(4), Field(8), Field(4)]),
+        Section(name: "sparse content table", countWidth: 4, fields: [Field(4, delta: true), Field(8, delta: true), Field(4)]),
+        Section(name: "data extent table", countWidth: 8, fields: [Field(8), Field(8)]),
+    ]
 
     static let sectionsV3: [Section] = sections.map { section in
         guard section.name == "chunk table" else { return section }
@@ -117,7 +129,7 @@ enum IndexColumns {
                 try r.skip(length)
             }
             guard r.remaining == 0 else {
-                throw ArchiveError(.format, "\(what) is damaged: \(r.remaining) unexpected bytes after the string table")
+                throw ArchiveError(.format, "\(what) is damaged: \(r.remaining) unexpected bytes after its last table")
             }
         }
         return out

@@ -12,8 +12,83 @@ struct IndexValidator {
     func validate(_ index: inout ArchiveIndex) throws {
         try validateFrames(index)
         try validateChunks(index)
-        try validateContents(&index)
+        let stored = try validateSparse(&index)
+        try validateContents(&index, storedBytes: stored)
         try validateTree(&index)
+        try validateXattrs(index)
+    }
+
+    /// Sparse records: one per content at most, in content order, each
+    /// owning its own run of extents, which are non-empty, sorted, apart and
+    /// inside the content. Returns the stored (data) bytes of each sparse content.
+    private func validateSparse(_ index: inout ArchiveIndex) throws -> [Int: UInt64] {
+        var stored: [Int: UInt64] = [:]
+        var starts = [UInt64](repeating: 0, count: index.extents.count)
+        var nextExtent: UInt64 = 0
+        var previousContent = -1
+        for (i, r) in index.sparse.enumerated() {
+            guard Int(r.content) < index.contents.count, Int(r.content) > previousContent else {
+                throw fail("sparse record \(i) names content \(r.content), which does not exist or is out of order")
+            }
+            previousContent = Int(r.content)
+            // Records own consecutive runs, so no extent belongs to two contents.
+            guard r.firstExtent == nextExtent, fits(r.firstExtent, r.extentCount, in: index.extents.count) else {
+                throw fail("sparse record \(i) lists extents outside the extent table or shared with another record")
+            }
+            nextExtent = r.firstExtent + UInt64(r.extentCount)
+            let size = index.contents[Int(r.content)].size
+            var end: UInt64 = 0
+            var data: UInt64 = 0
+            for k in Int(r.firstExtent)..<Int(nextExtent) {
+                let e = index.extents[k]
+                starts[k] = data
+                let last = e.offset.addingReportingOverflow(e.length)
+                guard e.length > 0, e.offset >= end, !last.overflow, last.partialValue <= size else {
+                    throw fail("sparse content \(r.content) has an empty, overlapping, unsorted or out-of-range data extent")
+                }
+                end = last.partialValue
+                data += e.length
+            }
+            stored[Int(r.content)] = data
+        }
+        guard nextExtent == UInt64(index.extents.count) else { throw fail("the extent table holds extents no sparse content owns") }
+        index.extentDataStarts = starts
+        return stored
+    }
+
+    /// Xattr sets: pairs in range, sets own disjoint runs, names and values
+    /// inside the string table, names non-empty, NUL-free, at most 255
+    /// bytes and strictly sorted in their set; inodes name existing sets.
+    private func validateXattrs(_ index: ArchiveIndex) throws {
+        var nextPair: UInt64 = 0
+        let strings = index.strings.count
+        for (i, set) in index.xattrSets.enumerated() {
+            guard set.firstPair == nextPair, set.pairCount > 0, fits(set.firstPair, set.pairCount, in: index.xattrPairs.count) else {
+                throw fail("xattr set \(i) lists pairs outside the pair table, none, or shared with another set")
+            }
+            nextPair = set.firstPair + UInt64(set.pairCount)
+            var previous: ArraySlice<UInt8>? = nil
+            for p in index.xattrPairs[Int(set.firstPair)..<Int(nextPair)] {
+                guard fits(p.nameOffset, p.nameLength, in: strings), fits(p.valueOffset, p.valueLength, in: strings) else {
+                    throw fail("xattr set \(i) has a name or value outside the string table")
+                }
+                let name = index.strings[Int(p.nameOffset)..<Int(p.nameOffset + UInt64(p.nameLength))]
+                guard !name.isEmpty, name.count <= 255, !name.contains(0) else {
+                    throw fail("xattr set \(i) has an empty, overlong or NUL-containing attribute name")
+                }
+                guard Int(p.valueLength) <= FormatLimits.maxXattrValue else {
+                    throw fail("xattr set \(i) has a value of \(p.valueLength) bytes (limit \(FormatLimits.maxXattrValue))")
+                }
+                if let previous, !previous.lexicographicallyPrecedes(name) {
+                    throw fail("xattr set \(i) is not strictly sorted by name (\"\(Escaped.text(Array(name)))\")")
+                }
+                previous = name
+            }
+        }
+        guard nextPair == UInt64(index.xattrPairs.count) else { throw fail("the xattr pair table holds pairs no set owns") }
+        for (i, n) in index.inodes.enumerated() where n.xattrs > 0 {
+            guard Int(n.xattrs) <= index.xattrSets.count else { throw fail("inode \(i) refers to xattr set \(n.xattrs - 1), which does not exist") }
+        }
     }
 
     private func validateFrames(_ index: ArchiveIndex) throws {
@@ -58,7 +133,7 @@ struct IndexValidator {
         }
     }
 
-    private func validateContents(_ index: inout ArchiveIndex) throws {
+    private func validateContents(_ index: inout ArchiveIndex, storedBytes: [Int: UInt64]) throws {
         var starts = [UInt64](repeating: 0, count: index.chunkRefs.count)
         // Each reference belongs to at most one content: refStarts holds one start
         // per reference, so two contents sharing references with different
@@ -80,7 +155,8 @@ struct IndexValidator {
                 starts[r] = offset
                 offset += UInt64(index.chunks[Int(chunk)].length)
             }
-            guard offset == c.size else { throw fail("content \(i) has size \(c.size) but its chunks add up to \(offset)") }
+            let expected = storedBytes[i] ?? c.size
+            guard offset == expected else { throw fail("content \(i) stores \(expected) bytes but its chunks add up to \(offset)") }
         }
         index.refStarts = starts
     }
@@ -124,7 +200,7 @@ struct IndexValidator {
                     let name = UnsafeRawBufferPointer(rebasing: strings[Int(e.nameOffset)..<Int(e.nameOffset + UInt64(e.nameLength))])
                     try checkName(name, directory: dir)
                     if let p = previous, compareBytes(p, name) >= 0 {
-                        throw fail("entries of directory inode \(dir) are not strictly sorted (duplicate or misordered name \"\(String(decoding: name, as: UTF8.self))\")")
+                        throw fail("entries of directory inode \(dir) are not strictly sorted (duplicate or misordered name \"\(Escaped.text(Array(name)))\")")
                     }
                     previous = name
                     let child = Int(e.inode)
@@ -159,7 +235,7 @@ struct IndexValidator {
         let bad = name.isEmpty || name.contains(0x2F) || name.contains(0) ||
             (name.count == 1 && name[0] == 0x2E) || (name.count == 2 && name[0] == 0x2E && name[1] == 0x2E)
         if bad {
-            throw fail("directory inode \(directory) holds an unsafe name \"\(String(decoding: name, as: UTF8.self))\" (empty, '.', '..', or containing '/' or NUL)")
+            throw fail("directory inode \(directory) holds an unsafe name \"\(Escaped.text(Array(name)))\" (empty, '.', '..', or containing '/' or NUL)")
         }
     }
 }

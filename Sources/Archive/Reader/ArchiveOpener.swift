@@ -5,7 +5,7 @@ import Glibc
 /// volume that fails its checks is recorded in VolumeSet.problems and only the
 /// files stored in it become unreadable.
 enum ArchiveOpener {
-    static func open(path: String) throws -> (index: ArchiveIndex, volumes: VolumeSet) {
+    static func open(path: BytePath) throws -> (index: ArchiveIndex, volumes: VolumeSet) {
         let base = VolumeNaming.base(of: path)
         let numbers = VolumeNaming.existingVolumeNumbers(base: base)
         guard let last = numbers.last else {
@@ -14,8 +14,7 @@ enum ArchiveOpener {
         // A gap before the last volume is not fatal: VolumeSet records the
         // missing volume and the files in the others stay readable.
         let lastPath = VolumeNaming.path(base: base, number: last)
-        let fd = Glibc.open(lastPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ArchiveError(.io, "cannot open \(lastPath): \(posixErrorText(errno))") }
+        let fd = try VolumeSet.openVolume(lastPath)
         var handedOver = false
         defer { if !handedOver { close(fd) } }
 
@@ -27,7 +26,7 @@ enum ArchiveOpener {
         }
         var footerBytes = [UInt8](repeating: 0, count: Footer.size)
         _ = try footerBytes.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, Footer.size, fileSize - UInt64(Footer.size)) }
-        let footer = try footerBytes.withUnsafeBytes { try Footer.decode($0, fileSize: fileSize, volume: lastPath) }
+        let footer = try footerBytes.withUnsafeBytes { try Footer.decode($0, fileSize: fileSize, volume: lastPath.description) }
         guard footer.indexSize <= UInt64(Int32.max) else {
             throw ArchiveError(.format, "\(lastPath): the footer claims an index of \(footer.indexSize) bytes, which is not plausible")
         }

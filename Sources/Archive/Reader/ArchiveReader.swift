@@ -24,7 +24,13 @@ public final class ArchiveReader: @unchecked Sendable {
     private let deltas: DeltaChunkCache
     private let readAheadState = ReadAheadTracker()
 
-    public init(path: String, options: ReaderOptions = ReaderOptions()) throws {
+    /// Opens the archive one of whose volumes `path` names (written as text:
+    /// its UTF-8 bytes).
+    public convenience init(path: String, options: ReaderOptions = ReaderOptions()) throws {
+        try self.init(path: BytePath(path), options: options)
+    }
+
+    public init(path: BytePath, options: ReaderOptions = ReaderOptions()) throws {
         let (index, volumes) = try ArchiveOpener.open(path: path)
         self.index = index
         self.volumes = volumes
@@ -55,6 +61,45 @@ public final class ArchiveReader: @unchecked Sendable {
         let record = index.contents[content]
         guard offset < record.size, count > 0 else { return 0 }
         let end = min(record.size, offset + UInt64(count))
+        if let extents = index.dataExtents(ofContent: content) {
+            try readSparse(content: content, extents: extents, from: offset, to: end, into: buffer)
+            return Int(end - offset)
+        }
+        return try readStored(content: content, offset: offset, end: end, into: buffer)
+    }
+
+    /// A content with holes: zeros where there is no data extent, the
+    /// stored bytes (which are the extents' bytes back to back) elsewhere.
+    private func readSparse(content: Int, extents: ArraySlice<DataExtent>, from offset: UInt64, to end: UInt64,
+                            into buffer: UnsafeMutableRawPointer) throws {
+        // The first extent that ends after `offset` (binary search).
+        var lo = extents.startIndex, hi = extents.endIndex
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if extents[mid].end <= offset { lo = mid + 1 } else { hi = mid }
+        }
+        var position = offset
+        var k = lo
+        while position < end {
+            guard k < extents.endIndex, extents[k].offset < end else {
+                (buffer + Int(position - offset)).initializeMemory(as: UInt8.self, repeating: 0, count: Int(end - position))
+                return
+            }
+            let e = extents[k]
+            if position < e.offset {
+                (buffer + Int(position - offset)).initializeMemory(as: UInt8.self, repeating: 0, count: Int(e.offset - position))
+                position = e.offset
+            }
+            let stop = min(end, e.end)
+            let stored = index.extentDataStarts[k] + (position - e.offset)
+            _ = try readStored(content: content, offset: stored, end: stored + (stop - position), into: buffer + Int(position - offset))
+            position = stop
+            k += 1
+        }
+    }
+
+    /// Bytes `offset..<end` of a content's stored bytes (its chunks back to back).
+    private func readStored(content: Int, offset: UInt64, end: UInt64, into buffer: UnsafeMutableRawPointer) throws -> Int {
         let refs = index.refRange(ofContent: content)
         var r = firstRef(covering: offset, in: refs)
         var position = offset

@@ -1,31 +1,54 @@
-import Foundation
+import Glibc
 
 /// OUT.001, OUT.002, ...: how volume file names are made and recognised.
+/// Names are bytes (an OUT of `caf\xe9` makes `caf\xe9.001`).
 public enum VolumeNaming {
+    /// The suffix of volume `number` (1-based): ".001" ... ".999", ".1000" ...
+    public static func suffix(_ number: Int) -> String {
+        let digits = String(number)
+        return "." + (digits.count < 3 ? String(repeating: "0", count: 3 - digits.count) + digits : digits)
+    }
+
     /// Path of volume `number` (1-based) of archive `base`.
+    public static func path(base: BytePath, number: Int) -> BytePath {
+        base.withSuffix(suffix(number))
+    }
+
+    /// The same for a base written as text.
     public static func path(base: String, number: Int) -> String {
-        base + "." + (number < 1000 ? String(format: "%03d", number) : String(number))
+        base + suffix(number)
     }
 
     /// The archive base for a path naming any of its volumes ("x/OUT.003" -> "x/OUT"),
     /// or the path itself when it has no volume suffix.
-    public static func base(of path: String) -> String {
-        guard let dot = path.lastIndex(of: "."), path[path.index(after: dot)...].count >= 3,
-              path[path.index(after: dot)...].allSatisfy({ $0.isASCII && $0.isNumber }) else { return path }
-        return String(path[..<dot])
+    public static func base(of path: BytePath) -> BytePath {
+        let b = path.bytes
+        guard let dot = b.lastIndex(of: UInt8(ascii: ".")), b.count - dot - 1 >= 3,
+              b[(dot + 1)...].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              !b[(dot + 1)...].contains(UInt8(ascii: "/")) else { return path }
+        return BytePath(Array(b[..<dot]))
     }
 
-    /// Numbers of every file in the base's directory named like one of its volumes.
-    public static func existingVolumeNumbers(base: String) -> [Int] {
-        let url = URL(fileURLWithPath: base)
-        let dir = url.deletingLastPathComponent().path
-        let prefix = url.lastPathComponent + "."
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir) else { return [] }
-        return names.compactMap { name -> Int? in
-            guard name.hasPrefix(prefix) else { return nil }
-            let suffix = name.dropFirst(prefix.count)
-            guard suffix.count >= 3, suffix.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-            return Int(suffix)
-        }.sorted()
+    /// The number a volume name carries after `prefix` ("OUT."), if it is one.
+    public static func number(of name: [UInt8], prefix: [UInt8]) -> Int? {
+        guard name.count >= prefix.count + 3, name.starts(with: prefix) else { return nil }
+        let digits = name[prefix.count...]
+        guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), digits.count <= 9 else { return nil }
+        let n = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        // "OUT.0001" is not how volume 1 is named: counting it would point at OUT.001.
+        return Array(suffix(n).utf8.dropFirst()) == Array(digits) ? n : nil
+    }
+
+    /// Numbers of every entry in the base's directory named like one of its volumes.
+    public static func existingVolumeNumbers(base: BytePath) -> [Int] {
+        let prefix = base.lastComponent + [UInt8(ascii: ".")]
+        guard let dir = base.parent.withCString({ opendir($0) }) else { return [] }
+        defer { closedir(dir) }
+        var numbers: [Int] = []
+        while let entry = readdir(dir) {
+            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
+            if let n = number(of: name, prefix: prefix) { numbers.append(n) }
+        }
+        return numbers.sorted()
     }
 }

@@ -10,17 +10,17 @@ import Glibc
 /// problem, so the files in the other volumes can still be restored or served.
 /// The last volume holds the index and must pass.
 public final class VolumeSet: @unchecked Sendable {
-    public let base: String
-    public let paths: [String]
+    public let base: BytePath
+    public let paths: [BytePath]
     /// Volumes (0-based) that cannot be used, with why.
     public let problems: [Int: ArchiveError]
     private let fds: [Int32]
 
     /// Opens and checks volumes 1...count (the last one is already known to hold `index`).
-    init(base: String, index: ArchiveIndex, lastFD: Int32) throws {
+    init(base: BytePath, index: ArchiveIndex, lastFD: Int32) throws {
         self.base = base
         let count = index.volumeSizes.count
-        var paths: [String] = [], fds: [Int32] = [], problems: [Int: ArchiveError] = [:]
+        var paths: [BytePath] = [], fds: [Int32] = [], problems: [Int: ArchiveError] = [:]
         var ok = false
         defer { if !ok { for fd in fds where fd != lastFD && fd >= 0 { close(fd) } } }
         for number in 1...count {
@@ -46,18 +46,16 @@ public final class VolumeSet: @unchecked Sendable {
     }
 
     /// Opens (unless `fd` is given) and checks one volume; throws what is wrong with it.
-    private static func open(_ path: String, number: Int, index: ArchiveIndex, fd given: Int32?) throws -> Int32 {
+    private static func open(_ path: BytePath, number: Int, index: ArchiveIndex, fd given: Int32?) throws -> Int32 {
         let count = index.volumeSizes.count
         let fd: Int32
         if let given {
             fd = given
         } else {
-            fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                let code = errno
-                throw ArchiveError(code == ENOENT ? .missingVolume : .io,
-                                   code == ENOENT ? "volume \(path) is missing (the archive has \(count) volumes); put it back next to the others"
-                                                  : "cannot open volume \(path): \(posixErrorText(code))")
+            do {
+                fd = try openVolume(path)
+            } catch let error as ArchiveError where error.kind == .missingVolume {
+                throw ArchiveError(.missingVolume, "volume \(path) is missing (the archive has \(count) volumes); put it back next to the others")
             }
         }
         var handedOver = false
@@ -72,7 +70,7 @@ public final class VolumeSet: @unchecked Sendable {
         }
         var raw = [UInt8](repeating: 0, count: VolumeHeader.size)
         let n = try raw.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, VolumeHeader.size, 0) }
-        let header = try raw[0..<n].withUnsafeBytes { try VolumeHeader.decode($0, volume: path) }
+        let header = try raw[0..<n].withUnsafeBytes { try VolumeHeader.decode($0, volume: path.description) }
         guard header.archiveID == index.archiveID else {
             throw ArchiveError(.format, "volume \(path) belongs to another archive (its archive id differs)")
         }
@@ -84,6 +82,31 @@ public final class VolumeSet: @unchecked Sendable {
     }
 
     deinit { for fd in fds where fd >= 0 { close(fd) } }
+
+    /// Opens a volume for reading. It must be a regular file: a FIFO named
+    /// like a volume would block every reader forever, and a device would
+    /// read endlessly. The open itself never blocks (O_NONBLOCK, which
+    /// regular files ignore). A symlink is followed: volumes spread over
+    /// disks are often linked into one directory.
+    public static func openVolume(_ path: BytePath) throws -> Int32 {
+        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
+        guard fd >= 0 else {
+            let code = errno
+            throw ArchiveError(code == ENOENT ? .missingVolume : .io, code == ENOENT
+                               ? "volume \(path) does not exist" : "cannot open volume \(path): \(posixErrorText(code))")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let code = errno
+            close(fd)
+            throw ArchiveError(.io, "cannot stat volume \(path): \(posixErrorText(code))")
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw ArchiveError(.format, "\(path) is not a regular file (\(fileTypeName(st.st_mode))), so it cannot be a gpuarc volume: refused")
+        }
+        return fd
+    }
 
     /// Reads exactly `count` bytes at `offset` of volume `volume` (0-based).
     func read(volume: Int, offset: UInt64, count: Int, into buffer: UnsafeMutableRawPointer) throws {

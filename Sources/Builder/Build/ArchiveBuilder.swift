@@ -2,31 +2,44 @@ import Archive
 import Foundation
 import Glibc
 
-/// Runs a whole build: scan -> whole-file dedup -> similarity order -> pack
-/// through the frame pipeline -> index + footer.
+/// Runs a whole build as a chain of stages that pass values:
+///
+///     lock OUT -> open the SRCs -> scan -> whole-file dedup -> storage order
+///       -> capture (read, chunk, decide, place; frames -> volumes)
+///       -> index -> index and footer into the last volume
+///
+/// Every source read checks that the file is the version the scan saw
+/// (`SourceFiles`); what changed is stored as it was when read again, or
+/// left out with a warning, so stored attributes always describe stored bytes.
 public struct ArchiveBuilder {
-    public let sources: [String]
-    public let output: String
+    public let sources: [BytePath]
+    public let output: BytePath
     public let options: BuildOptions
     /// Warnings as they happen (the CLI prints them to stderr).
     public var onWarning: (String) -> Void = { _ in }
     public var showProgress = false
 
-    public init(sources: [String], output: String, options: BuildOptions) {
+    public init(sources: [BytePath], output: BytePath, options: BuildOptions) {
         self.sources = sources
         self.output = output
         self.options = options
     }
 
+    /// The same with paths written as text (their UTF-8 bytes).
+    public init(sources: [String], output: String, options: BuildOptions) {
+        self.init(sources: sources.map { BytePath($0) }, output: BytePath(output), options: options)
+    }
+
     /// Builds the archive; throws on anything fatal (nothing is left behind
-    /// then). Entries that could not be read are listed in `stats.warnings`.
+    /// then). Entries that could not be archived are listed in `stats.warnings`.
     public func run() throws -> BuildStats {
         let started = Date()
         let options = try self.options.validated()
         guard !sources.isEmpty else { throw ArchiveError(.usage, "give at least one source directory") }
+        raiseFileLimit()
         var stats = BuildStats()
-        stats.sources = sources
-        stats.output = output
+        stats.sources = sources.map(\.description)
+        stats.output = output.description
         var warnings: [String] = []
         let warn: (String) -> Void = { message in warnings.append(message); onWarning(message) }
 
@@ -35,40 +48,46 @@ public struct ArchiveBuilder {
             stats.phaseSeconds[name] = Date().timeIntervalSince(phaseStart)
             phaseStart = Date()
         }
-        try checkOutputDirectory()
-        var tree = try TreeScanner.scan(sources: sources, threads: options.threads)
+
+        // Locked before anything is read, so a second build to OUT fails at once.
+        let outputLock = try OutputLock(base: output)
+        defer { outputLock.release() }
+        let roots = try SourceRoots(sources)
+        var scanOptions = ScanOptions()
+        scanOptions.xattrs = options.xattrs
+        scanOptions.threads = options.threads
+        if let lockFile = outputLock.identity { scanOptions.excluded.insert(lockFile) }
+        let tree = try TreeScanner.scan(roots, options: scanOptions)
         endPhase("scan")
         tree.warnings.forEach(warn)
         count(tree, into: &stats)
+        options.afterScan?()
 
-        // Whole-file dedup.
-        var canonical: [Int: Int] = [:]
+        let files = SourceFiles(tree: tree, directories: SourceDirectories(tree: tree, roots: roots),
+                                afterRead: options.afterSourceRead)
+
+        // Whole-file dedup: duplicate -> the file whose content it shares.
+        var duplicatesOf: [Int: [Int]] = [:]
         if options.dedup {
             let hasher = options.hasher ?? CPUFileHasher(threads: options.threads)
-            let result = FileDeduplicator(hasher: hasher, threads: options.threads).run(tree: tree, files: tree.primaryFiles)
-            canonical = result.canonical
-            stats.duplicateFiles = result.duplicateFiles
-            stats.duplicateBytes = result.duplicateBytes
+            let result = FileDeduplicator(hasher: hasher, threads: options.threads).run(tree: tree, files: tree.primaryFiles, source: files)
+            for (duplicate, canonical) in result.canonical { duplicatesOf[canonical, default: []].append(duplicate) }
+            for key in duplicatesOf.keys { duplicatesOf[key]!.sort() }
             stats.hashCollisions = result.hashCollisions
             stats.dedupSurvivors = result.survivors
-            for id in result.unreadable where !tree.nodes[id].failed {
-                tree.nodes[id].failed = true
-                warn("cannot read \(tree.nodes[id].path): \(unreadableReason(tree.nodes[id].path)); not archived")
-            }
         }
-
         endPhase("dedup")
+        let isDuplicate = Set(duplicatesOf.values.joined())
 
         // Distinct contents in storage order.
-        let distinct = tree.primaryFiles.filter { canonical[$0] == nil && tree.nodes[$0].size > 0 }
-        let ordered = options.order.arrange(distinct.map { (node: $0, path: tree.nodes[$0].path, version: tree.nodes[$0].version) },
-                                            sources: sources)
+        let distinct = tree.primaryFiles.filter { !isDuplicate.contains($0) && tree.nodes[$0].size > 0 }
+        let ordered = options.order.arrange(distinct.map { (node: $0, relative: tree.relativePath($0), version: tree.nodes[$0].version) })
         options.beforePacking?()
         let totalBytes = ordered.reduce(UInt64(0)) { $0 + tree.nodes[$1].size }
 
         var archiveID = [UInt8](repeating: 0, count: 16)
         for i in 0..<16 { archiveID[i] = UInt8.random(in: 0...255) }
-        let writer = try VolumeWriter(base: output, volumeSize: options.volumeSize, archiveID: archiveID)
+        let writer = try VolumeWriter(output: outputLock, volumeSize: options.volumeSize, archiveID: archiveID)
         var finished = false
         defer { if !finished { writer.abort() } }
 
@@ -82,49 +101,26 @@ public struct ArchiveBuilder {
             similarity.chunkDedupEnabled = false
             similarity.deltaEnabled = false
         }
-        let packer = ContentPacker(pipeline: pipeline, chunkSize: options.chunkSize, similarity: similarity,
+        let packer = ContentPacker(pipeline: pipeline, files: files, chunkSize: options.chunkSize, similarity: similarity,
                                    coder: LZ4XDeltaCoder(options: ContentPacker.deltaEncoder(encoderOptions)),
-                                   sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))
+                                   sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder),
+                                   readXattrs: options.xattrs)
         let analyzeAhead = similarity.deltaEnabled
             && (options.analyzeAhead ?? (ProcessInfo.processInfo.activeProcessorCount > 1))
         let preparer = analyzeAhead ? ChunkPreparer(
-            files: ordered.map { (tree.nodes[$0].path, tree.nodes[$0].size) }, chunker: packer.chunker,
+            files: ordered, sources: files, identities: Dictionary(uniqueKeysWithValues: ordered.map { ($0, tree.nodes[$0].identity) }),
+            chunker: packer.chunker,
             analyzer: ChunkAnalyzer(options: similarity, estimator: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))) : nil
         defer { preparer?.stop() }
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
         packer.onProgress = meter.map { m in { m.update($0) } }
 
-        var contents: [ContentRecord] = []
-        var refs: [UInt32] = []
-        var contentOfNode: [Int: Int] = [:]
+        var capture = CaptureStage(tree: tree, packer: packer, duplicatesOf: duplicatesOf)
         do {
-            for original in ordered {
-                var node = original
-                var packed = try preparer.map {
-                    try packer.pack(prepared: $0, path: tree.nodes[node].path, version: tree.nodes[node].version, warn: warn)
-                } ?? packer.pack(path: tree.nodes[node].path, expectedSize: tree.nodes[node].size,
-                                 version: tree.nodes[node].version, warn: warn)
-                if packed == nil {
-                    // The original vanished or changed type since dedup, but its
-                    // confirmed copies may still be readable: the first one that
-                    // is takes its place, so losing one file never costs its copies.
-                    tree.nodes[original].failed = true
-                    for copy in tree.primaryFiles where canonical[copy] == original {
-                        if packed == nil {
-                            canonical[copy] = nil
-                            packed = try packer.pack(path: tree.nodes[copy].path, expectedSize: tree.nodes[copy].size,
-                                                         version: tree.nodes[copy].version, warn: warn)
-                            if packed == nil { tree.nodes[copy].failed = true } else { node = copy }
-                        } else {
-                            canonical[copy] = node
-                        }
-                    }
-                }
-                guard let packed else { continue }
-                contentOfNode[node] = contents.count
-                contents.append(ContentRecord(size: packed.size, firstRef: UInt64(refs.count), refCount: UInt32(packed.refs.count)))
-                refs += packed.refs
-                stats.storedBytes += packed.size
+            for node in ordered {
+                let outcome = try preparer.map { try packer.capture(prepared: $0, node, version: tree.nodes[node].version) }
+                    ?? packer.capture(node, expecting: tree.nodes[node].identity, version: tree.nodes[node].version)
+                try capture.settle(node, outcome)
             }
             packer.flush()
         } catch {
@@ -136,39 +132,35 @@ public struct ArchiveBuilder {
         meter?.finish()
         endPhase("pack")
         stats.similarity = packer.stage.stats
+        capture.warnings.forEach(warn)
+        var stored = capture.stored
+        stats.filesReadAgain = capture.readAgain
+        stats.storedBytes = stored.contents.reduce(0) { $0 + $1.size }
 
-        // Every other regular file: empty, a duplicate, or a failed original.
-        var emptyContent: Int?
-        for id in tree.primaryFiles where contentOfNode[id] == nil {
-            if let original = canonical[id] {
-                if let content = contentOfNode[original] { contentOfNode[id] = content } else {
-                    tree.nodes[id].failed = true
-                    warn("\(tree.nodes[id].path) is a copy of \(tree.nodes[original].path), which could not be archived; not archived")
-                }
-            } else if tree.nodes[id].size == 0 {
-                if emptyContent == nil {
-                    emptyContent = contents.count
-                    contents.append(ContentRecord(size: 0, firstRef: UInt64(refs.count), refCount: 0))
-                }
-                contentOfNode[id] = emptyContent
-            }
+        // Empty files (as the scan saw them: never read, nothing to disagree with).
+        for id in tree.primaryFiles where stored.contentOf[id] == nil && !stored.failed.contains(id) && tree.nodes[id].size == 0 {
+            stored.contentOf[id] = stored.empty()
         }
+        countStored(stored, tree, into: &stats)
 
-        let chunks = packer.chunks
-        let result = try writer.finish { volumeSizes in
-            var index = IndexAssembler.assemble(tree: tree, contentOfNode: contentOfNode, contents: contents,
-                                                chunkRefs: refs, chunks: chunks, frames: frames, archiveID: archiveID)
-            index.volumeSizes = volumeSizes
-            return try IndexCodec.encodeCompressed(index)
+        // The index is complete before the writer sees it; if it does not
+        // fit after the last frame it opens a volume of its own.
+        var index = IndexAssembler.assemble(tree: tree, stored: stored, chunks: packer.table.records, frames: frames,
+                                            archiveID: archiveID)
+        index.volumeSizes = writer.sizes
+        var compressed = try IndexCodec.encodeCompressed(index)
+        if !writer.fits(compressed.count + Footer.size) {
+            try writer.startVolume()
+            index.volumeSizes = writer.sizes
+            compressed = try IndexCodec.encodeCompressed(index)
         }
+        let volumes = try writer.finish(index: compressed)
         finished = true
         endPhase("index")
 
-        stats.volumes = result.volumes
-        stats.indexBytes = result.indexBytes
-        stats.outputBytes = result.volumes.reduce(0) { total, path in
-            total + ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0)
-        }
+        stats.volumes = volumes.map(\.description)
+        stats.indexBytes = compressed.count
+        stats.outputBytes = writer.sizes.reduce(0, +) + UInt64(compressed.count + Footer.size)
         for (device, counts) in pipeline.framesByDevice {
             stats.framesByDevice[device] = ["lz4x": counts.lz4x, "raw": counts.raw]
             stats.framesLZ4X += counts.lz4x
@@ -192,24 +184,120 @@ public struct ArchiveBuilder {
         }
     }
 
-    private func unreadableReason(_ path: String) -> String {
-        do {
-            close(try SourceFile.open(path))
-            return "read failed"
-        } catch {
-            return "\(error)"
+    private func countStored(_ stored: StoredTree, _ tree: ScannedTree, into stats: inout BuildStats) {
+        var sharing: [Int: Int] = [:]
+        for (node, content) in stored.contentOf where stored.isArchived(node, in: tree) && tree.nodes[node].hardLinkOf == nil {
+            sharing[content, default: 0] += 1
+            if !stored.metadata(of: node, in: tree).xattrs.isEmpty { stats.entriesWithXattrs += 1 }
+        }
+        for (content, files) in sharing where files > 1 && stored.contents[content].size > 0 {
+            stats.duplicateFiles += files - 1
+            stats.duplicateBytes += UInt64(files - 1) * stored.contents[content].size
+        }
+        for node in tree.nodes.indices where tree.nodes[node].kind != .regular && !tree.nodes[node].metadata.xattrs.isEmpty {
+            stats.entriesWithXattrs += 1
+        }
+        stats.sparseFiles = stored.sparse.count
+        for (content, extents) in stored.sparse {
+            stats.holeBytes += stored.contents[content].size - extents.reduce(0) { $0 + $1.length }
         }
     }
 
-    /// Fails early, before any work, when OUT cannot be written.
-    private func checkOutputDirectory() throws {
-        let path = parentDirectory(of: output)
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
-            throw ArchiveError(.usage, "cannot write \(output).001: directory \(path) does not exist")
+    /// A tree may hold more directories than the default soft limit lets a
+    /// process open; the hard limit is the real bound.
+    private func raiseFileLimit() {
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
-        guard access(path, W_OK) == 0 else {
-            throw ArchiveError(.usage, "cannot write \(output).001: directory \(path) is not writable (\(posixErrorText(errno)))")
+    }
+}
+
+/// The capture stage's bookkeeping: takes the outcome of storing each
+/// distinct file and settles what it means for the files that depend on it.
+///
+/// - Duplicates share a content only with the version of a file they were
+///   compared with: if their canonical file was stored as a later version
+///   (it changed) or not at all, the first of them is stored in its place,
+///   and so on, so one changed or lost file never costs its copies.
+/// - Hard-link names share one capture; if the name captured now names
+///   another file (one was renamed over it), the other names are regrouped
+///   under the next of them and captured from there.
+struct CaptureStage {
+    let tree: ScannedTree
+    let packer: ContentPacker
+    let duplicatesOf: [Int: [Int]]
+    private let linkNames: [Int: [Int]]
+    private(set) var stored = StoredTree()
+    private(set) var warnings: [String] = []
+    private(set) var readAgain = 0
+
+    init(tree: ScannedTree, packer: ContentPacker, duplicatesOf: [Int: [Int]]) {
+        self.tree = tree
+        self.packer = packer
+        self.duplicatesOf = duplicatesOf
+        var names: [Int: [Int]] = [:]
+        for (id, node) in tree.nodes.enumerated() { if let first = node.hardLinkOf { names[first, default: []].append(id) } }
+        linkNames = names
+    }
+
+    /// Records the outcome for distinct file `node` and settles its
+    /// duplicates and hard-link names (storing more files where needed).
+    mutating func settle(_ node: Int, _ outcome: Result<ContentPacker.Captured, CaptureProblem>) throws {
+        var work: [(node: Int, outcome: Result<ContentPacker.Captured, CaptureProblem>, duplicates: [Int])] =
+            [(node, outcome, duplicatesOf[node] ?? [])]
+        while let (file, outcome, duplicates) = work.popLast() {
+            var orphans: [Int] = duplicates
+            var replaced = false
+            switch outcome {
+            case .success(let captured):
+                let content = stored.add(captured)
+                stored.contentOf[file] = content
+                if let fresh = captured.fresh {
+                    stored.fresh[file] = fresh
+                    readAgain += 1
+                    replaced = !captured.identity.sameInode(as: tree.nodes[file].identity)
+                } else {
+                    for duplicate in duplicates { stored.contentOf[duplicate] = content }
+                    orphans = []
+                }
+            case .failure(let problem):
+                stored.failed.insert(file)
+                warnings.append("\(tree.displayPath(file)): \(problem); not archived")
+                replaced = true
+            }
+            if replaced { try regroupLinks(of: file) }
+            // The first orphaned duplicate is stored itself; the rest are its duplicates.
+            if let next = orphans.first {
+                let outcome = try packer.capture(next, expecting: tree.nodes[next].identity, version: tree.nodes[next].version)
+                work.append((next, outcome, Array(orphans.dropFirst())))
+            }
+        }
+    }
+
+    /// `node`'s hard-link names lost it (it failed, or names another file
+    /// now): the first of them that can be stored leads the rest.
+    private mutating func regroupLinks(of node: Int) throws {
+        var names = linkNames[node] ?? []
+        while !names.isEmpty {
+            let leader = names.removeFirst()
+            stored.leaderOverride[leader] = leader
+            for other in names { stored.leaderOverride[other] = leader }
+            let outcome = try packer.capture(leader, expecting: tree.nodes[leader].identity, version: tree.nodes[leader].version)
+            switch outcome {
+            case .success(let captured):
+                stored.contentOf[leader] = stored.add(captured)
+                if let fresh = captured.fresh {
+                    stored.fresh[leader] = fresh
+                    readAgain += 1
+                    if !captured.identity.sameInode(as: tree.nodes[leader].identity) { continue }   // it too names another file now
+                }
+                return
+            case .failure(let problem):
+                stored.failed.insert(leader)
+                warnings.append("\(tree.displayPath(leader)): \(problem); not archived")
+            }
         }
     }
 }

@@ -21,9 +21,17 @@ public struct BuildOptions: Sendable {
     public var hasher: FileHashing?
     /// Frame compressor per worker (CPU LZ4X unless replaced).
     public var makeCompressor: FrameCompressorFactory?
-    /// Called between dedup and packing. Tests use it to change the tree under
-    /// a running build (files that vanish or change size).
+    /// Store extended attributes and ACLs (`--no-xattrs`: false).
+    public var xattrs = true
+    /// Called between the scan and dedup. Tests use it to change the tree
+    /// under a running build at a known point (no sleeps).
+    public var afterScan: (@Sendable () -> Void)?
+    /// Called between dedup and packing.
     public var beforePacking: (@Sendable () -> Void)?
+    /// Called after each read of a source file (why, and its path below its
+    /// SRC) and before the check that it did not change: tests change files
+    /// exactly there.
+    public var afterSourceRead: (@Sendable (ReadPurpose, [UInt8]) -> Void)?
 
     public init() {}
 

@@ -11,6 +11,13 @@ public struct BuildStats: Codable, Sendable {
     public var symlinks = 0
     public var specialFiles = 0
     public var hardLinks = 0
+    /// Files that changed after the scan and were stored as they were when read.
+    public var filesReadAgain = 0
+    /// Files stored with holes, and the bytes of holes not stored.
+    public var sparseFiles = 0
+    public var holeBytes: UInt64 = 0
+    /// Entries with extended attributes (ACLs included).
+    public var entriesWithXattrs = 0
     public var duplicateFiles = 0
     public var duplicateBytes: UInt64 = 0
     public var hashCollisions = 0
@@ -62,6 +69,12 @@ public struct BuildStats: Codable, Sendable {
         var lines: [String] = []
         lines.append("files: \(files) (\(directories) directories, \(symlinks) symlinks, \(hardLinks) hard links\(specialFiles > 0 ? ", \(specialFiles) special" : ""))")
         lines.append("duplicates: \(duplicateFiles) files stored as references, \(ByteSize.format(duplicateBytes)) saved")
+        if sparseFiles > 0 || entriesWithXattrs > 0 {
+            lines.append("metadata: \(entriesWithXattrs) entries with extended attributes, \(sparseFiles) sparse files (\(ByteSize.format(holeBytes)) of holes not stored)")
+        }
+        if filesReadAgain > 0 {
+            lines.append("changed during the build: \(filesReadAgain) files, stored as they were when read again")
+        }
         let s = similarity
         lines.append("chunks: \(s.chunks), \(s.duplicateChunks) duplicates stored as references, \(ByteSize.format(UInt64(s.dedupBytesSaved))) saved")
         lines.append("deltas: \(s.deltaChunks) (tier 1: \(s.deltaHits[0]), tier 2: \(s.deltaHits[1]), tier 3: \(s.deltaHits[2])), "

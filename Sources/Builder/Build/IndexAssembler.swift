@@ -1,19 +1,25 @@
 import Archive
 
-/// Turns the scanned tree plus the packing results into the index: inode
+/// Turns the scanned tree and what was stored of it into the index: inode
 /// numbers in breadth-first order (root = 0), each directory's entries
 /// contiguous and sorted, hard links sharing an inode, duplicates sharing a
-/// content, and names interned in one string table.
+/// content, names and attribute values interned in one string table, and
+/// identical attribute sets stored once.
 struct IndexAssembler {
-    static func assemble(tree: ScannedTree, contentOfNode: [Int: Int], contents: [ContentRecord],
-                         chunkRefs: [UInt32], chunks: [ChunkRecord], frames: [FrameRecord],
+    static func assemble(tree: ScannedTree, stored: StoredTree, chunks: [ChunkRecord], frames: [FrameRecord],
                          archiveID: [UInt8]) -> ArchiveIndex {
         var index = ArchiveIndex()
         index.archiveID = archiveID
         index.frames = frames
         index.chunks = chunks
-        index.contents = contents
-        index.chunkRefs = chunkRefs
+        index.contents = stored.contents
+        index.chunkRefs = stored.refs
+        for content in stored.sparse.keys.sorted() {
+            let extents = stored.sparse[content]!
+            index.sparse.append(SparseRecord(content: UInt32(content), firstExtent: UInt64(index.extents.count),
+                                             extentCount: UInt32(extents.count)))
+            index.extents += extents
+        }
         var interned: [[UInt8]: UInt64] = [:]
         func intern(_ bytes: [UInt8]) -> UInt64 {
             if let offset = interned[bytes] { return offset }
@@ -22,23 +28,36 @@ struct IndexAssembler {
             interned[bytes] = offset
             return offset
         }
+        var setOf: [[ExtendedAttribute]: UInt32] = [:]
+        func xattrSet(_ attributes: [ExtendedAttribute]) -> UInt32 {
+            guard !attributes.isEmpty else { return 0 }
+            if let set = setOf[attributes] { return set }
+            index.xattrSets.append(XattrSet(firstPair: UInt64(index.xattrPairs.count), pairCount: UInt32(attributes.count)))
+            for a in attributes {
+                index.xattrPairs.append(XattrPair(nameOffset: intern(a.name), nameLength: UInt32(a.name.count),
+                                                  valueOffset: intern(a.value), valueLength: UInt32(a.value.count)))
+            }
+            setOf[attributes] = UInt32(index.xattrSets.count)
+            return UInt32(index.xattrSets.count)
+        }
 
         var inodeOfNode: [Int: Int] = [:]
         func makeInode(_ id: Int) -> Int {
             let n = tree.nodes[id]
-            var inode = Inode(kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, mtimeSec: n.mtimeSec,
-                              mtimeNsec: n.mtimeNsec, nlink: 0, size: 0, data: 0, count: 0)
+            let m = stored.metadata(of: id, in: tree)
+            var inode = Inode(kind: n.kind, mode: m.mode, uid: m.uid, gid: m.gid, mtimeSec: m.mtimeSec,
+                              mtimeNsec: m.mtimeNsec, nlink: 0, size: 0, data: 0, count: 0, xattrs: xattrSet(m.xattrs))
             switch n.kind {
             case .regular:
-                let content = contentOfNode[id]!
+                let content = stored.contentOf[id]!
                 inode.data = UInt64(content)
-                inode.size = contents[content].size
+                inode.size = stored.contents[content].size
             case .symlink:
                 inode.data = intern(n.linkTarget)
                 inode.count = UInt32(n.linkTarget.count)
                 inode.size = UInt64(n.linkTarget.count)
             case .charDevice, .blockDevice:
-                inode.data = n.rdev
+                inode.data = m.rdev
             default: break
             }
             index.inodes.append(inode)
@@ -51,13 +70,13 @@ struct IndexAssembler {
         while head < queue.count {
             let dirNode = queue[head]; head += 1
             let dirInode = inodeOfNode[dirNode]!
-            let kids = tree.nodes[dirNode].children.filter { isArchived($0, tree) }
+            let kids = tree.nodes[dirNode].children.filter { stored.isArchived($0, in: tree) }
             index.inodes[dirInode].data = UInt64(index.entries.count)
             index.inodes[dirInode].count = UInt32(kids.count)
             var subdirs: UInt32 = 0
             var pending: [(Int, [UInt8])] = []
             for kid in kids {
-                let target = tree.nodes[kid].hardLinkOf ?? kid
+                let target = stored.leader(of: kid, in: tree)
                 let inode = inodeOfNode[target] ?? makeInode(target)
                 if tree.nodes[kid].kind == .directory { subdirs += 1; queue.append(kid) }
                 pending.append((inode, tree.nodes[kid].name))
@@ -70,13 +89,6 @@ struct IndexAssembler {
         }
         return index
     }
-
-    /// Entries left out of the index: failed ones, and hard links whose first
-    /// name failed.
-    static func isArchived(_ id: Int, _ tree: ScannedTree) -> Bool {
-        let n = tree.nodes[id]
-        if n.failed { return false }
-        if let first = n.hardLinkOf { return !tree.nodes[first].failed }
-        return true
-    }
 }
+
+

@@ -6,6 +6,13 @@ import Glibc
 /// first 2 bytes, the last 2 bytes and 3 bytes at the centre; only survivors are
 /// hashed in full (FNV-1a 64). A hash match is only a candidate: every duplicate
 /// is confirmed byte for byte before it becomes a reference.
+///
+/// Every read goes through `SourceReading`, which holds each file to the
+/// version the scan saw: a file that changed, or that could not be read,
+/// simply takes no part (it is stored on its own, and its storage then
+/// finds out what it is now). Files that may have holes take no part either:
+/// their storage skips the holes, and reading gigabytes of zeros to compare
+/// them would cost what sparse storage saves.
 struct FileDeduplicator {
     struct Result {
         /// node id -> canonical node id, for files stored as references.
@@ -16,17 +23,16 @@ struct FileDeduplicator {
         var survivors: [Int] = []
         /// Hash matches that turned out to differ (collisions caught).
         var hashCollisions = 0
-        var unreadable: [Int] = []
     }
 
     let hasher: FileHashing
 
     let threads: Int
 
-    func run(tree: ScannedTree, files: [Int]) -> Result {
+    func run(tree: ScannedTree, files: [Int], source: SourceReading) -> Result {
         var result = Result()
         // Stage 1: size (empty files share the empty content without a lookup).
-        var groups = Dictionary(grouping: files.filter { tree.nodes[$0].size > 0 }) { tree.nodes[$0].size }
+        var groups = Dictionary(grouping: files.filter { tree.nodes[$0].size > 0 && !tree.nodes[$0].mayBeSparse }) { tree.nodes[$0].size }
             .values.filter { $0.count > 1 }.map { $0 }
         result.survivors.append(groups.reduce(0) { $0 + $1.count })
 
@@ -35,11 +41,11 @@ struct FileDeduplicator {
         // the stages then narrow the groups one after the other.
         let candidates = groups.flatMap { $0 }
         let probed = parallelMap(candidates.count, threads: threads) { i in
-            Self.probe(tree.nodes[candidates[i]].path, size: tree.nodes[candidates[i]].size)
+            source.read(candidates[i], purpose: .probe) { Self.probe($0, size: tree.nodes[candidates[i]].size) }
         }
         var probeOf: [Int: ProbeBytes] = [:]
         for (i, id) in candidates.enumerated() {
-            if let p = probed[i] { probeOf[id] = p } else { result.unreadable.append(id) }
+            if let p = probed[i] { probeOf[id] = p }
         }
         let stages: [(ProbeBytes) -> UInt32] = [{ $0.first }, { $0.last }, { $0.centre }]
         for stage in stages {
@@ -54,11 +60,10 @@ struct FileDeduplicator {
 
         // Full hash of the survivors.
         let survivors = groups.flatMap { $0 }
-        let hashes = hasher.hashFiles(paths: survivors.map { tree.nodes[$0].path },
-                                      sizes: survivors.map { tree.nodes[$0].size })
+        let hashes = hasher.hashFiles(survivors, sizes: survivors.map { tree.nodes[$0].size }, from: source)
         var byHash: [HashKey: [Int]] = [:]
         for (i, id) in survivors.enumerated() {
-            guard let h = hashes[i] else { result.unreadable.append(id); continue }
+            guard let h = hashes[i] else { continue }
             byHash[HashKey(size: tree.nodes[id].size, hash: h), default: []].append(id)
         }
         let hashGroups = byHash.values.filter { $0.count > 1 }.map { $0.sorted() }
@@ -66,7 +71,7 @@ struct FileDeduplicator {
 
         // Confirmation, one hash group per task.
         let confirmed = parallelMap(hashGroups.count, threads: threads) { g in
-            Self.confirm(hashGroups[g], tree: tree)
+            Self.confirm(hashGroups[g], tree: tree, source: source)
         }
         for case let group? in confirmed {
             for (id, rep) in group.duplicates {
@@ -82,14 +87,16 @@ struct FileDeduplicator {
     /// Compares each candidate of a hash group with the representatives of the
     /// classes found so far; no byte-for-byte match starts a new class. A
     /// representative's bytes are read once and kept while its group is checked.
-    static func confirm(_ group: [Int], tree: ScannedTree) -> (duplicates: [(Int, Int)], collisions: Int) {
+    /// A file that cannot be read as scanned joins no class.
+    static func confirm(_ group: [Int], tree: ScannedTree, source: SourceReading) -> (duplicates: [(Int, Int)], collisions: Int) {
         var representatives: [(id: Int, bytes: [UInt8]?)] = []
         var duplicates: [(Int, Int)] = []
         var collisions = 0
         let keepLimit: UInt64 = 8 << 20
         for id in group {
-            let node = tree.nodes[id]
-            let bytes = node.size <= keepLimit ? readWhole(node.path, size: node.size) : nil
+            let size = tree.nodes[id].size
+            let bytes = size <= keepLimit ? readWhole(id, size: size, from: source) : nil
+            if size <= keepLimit && bytes == nil { continue }
             var matched: Int? = nil
             for rep in representatives {
                 let same: Comparison
@@ -97,7 +104,7 @@ struct FileDeduplicator {
                     same = a.count == b.count && a.withUnsafeBytes({ pa in b.withUnsafeBytes { pb in
                         memcmp(pa.baseAddress!, pb.baseAddress!, a.count) == 0 } }) ? .same : .different
                 } else {
-                    same = sameBytes(tree.nodes[rep.id].path, node.path, size: node.size)
+                    same = sameBytes(rep.id, id, size: size, from: source)
                 }
                 if same == .same { matched = rep.id; break }
                 if same == .different { collisions += 1 }
@@ -107,15 +114,15 @@ struct FileDeduplicator {
         return (duplicates, collisions)
     }
 
-    /// A file's bytes if it still has exactly `size` of them.
-    static func readWhole(_ path: String, size: UInt64) -> [UInt8]? {
-        guard let fd = try? SourceFile.open(path) else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: Int(size) + 1)
-        let n = bytes.withUnsafeMutableBytes { try? readFull(fd, $0.baseAddress!, Int(size) + 1) }
-        guard n == Int(size) else { return nil }
-        bytes.removeLast()
-        return bytes
+    /// A file's bytes, if it is still the version scanned (exactly `size` bytes).
+    static func readWhole(_ file: Int, size: UInt64, from source: SourceReading) -> [UInt8]? {
+        source.read(file, purpose: .confirm) { fd -> [UInt8]? in
+            var bytes = [UInt8](repeating: 0, count: Int(size) + 1)
+            let n = try bytes.withUnsafeMutableBytes { try readFull(fd, $0.baseAddress!, Int(size) + 1) }
+            guard n == Int(size) else { return nil }
+            bytes.removeLast()
+            return bytes
+        }
     }
 
     private struct HashKey: Hashable { let size: UInt64; let hash: UInt64 }
@@ -128,9 +135,8 @@ struct FileDeduplicator {
     /// system call costs more than copying a few KiB.
     static let wholeProbeLimit: UInt64 = 16 << 10
 
-    static func probe(_ path: String, size: UInt64) -> ProbeBytes? {
-        guard let fd = try? SourceFile.open(path) else { return nil }
-        defer { close(fd) }
+    /// The probe bytes of an open file of `size` bytes.
+    static func probe(_ fd: Int32, size: UInt64) -> ProbeBytes? {
         if size <= wholeProbeLimit {
             return withUnsafeTemporaryAllocation(byteCount: Int(wholeProbeLimit), alignment: 16) { buffer in
                 let got = pread(fd, buffer.baseAddress!, Int(size), 0)
@@ -159,12 +165,14 @@ struct FileDeduplicator {
 
     enum Comparison { case same, different, unreadable }
 
-    /// Streams both files and compares every byte.
-    static func sameBytes(_ a: String, _ b: String, size: UInt64) -> Comparison {
-        guard let fa = try? SourceFile.open(a) else { return .unreadable }
-        defer { close(fa) }
-        guard let fb = try? SourceFile.open(b) else { return .unreadable }
-        defer { close(fb) }
+    /// Streams both files and compares every byte (each read held to its scanned version).
+    static func sameBytes(_ a: Int, _ b: Int, size: UInt64, from source: SourceReading) -> Comparison {
+        source.read(a, purpose: .confirm) { fa in
+            source.read(b, purpose: .confirm) { fb in compareStreams(fa, fb, size: size) }
+        } ?? .unreadable
+    }
+
+    private static func compareStreams(_ fa: Int32, _ fb: Int32, size: UInt64) -> Comparison {
         let block = 1 << 20
         let ba = UnsafeMutableRawPointer.allocate(byteCount: block, alignment: 64)
         let bb = UnsafeMutableRawPointer.allocate(byteCount: block, alignment: 64)

@@ -4,10 +4,13 @@ import Glibc
 
 /// Full-content FNV-1a 64 of many files at once. The CPU implementation is the
 /// default; the OpenCL hasher implements the same protocol, and tests inject
-/// colliding hashers to prove a collision never costs a file.
+/// colliding hashers to prove a collision never costs a file. Files are read
+/// through `source`, which vouches that the bytes hashed are those of the
+/// version of each file the scan saw.
 public protocol FileHashing: Sendable {
-    /// One result per path: the hash, or nil if the file could not be read.
-    func hashFiles(paths: [String], sizes: [UInt64]) -> [UInt64?]
+    /// One result per file: the hash, or nil if the file could not be read
+    /// (or was not, or did not stay, the version scanned).
+    func hashFiles(_ files: [Int], sizes: [UInt64], from source: SourceReading) -> [UInt64?]
 }
 
 public struct CPUFileHasher: FileHashing {
@@ -18,8 +21,8 @@ public struct CPUFileHasher: FileHashing {
     /// (`FNV1a64.hash4`); larger ones are streamed through one buffer.
     static let wholeFileLimit = 1 << 20
 
-    public func hashFiles(paths: [String], sizes: [UInt64]) -> [UInt64?] {
-        let results = UnsafeMutableBufferPointer<UInt64?>.allocate(capacity: paths.count)
+    public func hashFiles(_ files: [Int], sizes: [UInt64], from source: SourceReading) -> [UInt64?] {
+        let results = UnsafeMutableBufferPointer<UInt64?>.allocate(capacity: files.count)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
         // Work items: runs of up to four consecutive small files (dedup hands
@@ -27,10 +30,10 @@ public struct CPUFileHasher: FileHashing {
         // and the four hash chains run side by side to the end), or one large file.
         var items: [Range<Int>] = []
         var i = 0
-        while i < paths.count {
+        while i < files.count {
             var end = i + 1
             if sizes[i] <= UInt64(Self.wholeFileLimit) {
-                while end < paths.count, end - i < 4, sizes[end] <= UInt64(Self.wholeFileLimit) { end += 1 }
+                while end < files.count, end - i < 4, sizes[end] <= UInt64(Self.wholeFileLimit) { end += 1 }
             }
             items.append(i..<end)
             i = end
@@ -44,9 +47,9 @@ public struct CPUFileHasher: FileHashing {
                 guard k < items.count else { break }
                 let item = items[k]
                 if item.count == 1 && sizes[item.lowerBound] > UInt64(Self.wholeFileLimit) {
-                    results[item.lowerBound] = Self.hashFile(paths[item.lowerBound], buffer: slots[0])
+                    results[item.lowerBound] = Self.hashFile(files[item.lowerBound], from: source, buffer: slots[0])
                 } else {
-                    Self.hashSmallFiles(item, paths: paths, slots: slots, into: results)
+                    Self.hashSmallFiles(item, files: files, from: source, slots: slots, into: results)
                 }
             }
         }
@@ -54,20 +57,19 @@ public struct CPUFileHasher: FileHashing {
     }
 
     /// Reads each file of `run` whole into its slot, then hashes them side by
-    /// side. A file that grew past its slot since the scan is streamed instead.
-    static func hashSmallFiles(_ run: Range<Int>, paths: [String], slots: [UnsafeMutableRawBufferPointer],
+    /// side. (A file that no longer fits its slot has changed since the scan:
+    /// the source refuses it.)
+    static func hashSmallFiles(_ run: Range<Int>, files: [Int], from source: SourceReading, slots: [UnsafeMutableRawBufferPointer],
                                into results: UnsafeMutableBufferPointer<UInt64?>) {
         var contents: [UnsafeRawBufferPointer] = []
         var lanes: [Int] = []
         for (lane, i) in run.enumerated() {
-            guard let fd = try? SourceFile.open(paths[i]) else { continue }
-            defer { close(fd) }
-            guard let n = try? FileDeduplicator.readFull(fd, slots[lane].baseAddress!, slots[lane].count) else { continue }
-            if n == slots[lane].count {
-                results[i] = hashFile(paths[i], buffer: slots[lane])
-                continue
-            }
-            contents.append(UnsafeRawBufferPointer(rebasing: slots[lane][0..<n]))
+            let slot = slots[lane]
+            guard let n = source.read(files[i], purpose: .hash, { fd -> Int? in
+                let n = try FileDeduplicator.readFull(fd, slot.baseAddress!, slot.count)
+                return n < slot.count ? n : nil
+            }) else { continue }
+            contents.append(UnsafeRawBufferPointer(rebasing: slot[0..<n]))
             lanes.append(i)
         }
         guard !contents.isEmpty else { return }
@@ -78,15 +80,15 @@ public struct CPUFileHasher: FileHashing {
         for (lane, value) in [h.0, h.1, h.2, h.3].prefix(lanes.count).enumerated() { results[lanes[lane]] = value }
     }
 
-    static func hashFile(_ path: String, buffer: UnsafeMutableRawBufferPointer) -> UInt64? {
-        guard let fd = try? SourceFile.open(path) else { return nil }
-        defer { close(fd) }
-        var h = FNV1a64.offsetBasis
-        while true {
-            let n = read(fd, buffer.baseAddress!, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { return h }
-            h = FNV1a64.update(h, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+    static func hashFile(_ file: Int, from source: SourceReading, buffer: UnsafeMutableRawBufferPointer) -> UInt64? {
+        source.read(file, purpose: .hash) { fd -> UInt64? in
+            var h = FNV1a64.offsetBasis
+            while true {
+                let n = read(fd, buffer.baseAddress!, buffer.count)
+                if n < 0 { if errno == EINTR { continue }; return nil }
+                if n == 0 { return h }
+                h = FNV1a64.update(h, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            }
         }
     }
 }

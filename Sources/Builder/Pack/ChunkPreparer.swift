@@ -27,16 +27,26 @@ final class ChunkPreparer: @unchecked Sendable {
         let analysis: ChunkAnalysis
     }
 
+    /// How reading a file ahead ended (set on its last piece).
+    enum Outcome {
+        /// Read whole, and still the version the scan saw.
+        case consistent
+        /// Not the version scanned when opened, or changed while read: the
+        /// packer reads it afresh (its chunks so far are wasted, not wrong).
+        case changed
+        /// Cannot be stored (gone, not a regular file, a read error): why.
+        case failed(String)
+    }
+
     /// Consecutive chunks of one file, their bytes back to back.
     struct Piece {
-        let path: String
+        let node: Int
+        /// Set on a file's first piece when it opened: where its chunks come from.
+        var source: ChunkTable.SourceFile?
         var bytes: [UInt8] = []
         var chunks: [Chunk] = []
         var bytesRead = 0
-        /// Set on a file's last piece: whether the file was read to its end.
-        var outcome: Bool?
-        /// What went wrong reading the file (emitted by the packer, in order).
-        var warnings: [String] = []
+        var outcome: Outcome?
     }
 
     private let queue: BlockingQueue<[Piece]>
@@ -49,8 +59,9 @@ final class ChunkPreparer: @unchecked Sendable {
     private var stopped = false
     private struct Stopped: Error {}
 
-    init(files: [(path: String, size: UInt64)], chunker: ContentDefinedChunker, analyzer: ChunkAnalyzer,
-         pieceBytes: Int = 1 << 20, queuedBytes: Int = 16 << 20) {
+    /// Reads `files` (node ids, each expected at its scanned identity) through `sources`.
+    init(files: [Int], sources: SourceFiles, identities: [Int: FileIdentity], chunker: ContentDefinedChunker,
+         analyzer: ChunkAnalyzer, pieceBytes: Int = 1 << 20, queuedBytes: Int = 16 << 20) {
         queue = BlockingQueue(limit: queuedBytes)
         done.enter()
         // The analyzer and chunker move to the thread and are used only there.
@@ -70,23 +81,41 @@ final class ChunkPreparer: @unchecked Sendable {
                 defer { pending = []; pendingBytes = 0 }
                 return pending.isEmpty || queue.put(pending, cost: pendingBytes)
             }
-            for file in files {
-                var piece = Piece(path: file.path)
+            for node in files {
+                var piece = Piece(node: node)
+                let opened: OpenSource
+                do {
+                    opened = try sources.open(node, expecting: identities[node])
+                } catch let problem as CaptureProblem {
+                    piece.outcome = problem.kind == .changed ? .changed : .failed(problem.description)
+                    guard send(piece) else { return }
+                    continue
+                } catch {
+                    return
+                }
+                let extents = opened.dataExtents()
+                piece.source = ChunkTable.SourceFile(node: node, identity: opened.identity, extents: extents)
                 var refused = false
-                let completed = try? source.cut(
-                    path: file.path, expectedSize: file.size, warn: { piece.warnings.append($0) },
-                    checkStop: { if refused || isStopped { throw Stopped() } },
-                    progress: { piece.bytesRead += $0 },
-                    emit: { chunk, offset in
-                        piece.chunks.append(Chunk(offset: offset, length: chunk.count, analysis: analyzer.analyzeAhead(chunk)))
-                        piece.bytes.append(contentsOf: chunk.assumingMemoryBound(to: UInt8.self))
-                        if piece.bytes.count >= pieceBytes && !refused {
-                            refused = !send(piece)
-                            piece = Piece(path: file.path)
-                        }
-                    })
-                guard let completed, !refused else { return }
-                piece.outcome = completed
+                let failure: String?
+                do {
+                    failure = try source.cut(
+                        opened, extents: extents,
+                        checkStop: { if refused || isStopped { throw Stopped() } },
+                        progress: { piece.bytesRead += $0 },
+                        emit: { chunk, offset in
+                            piece.chunks.append(Chunk(offset: offset, length: chunk.count, analysis: analyzer.analyzeAhead(chunk)))
+                            piece.bytes.append(contentsOf: chunk.assumingMemoryBound(to: UInt8.self))
+                            if piece.bytes.count >= pieceBytes && !refused {
+                                refused = !send(piece)
+                                piece = Piece(node: node)
+                            }
+                        })
+                } catch {
+                    return
+                }
+                guard !refused else { return }
+                sources.didRead(node, .store)
+                piece.outcome = failure.map { .failed($0) } ?? (opened.unchanged() ? .consistent : .changed)
                 guard send(piece) else { return }
             }
             _ = send(nil, force: true)

@@ -17,33 +17,29 @@ public enum ContentOrder: String, Sendable, CaseIterable {
     case similarity
     case tree
 
-    /// `path` relative to its source, without a leading "/" (a SRC given as
-    /// "v3/" must key its files like one given as "v1").
-    static func relative(_ path: String, to sourceRoot: String) -> String {
-        var relative = path.hasPrefix(sourceRoot) ? Substring(path.dropFirst(sourceRoot.count)) : Substring(path)
-        while relative.hasPrefix("/") { relative = relative.dropFirst() }
-        return String(relative)
-    }
-
-    func arrange(_ items: [(node: Int, path: String, version: Int)], sources: [String]) -> [Int] {
+    /// Arranges contents given by node, path below its SRC (bytes) and version.
+    func arrange(_ items: [(node: Int, relative: [UInt8], version: Int)]) -> [Int] {
         switch self {
         case .tree:
             return items.map(\.node)
         case .path:
             // Path inside its source, then version. Every directory's subtree
-            // is one contiguous range of this order (strings sharing a prefix
-            // are contiguous when sorted).
-            let keyed = items.map { (node: $0.node, key: (Self.relative($0.path, to: sources[$0.version]), $0.version)) }
-            return keyed.sorted { $0.key < $1.key }.map(\.node)
+            // is one contiguous range of this order (byte strings sharing a
+            // prefix are contiguous when sorted).
+            return items.sorted { a, b in
+                a.relative == b.relative ? a.version < b.version : a.relative.lexicographicallyPrecedes(b.relative)
+            }.map(\.node)
         case .similarity:
             // Extension, file name, path inside its source, version.
-            let keyed = items.map { item -> (node: Int, key: (String, String, String, Int)) in
-                let relative = Self.relative(item.path, to: sources[item.version])
-                let name = relative.split(separator: "/").last.map(String.init) ?? relative
-                let ext = name.lastIndex(of: ".").map { String(name[name.index(after: $0)...]) } ?? ""
-                return (item.node, (ext, name, relative, item.version))
+            let keyed = items.map { item -> (node: Int, key: [[UInt8]], version: Int) in
+                let name = item.relative.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? item.relative
+                let ext = name.lastIndex(of: UInt8(ascii: ".")).map { Array(name[(name.index(after: $0))...]) } ?? []
+                return (item.node, [ext, name, item.relative], item.version)
             }
-            return keyed.sorted { $0.key < $1.key }.map(\.node)
+            return keyed.sorted { a, b in
+                for (x, y) in zip(a.key, b.key) where x != y { return x.lexicographicallyPrecedes(y) }
+                return a.version < b.version
+            }.map(\.node)
         }
     }
 }

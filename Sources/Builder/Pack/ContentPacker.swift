@@ -1,16 +1,29 @@
 import Archive
 import Glibc
 
-/// Reads file contents, in storage order, cuts them into content-defined
-/// chunks (or takes them, cut and analyzed, from a `ChunkPreparer`) and
-/// passes each through the similarity stage: a duplicate becomes a reference
-/// to the stored chunk, anything else is placed into the pipeline's frame
-/// slots, as its own bytes (literal) or as an LZ4X delta against an earlier
-/// literal chunk. Records where every stored chunk went.
+/// Stores file contents, in storage order: cuts them into content-defined
+/// chunks (or takes them, cut and analyzed, from a `ChunkPreparer`), passes
+/// each through the similarity stage, and places what it decides into the
+/// pipeline's frame slots: a duplicate becomes a reference to the stored
+/// chunk; anything else goes into the frame being filled, as its own bytes
+/// (literal) or as an LZ4X delta against an earlier literal chunk. The chunk
+/// table records where every stored chunk came from and went.
+///
+/// Every file is read through `SourceFiles` and checked, once read, to still
+/// be the version it was when opened (`capture`): a file that changed is
+/// read again, afresh, and a file whose content is stored is always stored
+/// as one version of it.
 final class ContentPacker {
-    struct Packed {
+    /// A file's content as stored: its chunk references (in order), its
+    /// size, its data extents if it has holes, and the identity it had.
+    struct Captured {
         var refs: [UInt32] = []
         var size: UInt64 = 0
+        var extents: [DataExtent]?
+        var identity: FileIdentity
+        /// Set when the file was not the version the scan saw (it changed
+        /// since, or while it was read): the attributes of the version stored.
+        var fresh: EntryMetadata?
     }
 
     /// A base stored less than this far back in the frame being filled is
@@ -47,96 +60,142 @@ final class ContentPacker {
 
     private let pipeline: FramePipeline
     /// Content samples of the literal chunks in the frame being filled.
-    private var sketch = FrameSketch()
+    private let sketch = FrameSketch()
     private var slot: FramePipeline.Slot?
-    private(set) var chunks: [ChunkRecord] = []
+    /// Every stored chunk: digest, source, placement.
+    let table = ChunkTable()
     private(set) var bytesRead: UInt64 = 0
     var onProgress: ((UInt64) -> Void)?
     let stage: SimilarityStage
     /// How files are cut into chunks (a `ChunkPreparer` must cut the same way).
     let chunker: ContentDefinedChunker
-    private let sources = ChunkSources()
+    private let files: SourceFiles
     private var source: SourceChunks
+    /// Read the attributes of a file stored afresh (`--no-xattrs`: false).
+    private let readXattrs: Bool
 
     /// Chunks are at most one frame long, so that a chunk never straddles frames.
     /// `coder` encodes the deltas; `sampleCoder` (a fast one) measures the
     /// filter's lossless reference.
-    init(pipeline: FramePipeline, chunkSize: Int, similarity: SimilarityStageOptions, coder: DeltaCoder,
-         sampleCoder: DeltaCoder) {
+    init(pipeline: FramePipeline, files: SourceFiles, chunkSize: Int, similarity: SimilarityStageOptions, coder: DeltaCoder,
+         sampleCoder: DeltaCoder, readXattrs: Bool = true) {
         self.pipeline = pipeline
+        self.files = files
+        self.readXattrs = readXattrs
         let average = min(chunkSize, pipeline.frameSize)
         chunker = ContentDefinedChunker(averageSize: average, maximumSize: min(average * 8, pipeline.frameSize))
         source = SourceChunks(chunker: chunker)
-        let sources = self.sources
-        stage = SimilarityStage(options: similarity, coder: coder, estimator: sampleCoder) { sources.read($0) }
-        stage.frameReachesBase = { [unowned self] id in
-            let base = chunks[Int(id)]
-            guard let slot, Int(base.frame) == slot.number else { return false }
-            return slot.used - Int(base.offset) < Self.frameCompressorReach
-        }
-        stage.frameSketchHits = { [unowned self] samples in
-            // The sketch describes the frame being filled; a chunk that no
-            // longer fits will open a new, empty one (close enough: an estimate).
-            guard let slot, sketch.frame == slot.number else { return 0 }
-            return sketch.hits(samples, before: slot.used, reach: Self.frameCompressorReach)
-        }
+        stage = SimilarityStage(options: similarity, coder: coder, estimator: sampleCoder, table: table,
+                                chunks: StoredChunks(table: table, files: files))
     }
 
     deinit { source.release() }
 
-    /// Stores `expectedSize` bytes of the file at `path`, a file of SRC number
-    /// `version`, reading and analyzing it on this thread. A file that shrank
-    /// or grew since the scan is stored as far as it was read, with a warning.
-    func pack(path: String, expectedSize: UInt64, version: Int, warn: (String) -> Void) throws -> Packed? {
+    /// Stores file `node` (of SRC number `version`), reading it on this
+    /// thread. `expecting`: the identity it must have (the scan's), or nil
+    /// to take it as it is now. A file not at that identity, or that changes
+    /// while read, is read once more as it is then; the result is a content
+    /// read whole from one version of the file, or why there is none.
+    func capture(_ node: Int, expecting: FileIdentity?, version: Int) throws -> Result<Captured, CaptureProblem> {
         stage.beginVersion(version)
-        sources.beginFile(path)
-        var packed = Packed()
-        let pipeline = self.pipeline
-        let completed = try source.cut(
-            path: path, expectedSize: expectedSize, warn: warn,
-            checkStop: { if let error = pipeline.error { throw error } },
-            progress: { [unowned self] n in
-                bytesRead += UInt64(n)
-                onProgress?(bytesRead)
-            },
-            emit: { [unowned self] chunk, offset in
-                packed.refs.append(store(chunk, at: offset, analysis: nil))
-                packed.size += UInt64(chunk.count)
-            })
-        return completed ? packed : nil
+        var expected = expecting
+        for attempt in 1...2 {
+            let opened: OpenSource
+            do {
+                opened = try files.open(node, expecting: expected)
+            } catch let problem where problem.kind == .changed && attempt == 1 {
+                expected = nil
+                continue
+            } catch {
+                return .failure(error)
+            }
+            let fresh: EntryMetadata?
+            do {
+                fresh = expected == nil ? try freshMetadata(opened) : nil
+            } catch let problem as CaptureProblem {
+                return .failure(problem)
+            }
+            let extents = opened.dataExtents()
+            table.beginFile(ChunkTable.SourceFile(node: node, identity: opened.identity, extents: extents))
+            var captured = Captured(extents: extents, identity: opened.identity, fresh: fresh)
+            let pipeline = self.pipeline
+            let failure = try source.cut(
+                opened, extents: extents,
+                checkStop: { if let error = pipeline.error { throw error } },
+                progress: { [unowned self] n in
+                    bytesRead += UInt64(n)
+                    onProgress?(bytesRead)
+                },
+                emit: { [unowned self] chunk, offset in
+                    captured.refs.append(store(chunk, at: offset, analysis: nil))
+                    captured.size += UInt64(chunk.count)
+                })
+            if let failure { return .failure(CaptureProblem(kind: .gone, description: failure)) }
+            files.didRead(node, .store)
+            if opened.unchanged() {
+                captured.size = UInt64(opened.st.st_size)
+                return .success(captured)
+            }
+            expected = nil
+        }
+        return .failure(CaptureProblem(kind: .gone, description: "it changed while being read, twice"))
     }
 
-    /// The same for the next file of `preparer`, which read and analyzed it
-    /// ahead (it must be the file at `path`).
-    func pack(prepared preparer: ChunkPreparer, path: String, version: Int, warn: (String) -> Void) throws -> Packed? {
+    /// The same for the next file of `preparer`, which opened, read and
+    /// analyzed it ahead (it must be file `node`, expected at the scan's
+    /// identity); a file it found changed is read again here, afresh.
+    func capture(prepared preparer: ChunkPreparer, _ node: Int, version: Int) throws -> Result<Captured, CaptureProblem> {
         stage.beginVersion(version)
-        sources.beginFile(path)
-        var packed = Packed()
+        var captured: Captured?
         while true {
             if let error = pipeline.error { throw error }
             guard let piece = preparer.next() else {
-                throw ArchiveError(.io, "internal error: the chunk preparer stopped before \(path)")
+                throw ArchiveError(.io, "internal error: the chunk preparer stopped before \(files.displayPath(node))")
             }
-            precondition(piece.path == path, "the chunk preparer must deliver files in packing order")
+            precondition(piece.node == node, "the chunk preparer must deliver files in packing order")
+            if let source = piece.source {
+                table.beginFile(source)
+                captured = Captured(extents: source.extents, identity: source.identity)
+            }
             piece.bytes.withUnsafeBytes { bytes in
                 var start = 0
                 for chunk in piece.chunks {
                     let data = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + chunk.length)])
-                    packed.refs.append(store(data, at: chunk.offset, analysis: chunk.analysis))
-                    packed.size += UInt64(chunk.length)
+                    captured!.refs.append(store(data, at: chunk.offset, analysis: chunk.analysis))
+                    captured!.size += UInt64(chunk.length)
                     start += chunk.length
                 }
             }
             bytesRead += UInt64(piece.bytesRead)
             onProgress?(bytesRead)
-            piece.warnings.forEach(warn)
-            if let completed = piece.outcome { return completed ? packed : nil }
+            switch piece.outcome {
+            case nil: continue
+            case .consistent?:
+                captured!.size = captured!.identity.size
+                return .success(captured!)
+            case .changed?: return try capture(node, expecting: nil, version: version)
+            case .failed(let reason)?: return .failure(CaptureProblem(kind: .gone, description: reason))
+            }
         }
     }
 
-    /// Decides how one chunk (at `offset` in its file) is stored; its chunk id.
+    /// The attributes of a file stored as it is now rather than as scanned.
+    private func freshMetadata(_ opened: OpenSource) throws -> EntryMetadata {
+        var metadata = EntryMetadata(opened.st, kind: .regular)
+        if readXattrs {
+            do {
+                metadata.xattrs = try ExtendedAttributes.read(.descriptor(opened.fd))
+            } catch {
+                throw CaptureProblem(kind: .gone, description: "cannot read its extended attributes (\(error))")
+            }
+        }
+        return metadata
+    }
+
+    /// Decides how one chunk (at `offset` in its file's stored bytes) is stored; its chunk id.
     private func store(_ chunk: UnsafeRawBufferPointer, at offset: UInt64, analysis: ChunkAnalysis?) -> UInt32 {
-        let decision = analysis.map { stage.process(chunk, analysis: $0) } ?? stage.process(chunk)
+        let frame = slot.map { FrameView(number: $0.number, used: $0.used, sketch: sketch, reach: Self.frameCompressorReach) }
+        let decision = analysis.map { stage.process(chunk, analysis: $0, frame: frame) } ?? stage.process(chunk, frame: frame)
         switch decision {
         case .duplicate(let id):
             return id
@@ -144,16 +203,12 @@ final class ContentPacker {
             let (frame, position) = place(chunk)
             sketch.enter(frame: Int(frame))
             sketch.insert(stage.lastSamples, at: Int(position))
-            chunks.append(.literal(frame: frame, offset: position, length: UInt32(chunk.count)))
-            sources.record(offset: offset, length: chunk.count)
-            precondition(chunks.count == Int(id) + 1, "chunk ids must follow storage order")
+            table.place(id, .literal(frame: frame, offset: position, length: UInt32(chunk.count)), offset: offset)
             return id
         case .delta(let id, let base, _, let encoded):
             let (frame, position) = encoded.withUnsafeBytes { place($0) }
-            chunks.append(ChunkRecord(kind: .delta, frame: frame, offset: position, storedLength: UInt32(encoded.count),
-                                      length: UInt32(chunk.count), base: base))
-            sources.record(offset: offset, length: chunk.count)
-            precondition(chunks.count == Int(id) + 1, "chunk ids must follow storage order")
+            table.place(id, ChunkRecord(kind: .delta, frame: frame, offset: position, storedLength: UInt32(encoded.count),
+                                        length: UInt32(chunk.count), base: base), offset: offset)
             return id
         }
     }

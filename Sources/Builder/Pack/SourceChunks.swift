@@ -1,14 +1,14 @@
 import Archive
 import Glibc
 
-/// Reads one source file and cuts it into content-defined chunks: the part of
-/// packing a file that needs no decision, shared by the packer (inline) and
-/// the `ChunkPreparer` (ahead, on its own thread).
+/// Reads one open source file and cuts its stored bytes (all of it, or its
+/// data extents back to back when it has holes) into content-defined
+/// chunks: the part of packing a file that needs no decision, shared by the
+/// packer (inline) and the `ChunkPreparer` (ahead, on its own thread).
 ///
-/// A file that cannot be opened or read is reported through `warn` and gives
-/// false ("not archived"); chunks emitted before a read error stay emitted.
-/// A file that shrank or grew since the scan is cut as far as it was read,
-/// with a warning.
+/// Whether what was read is one version of the file is for the caller to
+/// check afterwards (`OpenSource.unchanged`); this reads as much as the file
+/// had when it was opened, or less if it ends early.
 struct SourceChunks {
     /// Bytes read from a file at a time.
     static let readSize = 1 << 20
@@ -23,51 +23,46 @@ struct SourceChunks {
     /// Frees the read buffer (the owner calls it once, when done).
     func release() { buffer.deallocate() }
 
-    /// Emits the chunks of `path` (`expectedSize` bytes at the scan) with
-    /// their offsets in it; `progress` gets the bytes read after each read;
-    /// `checkStop` runs before each read and may throw to abandon the file.
-    mutating func cut(path: String, expectedSize: UInt64, warn: (String) -> Void, checkStop: () throws -> Void,
-                      progress: (Int) -> Void, emit: (UnsafeRawBufferPointer, UInt64) -> Void) rethrows -> Bool {
-        let fd: Int32
-        do {
-            fd = try SourceFile.open(path)
-        } catch {
-            warn("cannot read \(path): \(error); not archived")
-            return false
-        }
-        defer { close(fd) }
+    /// Emits the chunks of `file` with their offsets in its stored bytes;
+    /// `progress` gets the bytes read after each read; `checkStop` runs
+    /// before each read and may throw to abandon the file. Returns nil, or
+    /// why reading failed (the chunks emitted before stay emitted).
+    mutating func cut(_ file: OpenSource, extents: [DataExtent]?, checkStop: () throws -> Void,
+                      progress: (Int) -> Void, emit: (UnsafeRawBufferPointer, UInt64) -> Void) throws -> String? {
         var offset: UInt64 = 0
-        let emitAt = { (chunk: UnsafeRawBufferPointer) in
-            emit(chunk, offset)
-            offset += UInt64(chunk.count)
-        }
-        var remaining = expectedSize
-        var read: UInt64 = 0
-        while remaining > 0 {
-            try checkStop()
-            let want = Int(min(UInt64(Self.readSize), remaining))
-            let n: Int
-            do {
-                n = try Posix.preadFully(fd, buffer.baseAddress!, want, read)
-            } catch {
-                warn("reading \(path) failed after \(read) bytes (\(error)); not archived")
-                chunker.finish { _ in }
-                return false
+        return try withoutActuallyEscaping(emit) { emit in
+            let emitAt = { (chunk: UnsafeRawBufferPointer) in
+                emit(chunk, offset)
+                offset += UInt64(chunk.count)
             }
-            chunker.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), emit: emitAt)
-            read += UInt64(n)
-            remaining -= UInt64(n)
-            progress(n)
-            if n < want {
-                warn("\(path) shrank while being archived: stored its first \(read) of \(expectedSize) bytes")
-                break
+            return try cut(file, extents: extents, checkStop: checkStop, progress: progress, emitAt: emitAt)
+        }
+    }
+
+    private mutating func cut(_ file: OpenSource, extents: [DataExtent]?, checkStop: () throws -> Void,
+                              progress: (Int) -> Void, emitAt: @escaping (UnsafeRawBufferPointer) -> Void) throws -> String? {
+        let ranges = extents ?? [DataExtent(offset: 0, length: UInt64(file.st.st_size))]
+        var failure: String?
+        // A file that failed is not stored: its unfinished last chunk is dropped.
+        defer { if failure == nil { chunker.finish(emit: emitAt) } else { chunker.finish { _ in } } }
+        for range in ranges {
+            var position = range.offset
+            while position < range.end {
+                do { try checkStop() } catch { failure = "stopped"; throw error }
+                let want = Int(min(UInt64(Self.readSize), range.end - position))
+                let n: Int
+                do {
+                    n = try Posix.preadFully(file.fd, buffer.baseAddress!, want, position)
+                } catch {
+                    failure = "reading failed after \(position) bytes (\(error))"
+                    return failure
+                }
+                chunker.append(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), emit: emitAt)
+                position += UInt64(n)
+                progress(n)
+                if n < want { return nil }   // it shrank: the identity check says so
             }
         }
-        chunker.finish(emit: emitAt)
-        var probe: UInt8 = 0
-        if remaining == 0, pread(fd, &probe, 1, off_t(expectedSize)) == 1 {
-            warn("\(path) grew while being archived: stored its first \(expectedSize) bytes")
-        }
-        return true
+        return nil
     }
 }

@@ -1,43 +1,180 @@
 import Archive
-import Foundation
 import Glibc
+
+/// The output of a build: the directory OUT lives in, held open so that every
+/// file is created relative to it, and an exclusive lock on OUT, so that a
+/// second build to the same OUT (overlapping cron runs) fails at once instead
+/// of writing into the same files.
+///
+/// The lock is `OUT.lock`, a regular file locked with flock(2): it is
+/// released by the kernel if the build dies, so a crash never leaves OUT
+/// locked. It is removed when the build ends; whoever locks it checks
+/// afterwards that the file they locked is still the one at that name (a
+/// build that opened it just before it was removed would otherwise hold a
+/// lock nobody else can see).
+final class OutputLock {
+    let base: BytePath
+    let directory: Int32
+    let baseName: [UInt8]
+    private var fd: Int32 = -1
+    /// (device, inode) of the lock file, so a scan of a SRC that holds OUT leaves it out.
+    private(set) var identity: HardLinkKey?
+
+    var lockName: [UInt8] { baseName + Array(".lock".utf8) }
+
+    init(base: BytePath) throws {
+        self.base = base
+        baseName = base.lastComponent
+        let parent = base.parent
+        guard !baseName.isEmpty, base.bytes.last != UInt8(ascii: "/") else {
+            throw ArchiveError(.usage, "the output \(base) names a directory; give a base name such as \(base.appending(Array("backup".utf8)))")
+        }
+        directory = parent.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard directory >= 0 else {
+            let code = errno
+            throw ArchiveError(.usage, code == ENOENT || code == ENOTDIR
+                ? "cannot write \(base.withSuffix(".001")): directory \(parent) does not exist"
+                : "cannot write \(base.withSuffix(".001")): cannot open directory \(parent) (\(posixErrorText(code)))")
+        }
+        do {
+            try acquire(parent: parent)
+        } catch {
+            close(directory)
+            throw error
+        }
+    }
+
+    private func acquire(parent: BytePath) throws {
+        let name = lockName
+        for _ in 0..<8 {
+            let fd = BytePath.withCString(name) { openat(directory, $0, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644) }
+            guard fd >= 0 else {
+                let code = errno
+                if code == EACCES || code == EROFS || code == EPERM {
+                    throw ArchiveError(.usage, "cannot write \(base.withSuffix(".001")): directory \(parent) is not writable (\(posixErrorText(code)))")
+                }
+                throw ArchiveError(.io, code == ELOOP
+                    ? "\(base.withSuffix(".lock")) is a symlink: refusing to follow it (remove it)"
+                    : "cannot create the lock file \(base.withSuffix(".lock")): \(posixErrorText(code))")
+            }
+            var st = stat()
+            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+                close(fd)
+                throw ArchiveError(.io, "\(base.withSuffix(".lock")) is not a regular file: refusing to use it as the lock of \(base)")
+            }
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let code = errno
+                close(fd)
+                throw ArchiveError(.io, code == EWOULDBLOCK
+                    ? "another gpuarc-build is writing \(base) right now (it holds \(base.withSuffix(".lock"))): wait for it to finish"
+                    : "cannot lock \(base.withSuffix(".lock")): \(posixErrorText(code))")
+            }
+            var now = stat()
+            let still = BytePath.withCString(name) { fstatat(directory, $0, &now, AT_SYMLINK_NOFOLLOW) } == 0
+            if still && now.st_ino == st.st_ino && now.st_dev == st.st_dev {
+                self.fd = fd
+                identity = HardLinkKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
+                return
+            }
+            close(fd)   // removed by the build that held it: take the new one
+        }
+        throw ArchiveError(.io, "cannot lock \(base.withSuffix(".lock")): it keeps being replaced")
+    }
+
+    /// Removes the lock file and unlocks (also done on deinit, but a build
+    /// calls it when it ends, so nothing it made outlives it).
+    func release() {
+        guard fd >= 0 else { return }
+        _ = BytePath.withCString(lockName) { unlinkat(directory, $0, 0) }
+        close(fd)
+        fd = -1
+    }
+
+    deinit {
+        release()
+        close(directory)
+    }
+}
 
 /// Writes frames to OUT.001, OUT.002, ... (each at most `volumeSize`; a frame
 /// never straddles two volumes), then the index and footer into the last one.
 ///
-/// Volumes are written under temporary names and renamed only once the footer
-/// is on disk, so an interrupted or failed build never leaves something that
-/// looks like a complete archive; `abort` removes the temporaries.
+/// Volumes are written under temporary names (`OUT.001.partial`, created
+/// exclusively and never through a symlink), each one fsync'ed and closed
+/// with errors checked when it is full; only once the last one holds the
+/// index and footer are they renamed into place, followed by an fsync of
+/// the directory. Until then an archive already at OUT is untouched; an
+/// interrupted or failed build leaves nothing that looks like an archive,
+/// and `abort` removes the temporaries.
 final class VolumeWriter {
-    let base: String
     let volumeSize: UInt64
     let archiveID: [UInt8]
+    private let output: OutputLock
     private(set) var sizes: [UInt64] = []
     private var fd: Int32 = -1
-    private var tempPaths: [String] = []
+    private var tempNames: [[UInt8]] = []
     private var framesInVolume = 0
 
-    init(base: String, volumeSize: Int, archiveID: [UInt8]) throws {
-        self.base = base
+    init(output: OutputLock, volumeSize: Int, archiveID: [UInt8]) throws {
+        self.output = output
         self.volumeSize = UInt64(volumeSize)
         self.archiveID = archiveID
+        removeStalePartials()
         try startVolume()
     }
 
     deinit { if fd >= 0 { close(fd) } }
 
-    private func tempPath(_ number: Int) -> String { VolumeNaming.path(base: base, number: number) + ".partial" }
-    private var currentPath: String { VolumeNaming.path(base: base, number: sizes.count) }
+    private var base: BytePath { output.base }
+    private func name(_ number: Int) -> [UInt8] { output.baseName + Array(VolumeNaming.suffix(number).utf8) }
+    private func tempName(_ number: Int) -> [UInt8] { name(number) + Array(".partial".utf8) }
+    private var currentPath: BytePath { VolumeNaming.path(base: base, number: sizes.count) }
 
-    private func startVolume() throws {
-        if fd >= 0 { close(fd); fd = -1 }
-        let number = sizes.count + 1
-        let path = tempPath(number)
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw ArchiveError(.io, "cannot create volume \(VolumeNaming.path(base: base, number: number)): \(posixErrorText(errno))")
+    /// Temporaries of an earlier build that died (the lock is ours, so no
+    /// other build is writing them). A symlink there is removed, not followed.
+    private func removeStalePartials() {
+        let prefix = output.baseName + [UInt8(ascii: ".")]
+        let copy = dup(output.directory)
+        guard copy >= 0, let dir = fdopendir(copy) else { return }
+        defer { closedir(dir) }
+        var stale: [[UInt8]] = []
+        while let entry = readdir(dir) {
+            let entryName: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
+            let suffix = Array(".partial".utf8)
+            guard entryName.count > suffix.count, entryName.reversed().starts(with: suffix.reversed()),
+                  VolumeNaming.number(of: Array(entryName.dropLast(suffix.count)), prefix: prefix) != nil else { continue }
+            stale.append(entryName)
         }
-        tempPaths.append(path)
+        for entryName in stale { _ = BytePath.withCString(entryName) { unlinkat(output.directory, $0, 0) } }
+    }
+
+    /// Closes the volume being written, flushed to disk, reporting any error.
+    private func closeVolume() throws {
+        guard fd >= 0 else { return }
+        defer { fd = -1 }
+        if fsync(fd) != 0 {
+            let code = errno
+            close(fd)
+            throw ArchiveError(.io, "flushing volume \(currentPath) to disk failed: \(posixErrorText(code))")
+        }
+        if close(fd) != 0 {
+            throw ArchiveError(.io, "closing volume \(currentPath) failed: \(posixErrorText(errno))")
+        }
+    }
+
+    /// Starts the next volume (the current one, if any, is closed first).
+    func startVolume() throws {
+        try closeVolume()
+        let number = sizes.count + 1
+        let temp = tempName(number)
+        fd = BytePath.withCString(temp) { openat(output.directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        guard fd >= 0 else {
+            let code = errno
+            throw ArchiveError(.io, code == EEXIST
+                ? "cannot create volume \(VolumeNaming.path(base: base, number: number)): \(BytePath(temp)) appeared while this build holds the lock (something else is writing there)"
+                : "cannot create volume \(VolumeNaming.path(base: base, number: number)): \(posixErrorText(code))")
+        }
+        tempNames.append(temp)
         sizes.append(0)
         framesInVolume = 0
         try write(VolumeHeader(archiveID: archiveID, number: UInt32(number)).encoded())
@@ -66,51 +203,58 @@ final class VolumeWriter {
         return (UInt32(sizes.count - 1), offset)
     }
 
-    /// Writes the index and footer, then gives the volumes their real names.
-    /// `makeIndex` receives the final volume sizes (the last one being the
-    /// index offset) and returns the compressed index.
-    func finish(makeIndex: ([UInt64]) throws -> [UInt8]) throws -> (volumes: [String], indexBytes: Int) {
-        var compressed = try makeIndex(sizes)
-        if framesInVolume > 0 && sizes[sizes.count - 1] + UInt64(compressed.count + Footer.size) > volumeSize {
-            try startVolume()
-            compressed = try makeIndex(sizes)
-        }
+    /// Whether `bytes` more fit in the current volume (an empty one takes anything).
+    func fits(_ bytes: Int) -> Bool {
+        framesInVolume == 0 || sizes[sizes.count - 1] + UInt64(bytes) <= volumeSize
+    }
+
+    /// Writes the compressed index and the footer, then gives the volumes
+    /// their real names. The index must record `sizes` as they are now.
+    func finish(index compressed: [UInt8]) throws -> [BytePath] {
         let indexOffset = sizes[sizes.count - 1]
         try write(compressed)
         try write(Footer(indexOffset: indexOffset, indexSize: UInt64(compressed.count)).encoded())
-        if fsync(fd) != 0 { throw ArchiveError(.io, "flushing volume \(currentPath) failed: \(posixErrorText(errno))") }
-        close(fd)
-        fd = -1
-        var finalPaths: [String] = []
-        for (i, temp) in tempPaths.enumerated() {
-            let path = VolumeNaming.path(base: base, number: i + 1)
-            guard rename(temp, path) == 0 else {
-                throw ArchiveError(.io, "cannot rename \(temp) to \(path): \(posixErrorText(errno))")
+        try closeVolume()
+        var finalPaths: [BytePath] = []
+        for (i, temp) in tempNames.enumerated() {
+            let final = name(i + 1)
+            let renamed = BytePath.withCString(temp) { from in
+                BytePath.withCString(final) { to in renameat(output.directory, from, output.directory, to) }
             }
-            finalPaths.append(path)
+            guard renamed == 0 else {
+                throw ArchiveError(.io, "cannot rename \(BytePath(temp)) to \(BytePath(final)): \(posixErrorText(errno))")
+            }
+            finalPaths.append(VolumeNaming.path(base: base, number: i + 1))
         }
-        tempPaths = []
+        tempNames = []
         removeStaleVolumes(after: finalPaths.count)
-        return (finalPaths, compressed.count)
+        if fsync(output.directory) != 0 {
+            throw ArchiveError(.io, "flushing directory \(base.parent) to disk failed: \(posixErrorText(errno)); the archive may not survive a crash")
+        }
+        return finalPaths
     }
 
     /// An older archive of the same name may have had more volumes; left in
-    /// place they would be taken for part of this one. Only files that really
-    /// are gpuarc volumes are removed.
+    /// place they would be taken for part of this one. Only regular files
+    /// that really are gpuarc volumes are removed.
     private func removeStaleVolumes(after count: Int) {
         for number in VolumeNaming.existingVolumeNumbers(base: base) where number > count {
-            let path = VolumeNaming.path(base: base, number: number)
-            guard let handle = FileHandle(forReadingAtPath: path) else { continue }
-            let magic = handle.readData(ofLength: 8)
-            try? handle.close()
-            if Array(magic) == VolumeHeader.magic { unlink(path) }
+            let volume = name(number)
+            let fd = BytePath.withCString(volume) { openat(output.directory, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+            guard fd >= 0 else { continue }
+            var st = stat()
+            var magic = [UInt8](repeating: 0, count: 8)
+            let isVolume = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+                && magic.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 8, 0) }) == 8 && magic == VolumeHeader.magic
+            close(fd)
+            if isVolume { _ = BytePath.withCString(volume) { unlinkat(output.directory, $0, 0) } }
         }
     }
 
     /// Removes everything written so far (after a failure).
     func abort() {
         if fd >= 0 { close(fd); fd = -1 }
-        for path in tempPaths { unlink(path) }
-        tempPaths = []
+        for temp in tempNames { _ = BytePath.withCString(temp) { unlinkat(output.directory, $0, 0) } }
+        tempNames = []
     }
 }

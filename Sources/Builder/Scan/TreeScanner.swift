@@ -1,163 +1,262 @@
 import Archive
 import Glibc
 
-/// Walks the source directories with *at system calls (no path re-resolution,
-/// symlinks never followed) and records every entry with its attributes.
-/// Unreadable directories are recorded empty with a warning; the build goes on.
+/// What the scan reads, besides the tree itself.
+struct ScanOptions {
+    /// Read extended attributes (and so ACLs); `--no-xattrs` turns it off.
+    var xattrs = true
+    /// Entries to leave out, by (device, inode): the build's own lock file
+    /// when OUT lies inside a SRC.
+    var excluded: Set<HardLinkKey> = []
+    var threads = 2
+}
+
+/// Walks the sources with directory descriptors: every entry is stat'ed and
+/// read relative to its directory (fstatat, readlinkat, *xattrat), never by a
+/// path and never through a symlink, so there is no limit on depth or path
+/// length. Each directory is listed between two fstat calls of its own
+/// descriptor and listed again if it changed meanwhile, so its stored
+/// attributes are those of the entries stored. Unreadable entries are
+/// warned about; the build goes on.
 struct TreeScanner {
     private var tree = ScannedTree()
+    private let options: ScanOptions
+    private let directories: SourceDirectories
+
+    private init(options: ScanOptions, directories: SourceDirectories) {
+        self.options = options
+        self.directories = directories
+    }
 
     /// One SRC: its contents are the root. Several: each becomes a top-level
-    /// directory named after its last path component.
-    static func scan(sources: [String], threads: Int = 2) throws -> ScannedTree {
+    /// directory named after the directory it really is.
+    static func scan(_ sources: SourceRoots, options: ScanOptions = ScanOptions()) throws -> ScannedTree {
         var tree: ScannedTree
-        if sources.count == 1 {
-            tree = try scanSource(sources[0], version: 0)
+        if sources.roots.count == 1 {
+            tree = scanSource(sources.roots[0], version: 0, options: options)
         } else {
-            tree = try scanVersions(sources, threads: threads)
+            tree = try scanVersions(sources, options: options)
         }
+        tree.sourceNames = sources.roots.map(\.argument)
         tree.linkHardLinks()
         return tree
     }
 
     /// One SRC as a tree of its own (its root is node 0).
-    private static func scanSource(_ source: String, version: Int) throws -> ScannedTree {
-        var scanner = TreeScanner()
-        scanner.tree.nodes.append(try scanner.statSource(source, version: version))
-        scanner.scanDirectory(node: 0, path: source)
+    private static func scanSource(_ root: SourceRoots.Root, version: Int, options: ScanOptions) -> ScannedTree {
+        let directories = SourceDirectories()
+        directories.setRoot(0, fd: root.fd)
+        var scanner = TreeScanner(options: options, directories: directories)
+        scanner.tree.sourceNames = [root.argument]
+        scanner.tree.sourceRoots = [0]
+        scanner.tree.nodes.append(ScannedNode(name: [], parent: -1, kind: .directory, metadata: EntryMetadata(root.stat, kind: .directory),
+                                              identity: FileIdentity(root.stat), blocks: 0, version: version))
+        scanner.walk()
         return scanner.tree
     }
 
-    /// Several SRCs, each scanned on its own and in parallel (scanning waits on
-    /// system calls), then joined in SRC order under a new root, so node ids
-    /// are those of one walk of the SRCs one after the other.
-    private static func scanVersions(_ sources: [String], threads: Int) throws -> ScannedTree {
+    /// Several SRCs, each scanned on its own and in parallel (scanning waits
+    /// on system calls), then joined in SRC order under a new root, so node
+    /// ids are those of one walk of the SRCs one after the other.
+    private static func scanVersions(_ sources: SourceRoots, options: ScanOptions) throws -> ScannedTree {
         var names = Set<[UInt8]>()
-        for source in sources {
-            let name = lastComponent(source)
-            guard names.insert(name).inserted else {
-                throw ArchiveError(.usage, "two sources would both become the top-level directory \"\(String(decoding: name, as: UTF8.self))\": give each SRC a distinct last path component")
+        for root in sources.roots {
+            guard !root.name.isEmpty, root.name != Array(".".utf8), root.name != Array("..".utf8) else {
+                throw ArchiveError(.usage, "source \(root.argument) has no name to become a top-level directory (is it \"/\"?)")
+            }
+            guard names.insert(root.name).inserted else {
+                throw ArchiveError(.usage, "two sources would both become the top-level directory \"\(Escaped.text(root.name))\": give each SRC a distinct directory name")
             }
         }
-        let parts = parallelMap(sources.count, threads: threads) { version in
-            Result { try scanSource(sources[version], version: version) }
+        let parts = parallelMap(sources.roots.count, threads: options.threads) { version in
+            scanSource(sources.roots[version], version: version, options: options)
         }
         var tree = ScannedTree()
-        tree.nodes.append(ScannedNode(name: [], kind: .directory, mode: 0o040755, uid: getuid(), gid: getgid(),
-                                      mtimeSec: Int64(time(nil)), mtimeNsec: 0, size: 0, rdev: 0, path: "", version: 0))
+        var rootStat = stat()
+        rootStat.st_mode = S_IFDIR | 0o755
+        rootStat.st_uid = getuid()
+        rootStat.st_gid = getgid()
+        tree.nodes.append(ScannedNode(name: [], parent: -1, kind: .directory, metadata: EntryMetadata(rootStat, kind: .directory),
+                                      identity: FileIdentity(rootStat), blocks: 0, version: 0))
         var children: [Int] = []
         for (version, part) in parts.enumerated() {
-            let scanned = try part!.get()
+            let scanned = part!
             let offset = tree.nodes.count
             for var node in scanned.nodes {
                 node.children = node.children.map { $0 + offset }
+                node.parent = node.parent < 0 ? 0 : node.parent + offset
                 tree.nodes.append(node)
             }
-            tree.nodes[offset].name = lastComponent(sources[version])
+            tree.nodes[offset].name = sources.roots[version].name
             tree.warnings += scanned.warnings
+            tree.sourceRoots.append(offset)
             children.append(offset)
         }
-        tree.nodes[0].mtimeSec = children.map { tree.nodes[$0].mtimeSec }.max() ?? tree.nodes[0].mtimeSec
+        // The root is made up: its time is that of the newest SRC.
+        let newest = children.max { a, b in
+            (tree.nodes[a].metadata.mtimeSec, tree.nodes[a].metadata.mtimeNsec) < (tree.nodes[b].metadata.mtimeSec, tree.nodes[b].metadata.mtimeNsec)
+        }
+        if let newest {
+            tree.nodes[0].metadata.mtimeSec = tree.nodes[newest].metadata.mtimeSec
+            tree.nodes[0].metadata.mtimeNsec = tree.nodes[newest].metadata.mtimeNsec
+        }
         tree.nodes[0].children = children.sorted { tree.nodes[$0].name.lexicographicallyPrecedes(tree.nodes[$1].name) }
         return tree
     }
 
-    private static func lastComponent(_ path: String) -> [UInt8] {
-        let parts = path.split(separator: "/")
-        return Array((parts.last.map(String.init) ?? path).utf8)
-    }
-
-    private func statSource(_ path: String, version: Int) throws -> ScannedNode {
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            throw ArchiveError(.usage, "cannot read source \(path): \(posixErrorText(errno))")
-        }
-        guard st.st_mode & S_IFMT == S_IFDIR else {
-            throw ArchiveError(.usage, "source \(path) is not a directory (gpuarc-build archives directories)")
-        }
-        return node(from: st, name: [], path: path, version: version, kind: .directory)
-    }
-
-    private func node(from st: stat, name: [UInt8], path: String, version: Int, kind: InodeKind) -> ScannedNode {
-        ScannedNode(name: name, kind: kind, mode: UInt32(st.st_mode), uid: st.st_uid, gid: st.st_gid,
-                    mtimeSec: Int64(st.st_mtim.tv_sec), mtimeNsec: UInt32(st.st_mtim.tv_nsec),
-                    size: kind == .regular ? UInt64(st.st_size) : 0, rdev: UInt64(st.st_rdev),
-                    path: path, version: version)
-    }
-
     private mutating func warn(_ message: String) { tree.warnings.append(message) }
 
-    private mutating func scanDirectory(node id: Int, path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            warn("cannot read directory \(path): \(posixErrorText(errno)); archived as an empty directory")
-            return
+    /// One entry of a listing, with everything read relative to its directory.
+    private struct Listed {
+        let name: [UInt8]
+        let st: stat
+        let kind: InodeKind
+        var xattrs: [ExtendedAttribute] = []
+        var target: [UInt8] = []
+    }
+
+    /// Depth-first, pre-order (a directory's entries in name order, each
+    /// subdirectory's subtree right after it), iteratively: a tree may be
+    /// deeper than any stack.
+    private mutating func walk() {
+        var stack: [(dir: Int, entries: [Listed], next: Int)] = [(0, list(0), 0)]
+        while !stack.isEmpty {
+            let top = stack.count - 1
+            let (dir, entries, next) = stack[top]
+            guard next < entries.count else {
+                stack.removeLast()
+                continue
+            }
+            stack[top].next += 1
+            let entry = entries[next]
+            var child = ScannedNode(name: entry.name, parent: dir, kind: entry.kind, metadata: EntryMetadata(entry.st, kind: entry.kind),
+                                    identity: FileIdentity(entry.st), blocks: Int64(entry.st.st_blocks), version: tree.nodes[dir].version)
+            child.metadata.xattrs = entry.xattrs
+            child.linkTarget = entry.target
+            if entry.kind != .directory && entry.st.st_nlink > 1 {
+                child.linkKey = HardLinkKey(dev: UInt64(entry.st.st_dev), ino: UInt64(entry.st.st_ino))
+            }
+            let id = tree.nodes.count
+            tree.nodes.append(child)
+            tree.nodes[dir].children.append(id)
+            if entry.kind == .directory {
+                directories.register(id, parent: dir, name: entry.name, dev: UInt64(entry.st.st_dev), ino: UInt64(entry.st.st_ino))
+                stack.append((id, list(id), 0))
+            }
         }
-        guard let dir = fdopendir(fd) else {
-            close(fd)
-            warn("cannot read directory \(path): \(posixErrorText(errno)); archived as an empty directory")
-            return
+    }
+
+    /// Lists directory `node` and reads its own attributes from its
+    /// descriptor (which replace what its parent's listing said of it).
+    private mutating func list(_ node: Int) -> [Listed] {
+        do {
+            let (st, xattrs, entries) = try directories.withDirectory(node) { fd in try listConsistently(node, fd) }
+            tree.nodes[node].metadata = EntryMetadata(st, kind: .directory)
+            tree.nodes[node].metadata.xattrs = xattrs
+            tree.nodes[node].identity = FileIdentity(st)
+            return entries
+        } catch {
+            warn("cannot read directory \(tree.displayPath(node)): \(error); archived as an empty directory")
+            return []
+        }
+    }
+
+    private struct ListError: Error, CustomStringConvertible { let description: String }
+
+    /// A listing taken between two identical fstat results of the directory
+    /// (a second try if the first saw it change), so the entries stored are
+    /// those its stored times describe.
+    private mutating func listConsistently(_ node: Int, _ fd: Int32) throws -> (stat, [ExtendedAttribute], [Listed]) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            var before = stat()
+            guard fstat(fd, &before) == 0 else { throw ListError(description: posixErrorText(errno)) }
+            let xattrs = readXattrs(.descriptor(fd), of: node, name: nil)
+            let entries = try listOnce(node, fd)
+            var after = stat()
+            guard fstat(fd, &after) == 0 else { throw ListError(description: posixErrorText(errno)) }
+            if FileIdentity(before) == FileIdentity(after) { return (after, xattrs, entries) }
+            if attempt == 2 {
+                warn("\(tree.displayPath(node)) changed while being listed, twice: stored as the second listing found it")
+                return (after, xattrs, entries)
+            }
+        }
+    }
+
+    private mutating func listOnce(_ node: Int, _ fd: Int32) throws -> [Listed] {
+        let copy = dup(fd)
+        guard copy >= 0, let dir = fdopendir(copy) else {
+            let code = errno
+            throw ListError(description: posixErrorText(code))
         }
         defer { closedir(dir) }
-        var found: [(name: [UInt8], st: stat)] = []
+        rewinddir(dir)
+        var names: [[UInt8]] = []
         while true {
             errno = 0
             guard let ent = readdir(dir) else {
-                if errno != 0 { warn("error while listing \(path): \(posixErrorText(errno)); some entries may be missing") }
+                if errno != 0 { warn("error while listing \(tree.displayPath(node)): \(posixErrorText(errno)); some entries may be missing") }
                 break
             }
-            let name: [UInt8] = withUnsafeBytes(of: ent.pointee.d_name) { raw in
-                Array(raw.prefix(while: { $0 != 0 }))
-            }
+            let name: [UInt8] = withUnsafeBytes(of: ent.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-            var st = stat()
-            let ok = name.withUnsafeBufferPointer { buf -> Bool in
-                var cName = Array(buf) + [0]
-                return cName.withUnsafeMutableBufferPointer { c in
-                    fstatat(fd, UnsafeRawPointer(c.baseAddress!).assumingMemoryBound(to: CChar.self), &st, AT_SYMLINK_NOFOLLOW) == 0
-                }
-            }
-            let childPath = path.hasSuffix("/") ? path + String(decoding: name, as: UTF8.self) : path + "/" + String(decoding: name, as: UTF8.self)
-            guard ok else {
-                warn("cannot stat \(childPath): \(posixErrorText(errno)); skipped")
-                continue
-            }
-            found.append((name, st))
+            names.append(name)
         }
-        found.sort { $0.name.lexicographicallyPrecedes($1.name) }
-        var children: [Int] = []
-        for (name, st) in found {
-            let childPath = path.hasSuffix("/") ? path + String(decoding: name, as: UTF8.self) : path + "/" + String(decoding: name, as: UTF8.self)
-            guard let kind = Self.kind(of: st.st_mode) else {
-                warn("\(childPath) has an unknown file type; skipped")
+        names.sort { $0.lexicographicallyPrecedes($1) }
+        var listed: [Listed] = []
+        listed.reserveCapacity(names.count)
+        for name in names {
+            let display = { [tree] in tree.displayPath(node) + "/" + Escaped.text(name) }
+            var st = stat()
+            guard BytePath.withCString(name, { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
+                let code = errno
+                warn(code == ENOENT ? "\(display()) vanished during the scan; not archived"
+                                    : "cannot stat \(display()): \(posixErrorText(code)); not archived")
                 continue
             }
-            var child = node(from: st, name: name, path: childPath, version: tree.nodes[id].version, kind: kind)
+            if options.excluded.contains(HardLinkKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))) { continue }
+            guard let kind = Self.kind(of: st.st_mode) else {
+                warn("\(display()) has an unknown file type; not archived")
+                continue
+            }
+            var entry = Listed(name: name, st: st, kind: kind)
             if kind == .symlink {
-                child.linkTarget = readLink(dirfd: fd, name: name, size: Int(st.st_size))
-                if child.linkTarget.isEmpty {
-                    warn("cannot read symlink \(childPath): \(posixErrorText(errno)); skipped")
+                guard let target = readLink(dirfd: fd, name: name, size: Int(st.st_size)) else {
+                    warn("cannot read symlink \(display()): \(posixErrorText(errno)); not archived")
                     continue
                 }
+                entry.target = target
             }
-            if kind != .directory && st.st_nlink > 1 {
-                child.linkKey = HardLinkKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
-            }
-            let childID = tree.nodes.count
-            tree.nodes.append(child)
-            children.append(childID)
-            if kind == .directory { scanDirectory(node: childID, path: childPath) }
+            // A directory's attributes are read from its own descriptor when it is listed.
+            if kind != .directory { entry.xattrs = readXattrs(.entry(directory: fd, name: name), of: node, name: name) }
+            listed.append(entry)
         }
-        tree.nodes[id].children = children
+        return listed
     }
 
-    private func readLink(dirfd: Int32, name: [UInt8], size: Int) -> [UInt8] {
+    /// The entry's extended attributes; a failure is warned about and the
+    /// entry archived without them.
+    private mutating func readXattrs(_ target: ExtendedAttributes.Target, of dir: Int, name: [UInt8]?) -> [ExtendedAttribute] {
+        guard options.xattrs else { return [] }
+        do {
+            return try ExtendedAttributes.read(target)
+        } catch {
+            let path = name.map { tree.displayPath(dir) + "/" + Escaped.text($0) } ?? tree.displayPath(dir)
+            warn("cannot read the extended attributes of \(path): \(error); archived without them")
+            return []
+        }
+    }
+
+    private func readLink(dirfd: Int32, name: [UInt8], size: Int) -> [UInt8]? {
         var capacity = max(size, 255) + 1
         while true {
             var buffer = [UInt8](repeating: 0, count: capacity)
-            let cName = name.map { CChar(bitPattern: $0) } + [0]
-            let n = buffer.withUnsafeMutableBytes { readlinkat(dirfd, cName, $0.baseAddress!.assumingMemoryBound(to: CChar.self), capacity) }
-            if n < 0 { return [] }
+            let n = BytePath.withCString(name) { cName in
+                buffer.withUnsafeMutableBytes { readlinkat(dirfd, cName, $0.baseAddress!.assumingMemoryBound(to: CChar.self), capacity) }
+            }
+            if n < 0 { return nil }
+            if n == 0 { errno = EINVAL; return nil }
             if n < capacity { return Array(buffer[0..<n]) }
             capacity *= 2
         }

@@ -17,7 +17,7 @@
 /// Slots carry the frame they were written for, so a new frame starts empty
 /// without clearing anything. Memory: 16 bytes a slot, at most twice the
 /// samples of one frame (about 8 MiB for 16 MiB of literal data).
-public struct FrameSketch {
+public final class FrameSketch {
     public private(set) var frame = -1
     /// One 16-byte slot per entry, so a probe touches one cache line (three
     /// parallel arrays cost three misses an insert).
@@ -34,14 +34,14 @@ public struct FrameSketch {
     public init() {}
 
     /// Empties the sketch when literal bytes start going into frame `number`.
-    public mutating func enter(frame number: Int) {
+    public func enter(frame number: Int) {
         guard number != frame else { return }
         frame = number
         count = 0
     }
 
     /// Records the samples of a literal chunk stored at `offset` in the frame.
-    public mutating func insert(_ samples: [UInt64], at offset: Int) {
+    public func insert(_ samples: [UInt64], at offset: Int) {
         if (count + samples.count) * 2 > slots.count { grow(toHold: count + samples.count) }
         let owner = Int32(truncatingIfNeeded: frame + 1)
         let at = Int32(truncatingIfNeeded: offset)
@@ -80,7 +80,7 @@ public struct FrameSketch {
 
     /// Doubles the table (keeping this frame's entries) until `entries` fill
     /// at most half of it.
-    private mutating func grow(toHold entries: Int) {
+    private func grow(toHold entries: Int) {
         var capacity = max(slots.count, 1 << 12)
         while entries * 2 > capacity { capacity *= 2 }
         let owner = Int32(truncatingIfNeeded: frame + 1)

@@ -40,12 +40,26 @@ public enum ChunkDecision: Equatable, Sendable {
     case delta(id: UInt32, base: UInt32, tier: Int, encoded: [UInt8])
 }
 
+/// What the similarity stage needs to know of the frame being filled: its
+/// number, the bytes in it so far, and the content samples of its literal
+/// chunks. The frame compressor finds what lies within `reach` behind
+/// on its own.
+struct FrameView {
+    let number: Int
+    let used: Int
+    let sketch: FrameSketch?
+    let reach: Int
+}
+
 /// Decides, chunk by chunk and version by version, between exact duplicate,
-/// delta against a similar earlier literal chunk, and literal.
+/// delta against a similar earlier literal chunk, and literal. Each call
+/// takes a chunk and what the frame being filled holds, and returns the
+/// decision; the chunk table (shared with the packer, which places what is
+/// decided) holds every stored chunk's digest and placement.
 ///
-/// It keeps no chunk bytes: an earlier chunk is fetched again through
-/// `fetchChunk` (the builder re-reads it from its source file or a bounded
-/// cache) when a duplicate needs confirming or a base is needed for a delta.
+/// It keeps no chunk bytes: an earlier chunk is read again through `chunks`
+/// (the builder re-reads it from its source file) when a duplicate needs
+/// confirming or a base is needed for a delta.
 /// Fetched bytes are not trusted: a source file may have changed since it
 /// was read, so a base is used only if it still has the digest it was stored
 /// with, and a duplicate only if its bytes equal the new chunk's.
@@ -60,38 +74,28 @@ public final class SimilarityStage {
         return s
     }
     private var counters = SimilarityStats()
-    /// True when stored chunk `id` lies close behind the chunk being decided
-    /// in the same frame. The frame compressor then finds the resemblance on
-    /// its own, usually better than a delta against one base (it can draw on
-    /// every earlier chunk in its reach), so no delta is made. Measured on 10
-    /// Django releases, deltas against such bases made the archive larger.
-    public var frameReachesBase: (UInt32) -> Bool = { _ in false }
-    /// How many of a chunk's content samples the frame being filled holds
-    /// (the builder keeps a `FrameSketch`); 0 when unknown.
-    public var frameSketchHits: ([UInt64]) -> Int = { _ in 0 }
     /// The content samples of the chunk last processed (empty unless deltas
     /// are on): the builder adds a literal chunk's samples to its sketch.
     public private(set) var lastSamples: [UInt64] = []
     private let coder: DeltaCoder
     /// Computes the resemblance of chunks that come without one.
     private let analyzer: ChunkAnalyzer
-    private let fetchChunk: (UInt32) -> [UInt8]?
+    private let chunks: ChunkReading
+    let table: ChunkTable
     private let extractor: ChunkFeatureExtractor
     private var index: SimilarityIndex
     private var filter: DeltaFilter
-    private var idOfDigest: [ChunkDigest: UInt32] = [:]
-    /// Digest of each stored chunk, by id.
-    private var digestOfID: [ChunkDigest] = []
     private var versionStarted = false
 
     /// `estimator` measures the filter's lossless reference (default: `coder`);
     /// a faster coder serves, as the reference is an average anyway.
-    public init(options: SimilarityStageOptions = SimilarityStageOptions(), coder: DeltaCoder, estimator: DeltaCoder? = nil,
-                fetchChunk: @escaping (UInt32) -> [UInt8]?) {
+    init(options: SimilarityStageOptions = SimilarityStageOptions(), coder: DeltaCoder, estimator: DeltaCoder? = nil,
+         table: ChunkTable, chunks: ChunkReading) {
         self.options = options
         self.coder = coder
         analyzer = ChunkAnalyzer(options: options, estimator: estimator ?? coder)
-        self.fetchChunk = fetchChunk
+        self.table = table
+        self.chunks = chunks
         extractor = ChunkFeatureExtractor(samplingBits: options.samplingBits)
         index = SimilarityIndex(options: options.index)
         filter = DeltaFilter(historyLength: options.filterHistory)
@@ -106,23 +110,25 @@ public final class SimilarityStage {
 
     /// Decides how `chunk` is stored and records it for later chunks.
     /// (Its resemblance is computed only if it is not a duplicate.)
-    public func process(_ chunk: UnsafeRawBufferPointer) -> ChunkDecision {
+    func process(_ chunk: UnsafeRawBufferPointer, frame: FrameView? = nil) -> ChunkDecision {
         process(chunk, analysis: ChunkAnalysis(digest: ChunkDigest(of: chunk),
-                                               sampledForFilter: analyzer.isSampled(counters.chunks)))
+                                               sampledForFilter: analyzer.isSampled(counters.chunks)), frame: frame)
     }
 
     /// The same, for a chunk analyzed ahead (by an analyzer with the same
     /// options; a builder thread's, see `ChunkPreparer`). The decisions do
     /// not depend on where the analysis was made.
-    public func process(_ chunk: UnsafeRawBufferPointer, analysis: ChunkAnalysis) -> ChunkDecision {
+    func process(_ chunk: UnsafeRawBufferPointer, analysis: ChunkAnalysis, frame: FrameView? = nil) -> ChunkDecision {
         if !versionStarted { beginVersion(0) }
         counters.chunks += 1
         counters.inputBytes += chunk.count
 
         lastSamples = []
         let digest = analysis.digest
-        if options.chunkDedupEnabled, let earlier = idOfDigest[digest] {
-            if let earlierBytes = fetchChunk(earlier), !Self.equal(earlierBytes, chunk) {
+        if options.chunkDedupEnabled, let earlier = table.firstID(of: digest) {
+            // Same SHA-256: the same bytes, short of a collision nobody has
+            // ever found. Compared anyway where the earlier bytes can be had.
+            if let earlierBytes = chunks.bytes(of: earlier), !Self.equal(earlierBytes, chunk) {
                 counters.unconfirmedDuplicates += 1
             } else {
                 counters.duplicateChunks += 1
@@ -130,9 +136,7 @@ public final class SimilarityStage {
                 return .duplicate(of: earlier)
             }
         }
-        let id = UInt32(digestOfID.count)
-        digestOfID.append(digest)
-        if idOfDigest[digest] == nil { idOfDigest[digest] = id }
+        let id = table.add(digest)
 
         guard options.deltaEnabled else { return storeLiteral(chunk, id: id) }
         let resemblance = analysis.resemblance ?? analyzer.resemblance(of: chunk, sampledForFilter: analysis.sampledForFilter)
@@ -147,17 +151,17 @@ public final class SimilarityStage {
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)
         }
-        guard !frameReachesBase(match.chunkID) else {
+        guard !frameReaches(match.chunkID, frame) else {
             counters.basesInFrameReach += 1
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)
         }
-        guard let base = fetchChunk(match.chunkID), ChunkDigest(of: base) == digestOfID[Int(match.chunkID)] else {
+        guard let base = chunks.bytes(of: match.chunkID), ChunkDigest(of: base) == table.digests[Int(match.chunkID)] else {
             counters.unavailableBases += 1
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)
         }
-        guard !frameHoldsAsMuch(as: base, of: samples) else {
+        guard !frameHoldsAsMuch(as: base, of: samples, frame) else {
             counters.contentInFrame += 1
             index.insert(superFeatures, chunkID: id)
             return storeLiteral(chunk, id: id)
@@ -179,19 +183,32 @@ public final class SimilarityStage {
         return .delta(id: id, base: match.chunkID, tier: match.tier, encoded: delta)
     }
 
+    /// True when stored chunk `id` lies close behind the chunk being decided
+    /// in the same frame. The frame compressor then finds the resemblance on
+    /// its own, usually better than a delta against one base (it can draw on
+    /// every earlier chunk in its reach), so no delta is made. Measured on 10
+    /// Django releases, deltas against such bases made the archive larger.
+    private func frameReaches(_ id: UInt32, _ frame: FrameView?) -> Bool {
+        guard let frame, let base = table.placement(of: id), Int(base.frame) == frame.number else { return false }
+        return frame.used - Int(base.offset) < frame.reach
+    }
+
     /// True when the frame being filled shares at least as many of the
     /// chunk's samples as `base` does: the frame compressor then finds what a
     /// delta would, and the chunk's literal bytes serve the chunks after it.
-    private func frameHoldsAsMuch(as base: [UInt8], of samples: [UInt64]) -> Bool {
-        let inFrame = frameSketchHits(samples)
+    private func frameHoldsAsMuch(as base: [UInt8], of samples: [UInt64], _ frame: FrameView?) -> Bool {
+        // The sketch describes the frame being filled; a chunk that no
+        // longer fits will open a new, empty one (close enough: an estimate).
+        guard let frame, let sketch = frame.sketch, sketch.frame == frame.number else { return false }
+        let inFrame = sketch.hits(samples, before: frame.used, reach: frame.reach)
         guard inFrame > 0 else { return false }
         let baseSamples = base.withUnsafeBytes { Set(extractor.samples(of: $0)) }
         let inBase = samples.reduce(0) { $0 + (baseSamples.contains($1) ? 1 : 0) }
         return inFrame >= inBase
     }
 
-    public func process(_ chunk: [UInt8]) -> ChunkDecision {
-        chunk.withUnsafeBytes { process($0) }
+    func process(_ chunk: [UInt8], frame: FrameView? = nil) -> ChunkDecision {
+        chunk.withUnsafeBytes { process($0, frame: frame) }
     }
 
     private static func equal(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {

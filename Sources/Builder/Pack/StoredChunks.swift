@@ -1,0 +1,83 @@
+import Archive
+import Glibc
+
+/// Gives the similarity stage the bytes of a chunk stored earlier (to
+/// confirm a duplicate byte for byte, or as a delta base) without keeping
+/// chunks in memory.
+protocol ChunkReading: AnyObject {
+    /// The bytes of stored chunk `id`, or nil when they cannot be had.
+    func bytes(of id: UInt32) -> [UInt8]?
+}
+
+/// Reads stored chunks back from their source files, where the chunk table
+/// says they came from: 16 bytes per chunk instead of the chunk. A file is
+/// opened through `SourceFiles`, relative to its directory, and must still
+/// have the identity it had when its chunks were read, so a file changed
+/// since gives no bytes (and the stage stores the new chunk as it is); the
+/// stage checks a base's bytes against its digest on top of that.
+final class StoredChunks: ChunkReading {
+    private let table: ChunkTable
+    private let files: SourceFiles
+    /// Files kept open, by number in the chunk table, with when each was
+    /// last used: bases come back to the same older files again and again
+    /// (one file's chunks are bases for its next version's), and opening a
+    /// file costs more than reading 8 KiB from it.
+    private var open: [UInt32: (file: OpenSource, used: Int)] = [:]
+    private var clock = 0
+    let openLimit: Int
+
+    init(table: ChunkTable, files: SourceFiles, openLimit: Int = 64) {
+        self.table = table
+        self.files = files
+        self.openLimit = max(1, openLimit)
+    }
+
+    func bytes(of id: UInt32) -> [UInt8]? {
+        guard Int(id) < table.sources.count else { return nil }
+        let source = table.sources[Int(id)]
+        clock += 1
+        let opened: OpenSource
+        if let entry = open[source.file] {
+            opened = entry.file
+        } else {
+            if open.count >= openLimit, let oldest = open.min(by: { $0.value.used < $1.value.used }) {
+                open[oldest.key] = nil
+            }
+            let file = table.files[Int(source.file)]
+            guard let file = try? files.open(file.node, expecting: file.identity) else { return nil }
+            opened = file
+        }
+        open[source.file] = (opened, clock)
+        let extents = table.files[Int(source.file)].extents
+        var bytes = [UInt8](repeating: 0, count: Int(source.length))
+        let complete = bytes.withUnsafeMutableBytes { out -> Bool in
+            read(opened.fd, stored: source.offset, count: Int(source.length), extents: extents, into: out.baseAddress!)
+        }
+        files.didRead(table.files[Int(source.file)].node, .chunk)
+        guard complete, opened.unchanged() else {
+            open[source.file] = nil
+            return nil
+        }
+        return bytes
+    }
+
+    /// Reads `count` stored bytes from `stored` on: the same offsets in a
+    /// file without holes, else mapped through its data extents.
+    private func read(_ fd: Int32, stored: UInt64, count: Int, extents: [DataExtent]?, into out: UnsafeMutableRawPointer) -> Bool {
+        guard let extents else {
+            return (try? Posix.preadFully(fd, out, count, stored)) == count
+        }
+        var skipped: UInt64 = 0, done = 0
+        for e in extents where done < count {
+            let end = skipped + e.length
+            if stored + UInt64(done) < end {
+                let within = stored + UInt64(done) - skipped
+                let n = Int(min(UInt64(count - done), e.length - within))
+                guard (try? Posix.preadFully(fd, out + done, n, e.offset + within)) == n else { return false }
+                done += n
+            }
+            skipped = end
+        }
+        return done == count
+    }
+}
