@@ -65,13 +65,15 @@ struct JobReport: Codable {
 }
 
 struct DeviceReport: Codable {
-    var index: Int, name: String, platform: String, isGPU: Bool
+    /// The number `--device` takes: the position in the runtime's list (GPUs first).
+    var index: Int
+    var name: String, platform: String, isGPU: Bool
     var computeUnits: Int, globalMemoryMib: UInt64, maxAllocationMib: UInt64, maxWorkGroupSize: Int
     var jobs: [JobReport] = []
     var error: String?
 
     init(_ d: OpenCLDevice) {
-        index = d.index; name = d.name; platform = d.platformName; isGPU = d.isGPU
+        index = number(of: d); name = d.name; platform = d.platformName; isGPU = d.isGPU
         computeUnits = d.computeUnits; globalMemoryMib = d.globalMemory >> 20
         maxAllocationMib = d.maxAllocation >> 20; maxWorkGroupSize = d.maxWorkGroupSize
     }
@@ -86,6 +88,13 @@ struct Report: Codable {
     var loadAverageStart = loadAverage(), loadAverageEnd: String?
     var devices: [DeviceReport] = []
     var error: String?
+}
+
+/// The number `--device` selects `device` by: its position in the runtime's
+/// list, which puts GPUs first (`OpenCLDevice.index` is the enumeration order,
+/// which differs from it when a CPU platform comes before a GPU one).
+func number(of device: OpenCLDevice) -> Int {
+    (try? OpenCLRuntime.shared().devices.firstIndex { $0.id == device.id }).flatMap { $0 } ?? device.index
 }
 
 /// The report --json writes; nil without --json.
@@ -281,7 +290,7 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
                  publish: (JobReport) -> Void) throws {
     let total = Double(frames.reduce(0) { $0 + $1.count }) / 1e9
     let hashTotal = Double(files.reduce(0) { $0 + $1.count }) / 1e9
-    print("device \(device.index): \(device), \(device.computeUnits) compute unit(s), \(device.globalMemory >> 20) MiB")
+    print("device \(number(of: device)): \(device), \(device.computeUnits) compute unit(s), \(device.globalMemory >> 20) MiB")
     let bound = frames.map { LZ4X.compressBound($0.count) }
     let threads = o.cpuThreads
     let encoders = (0..<max(1, min(threads, frames.count))).map { _ in LZ4XEncoder() }
@@ -484,7 +493,7 @@ let devices: [OpenCLDevice]
 do { devices = try OpenCLRuntime.shared().select(o.device) } catch { fail("\(error)") }
 report?.devices = devices.map(DeviceReport.init)
 if o.listOnly {
-    for device in devices { print("\(device.index): \(device), \(device.computeUnits) compute unit(s)") }
+    for device in devices { print("\(number(of: device)): \(device), \(device.computeUnits) compute unit(s)") }
     writeReport()
     exit(0)
 }
