@@ -15,7 +15,7 @@
 // Per core: run a CPU driver on one core, e.g. PoCL with POCL_MAX_PTHREAD_COUNT=1
 // (the compute-unit count is printed), against the CPU codec's one thread.
 // --json writes the same figures for scripts (scripts/gpu-run.sh), rewritten
-// after every job so a run cut short still leaves what it measured.
+// after every run of every job so a run cut short still leaves what it measured.
 import Archive
 import Foundation
 
@@ -58,6 +58,11 @@ struct JobReport: Codable {
     var perKernelSeconds: [String: Double] = [:]
     var uploadSeconds = 0.0, downloadSeconds = 0.0
     var launches: Int?, framesPerLaunch: Int?
+    /// Wall time of the first call (all frames), which builds the kernels
+    /// and sizes the buffers: on a slow device, the one figure there may be.
+    var warmupSeconds: Double?
+    /// Runs finished: the report is rewritten after each.
+    var runsDone = 0
     /// compress: output / input of the OpenCL and the CPU blocks.
     var ratio: Double?, cpuRatio: Double?
     var blocksIdenticalToCpu: Bool?
@@ -299,15 +304,23 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
 
     // CPU blocks: the decode benchmark's input and the compress ratio's reference.
     let plain = Buffers(frames, outputSizes: bound)
-    let cpuSizes = zip(plain.inputs, plain.outputs).map { encoder.compress($0, into: $1)! }
+    let cpuSizes = UnsafeMutableBufferPointer<Int>.allocate(capacity: frames.count)
+    defer { cpuSizes.deallocate() }
+    cpuSizes.initialize(repeating: 0)
+    parallel(frames.count, threads: threads) { t, share in
+        for k in share { cpuSizes[k] = encoders[t].compress(plain.inputs[k], into: plain.outputs[k])! }
+    }
     let cpuBlocks = cpuSizes.indices.map { plain.output($0, cpuSizes[$0]) }
     let cpuTotal = cpuSizes.reduce(0, +)
 
     if o.jobs.contains("compress") {
         let compressor = try GPULZ4XCompressor(device: device, options: o.compressor, variant: o.variant)
         let gpu = Buffers(frames, outputSizes: bound)
-        _ = try compressor.compress(gpu.inputs, into: gpu.outputs)   // builds the kernels, sizes both slots' buffers
         var f = JobReport(job: "compress")
+        // Builds the kernels, sizes both slots' buffers.
+        f.warmupSeconds = try seconds { _ = try compressor.compress(gpu.inputs, into: gpu.outputs) }
+        f.note = "\(compressor.variant.rawValue), \(compressor.batchSize(forFramesOf: o.frameSize)) frame(s)/launch"
+        publish(f)
         if threads > 1 { f.cpuThreadsGbps = [] }
         var gpuSizes: [Int?] = []
         for run in 0..<o.runs {
@@ -330,6 +343,9 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
             f.kernelOneCallGbps.append(total / kernelSeconds(compressor.timings))
             f.record(compressor.timings)
             if run == 0 { print("  compress kernels, all frames in one call, run 1: \(breakdown(compressor.timings))") }
+            f.runsDone = run + 1
+            f.finishRatios()
+            publish(f)
         }
         let gpuTotal = gpuSizes.reduce(0) { $0 + ($1 ?? 0) }
         var identical = true
@@ -361,8 +377,9 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
         let decoder = try GPULZ4XDecoder(device: device)
         let blocks = Buffers(cpuBlocks, outputSizes: frames.map(\.count))
         let cpuOut = Buffers([], outputSizes: frames.map(\.count))
-        _ = try decoder.decode(blocks.inputs, into: blocks.outputs)   // warm-up, as for compress
         var f = JobReport(job: "decode")
+        f.warmupSeconds = try seconds { _ = try decoder.decode(blocks.inputs, into: blocks.outputs) }
+        publish(f)
         if threads > 1 { f.cpuThreadsGbps = [] }
         var lastOneCall = OpenCLTimings()
         for _ in 0..<o.runs {
@@ -402,6 +419,9 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
             f.kernelGbps.append(total / kernel)
             f.kernelOneCallGbps.append(total / oneCall)
             f.wallGbps.append(total / wall)
+            f.runsDone += 1
+            f.finishRatios()
+            publish(f)
         }
         for k in frames.indices where blocks.output(k, frames[k].count) != frames[k] {
             fail("the OpenCL decoder does not reproduce a frame from its CPU-encoded block")
@@ -420,10 +440,11 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
         // are of similar size too: both sides hash them side by side.
         let files = files.sorted { $0.count < $1.count }
         let data = Buffers(files, outputSizes: [])
-        _ = try hasher.hash(data.inputs)
+        var f = JobReport(job: "fnv1a")
+        f.warmupSeconds = try seconds { _ = try hasher.hash(data.inputs) }
+        publish(f)
         let expected = files.map(FNV1a64.hash)
         let expectedXor = expected.reduce(0, ^)
-        var f = JobReport(job: "fnv1a")
         if threads > 1 { f.cpuThreadsGbps = [] }
         var lastOneCall = OpenCLTimings()
         let quarter = max(1, files.count / 4)
@@ -460,6 +481,9 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
             f.kernelGbps.append(hashTotal / kernel)
             f.kernelOneCallGbps.append(hashTotal / oneCall)
             f.wallGbps.append(hashTotal / wall)
+            f.runsDone += 1
+            f.finishRatios()
+            publish(f)
         }
         f.record(lastOneCall)
         f.launches = (data.inputs.reduce(0) { $0 + $1.count } + hasher.batchBytes - 1) / hasher.batchBytes
@@ -520,7 +544,12 @@ writeReport()
 for (d, device) in devices.enumerated() {
     do {
         try benchDevice(device, o, frames: frames, files: files) { job in
-            report?.devices[d].jobs.append(job)
+            // A job is published as it goes; its latest state replaces the last.
+            if let i = report?.devices[d].jobs.firstIndex(where: { $0.job == job.job }) {
+                report?.devices[d].jobs[i] = job
+            } else {
+                report?.devices[d].jobs.append(job)
+            }
             writeReport()
         }
     } catch {
