@@ -214,8 +214,9 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')
 MEM_KIB=$(awk '/MemTotal/ {print $2}' /proc/meminfo 2>/dev/null)
 OS=$( (. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-}") )
 NVSMI=
-if command -v nvidia-smi >/dev/null; then
-    NVSMI=$(timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,pci.bus_id,clocks.max.sm,power.limit --format=csv,noheader 2>&1)
+SMI=$(command -v nvidia-smi || ls /usr/local/nvidia/bin/nvidia-smi 2>/dev/null)
+if [ -n "$SMI" ]; then
+    NVSMI=$(timeout 20 "$SMI" --query-gpu=name,driver_version,memory.total,pci.bus_id,clocks.max.sm,power.limit --format=csv,noheader 2>&1)
 fi
 say "host: $(uname -n), $OS, kernel $(uname -r), glibc $GLIBC, $NPROC cores ($CPU_MODEL), $((MEM_KIB / 1024)) MiB"
 say "nvidia-smi: ${NVSMI:-not found}"
@@ -303,11 +304,15 @@ try_timer "$B/lib/glibc/ld-linux-x86-64.so.2" --library-path "$B/lib/glibc" "$B/
     || try_timer "$B/bin/time" || try_timer /usr/bin/time \
     || say "no GNU time that starts here: peak memory not recorded"
 CLB=("${RUN[@]}" "$B/bin/gpuarc-clbench")
+if [ "$LOADER_MODE" != glibc ]; then
+    say "libraries of gpuarc-clbench here:"
+    "${RUN[@]}" ldd "$B/bin/gpuarc-clbench" 2>&1 | sed 's/^/  /'
+fi
 
 if command -v "$B/bin/clinfo" >/dev/null 2>&1; then
-    run_step clinfo 30 "${RUN[@]}" "$B/bin/clinfo"
+    run_step clinfo 20 "${RUN[@]}" "$B/bin/clinfo"
 fi
-STEP_STDOUT=$WORK/devices.txt run_step list-devices 60 "${CLB[@]}" --list-devices --json "$RESULTS/devices.json"
+STEP_STDOUT=$WORK/devices.txt run_step list-devices 45 "${CLB[@]}" --list-devices --json "$RESULTS/devices.json"
 LIST_RC=$STEP_RC
 cat "$WORK/devices.txt"
 GPU_COUNT=$(grep -c ', GPU), ' "$WORK/devices.txt")
