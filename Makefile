@@ -4,12 +4,13 @@ DIR ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: zlib (index), fuse3 (mount), OpenCL + PoCL (GPU path on CPU),
-# OpenSSL libcrypto (chunk hashes), the anchor tools the benchmarks compare with, and
-# python3 for the mount benchmark's random reads.
+# OpenSSL libcrypto (chunk hashes), the anchor tools the benchmarks compare with,
+# python3 for the mount benchmark's random reads and the GPU dry run's checks, and
+# binutils (objdump) for the GPU bundle, which also carries time and clinfo.
 DEBS := zlib1g-dev pkg-config libfuse3-dev fuse3 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo \
-        libssl-dev lz4 zstd squashfs-tools squashfuse time python3
+        libssl-dev lz4 zstd squashfs-tools squashfuse time python3 binutils
 
-.PHONY: deps build test demo bench bench-mount clean fuzz fuzz-smoke
+.PHONY: deps build test demo bench bench-mount clean fuzz fuzz-smoke gpu-bundle gpu-dryrun
 
 deps:
 	$(SUDO) apt-get update -qq
@@ -37,6 +38,15 @@ bench-mount: build
 
 clean:
 	rm -rf .build .build-fuzz
+
+# The GPU machine's one-command run (docs/GPU.md, "The GPU bundle"): release tools,
+# their libraries, the kernels and run.sh in .build/gpu-bundle/; `make gpu-dryrun`
+# runs that bundle here on PoCL with small data, so neither can rot.
+gpu-bundle: build
+	bash scripts/gpu-bundle.sh
+
+gpu-dryrun: gpu-bundle
+	bash scripts/gpu-dryrun.sh
 
 # libFuzzer targets (Tests/Fuzz, ASan): `make fuzz FUZZ_SECONDS=600` runs each that long;
 # `make fuzz-smoke` is the short run `make test` (CI) includes.
