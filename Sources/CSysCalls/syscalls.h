@@ -75,4 +75,31 @@ static inline int gpuarc_setxattrat(int dirfd, const char *name, const char *att
     return lsetxattr(path, attr, value, size, 0);
 }
 
+// openat2 (Linux 5.6) resolving PATH below DIRFD without following any
+// symlink and without leaving DIRFD's tree: one system call opens a file
+// deep in a source with the guarantees of opening it component by component
+// with O_NOFOLLOW. -1 with errno ENOSYS where the kernel lacks it.
+#define GPUARC_NR_OPENAT2 437
+struct gpuarc_open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+static int gpuarc_openat2_missing = 0;
+
+static inline int gpuarc_open_beneath(int dirfd, const char *path, int flags) {
+    if (gpuarc_openat2_missing) { errno = ENOSYS; return -1; }
+    // RESOLVE_NO_XDEV is not asked for: a mount inside a SRC is part of it.
+    struct gpuarc_open_how how = { (uint64_t)flags, 0, 0x02 /* NO_MAGICLINKS */ | 0x04 /* NO_SYMLINKS */ | 0x08 /* BENEATH */ };
+    long r = syscall(GPUARC_NR_OPENAT2, dirfd, path, &how, sizeof how);
+    if (r < 0 && errno == ENOSYS) gpuarc_openat2_missing = 1;
+    return (int)r;
+}
+
+// getdents64: a directory's entries straight from its descriptor (readdir
+// needs a DIR of its own, so a dup, an fcntl and a close per directory).
+static inline long gpuarc_getdents64(int fd, void *buffer, size_t size) {
+    return syscall(SYS_getdents64, fd, buffer, size);
+}
+
 #endif

@@ -12,7 +12,7 @@ struct ScannedSource {
     init(_ root: String, afterRead: (@Sendable (ReadPurpose, [UInt8]) -> Void)? = nil) throws {
         roots = try SourceRoots([BytePath(root)])
         tree = try TreeScanner.scan(roots)
-        files = SourceFiles(tree: tree, directories: SourceDirectories(tree: tree, roots: roots), afterRead: afterRead)
+        files = SourceFiles(tree: tree, roots: roots, afterRead: afterRead)
     }
 
     /// The node of the entry at `relative` below the root ("dir/file").

@@ -63,7 +63,7 @@ public struct ArchiveBuilder {
         count(tree, into: &stats)
         options.afterScan?()
 
-        let files = SourceFiles(tree: tree, directories: SourceDirectories(tree: tree, roots: roots),
+        let files = SourceFiles(tree: tree, roots: roots,
                                 afterRead: options.afterSourceRead)
 
         // Whole-file dedup: duplicate -> the file whose content it shares.

@@ -184,6 +184,8 @@ struct FileDeduplicator {
             if na == 0 { return offset == size ? .same : .different }
             if memcmp(ba, bb, na) != 0 { return .different }
             offset += UInt64(na)
+            // More than the scan saw: changed (the source refuses it), and not to be read on.
+            if offset > size { return .unreadable }
         }
     }
 

@@ -47,7 +47,7 @@ public struct CPUFileHasher: FileHashing {
                 guard k < items.count else { break }
                 let item = items[k]
                 if item.count == 1 && sizes[item.lowerBound] > UInt64(Self.wholeFileLimit) {
-                    results[item.lowerBound] = Self.hashFile(files[item.lowerBound], from: source, buffer: slots[0])
+                    results[item.lowerBound] = Self.hashFile(files[item.lowerBound], size: sizes[item.lowerBound], from: source, buffer: slots[0])
                 } else {
                     Self.hashSmallFiles(item, files: files, from: source, slots: slots, into: results)
                 }
@@ -80,13 +80,19 @@ public struct CPUFileHasher: FileHashing {
         for (lane, value) in [h.0, h.1, h.2, h.3].prefix(lanes.count).enumerated() { results[lanes[lane]] = value }
     }
 
-    static func hashFile(_ file: Int, from source: SourceReading, buffer: UnsafeMutableRawBufferPointer) -> UInt64? {
+    /// Streams a file of `size` bytes through `buffer`; nil if it has more
+    /// (then it changed, and reading stops there: a device put in its place
+    /// could read forever).
+    static func hashFile(_ file: Int, size: UInt64, from source: SourceReading, buffer: UnsafeMutableRawBufferPointer) -> UInt64? {
         source.read(file, purpose: .hash) { fd -> UInt64? in
             var h = FNV1a64.offsetBasis
+            var total: UInt64 = 0
             while true {
                 let n = read(fd, buffer.baseAddress!, buffer.count)
                 if n < 0 { if errno == EINTR { continue }; return nil }
-                if n == 0 { return h }
+                if n == 0 { return total == size ? h : nil }
+                total += UInt64(n)
+                if total > size { return nil }
                 h = FNV1a64.update(h, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             }
         }

@@ -26,7 +26,15 @@ final class StoredChunks: ChunkReading {
     private var clock = 0
     let openLimit: Int
 
-    init(table: ChunkTable, files: SourceFiles, openLimit: Int = 64) {
+    /// 64, or an eighth of the descriptors this process may open if fewer
+    /// (a build under `ulimit -n 64` must still open every file it stores).
+    static var defaultOpenLimit: Int {
+        var l = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l) == 0 else { return 8 }
+        return max(1, min(64, (Int(clamping: l.rlim_cur) - 32) / 8))
+    }
+
+    init(table: ChunkTable, files: SourceFiles, openLimit: Int = StoredChunks.defaultOpenLimit) {
         self.table = table
         self.files = files
         self.openLimit = max(1, openLimit)

@@ -22,9 +22,25 @@ public enum ReadPurpose: String, Sendable {
 /// size, mtime, ctime) against the scan's, run the read, and check the
 /// identity again afterwards: a result comes back only if nothing changed.
 public protocol SourceReading: Sendable {
-    /// `body`'s result for file `file` (a node id the builder hands out), or
-    /// nil when the file is not the one scanned or changed while `body` read.
-    func read<T>(_ file: Int, purpose: ReadPurpose, _ body: (Int32) throws -> T?) -> T?
+    /// Runs `body` on a descriptor of file `file` (a node id the builder
+    /// hands out); true when `body` returned true and the file was, and
+    /// stayed, the version scanned. (Not generic: a generic requirement
+    /// called through the protocol ran unspecialized, a cost per read.)
+    func readChecked(_ file: Int, purpose: ReadPurpose, _ body: (Int32) -> Bool) -> Bool
+}
+
+extension SourceReading {
+    /// `body`'s result for file `file`, or nil when the file is not the one
+    /// scanned or changed while `body` read.
+    @inlinable
+    public func read<T>(_ file: Int, purpose: ReadPurpose, _ body: (Int32) throws -> T?) -> T? {
+        var result: T?
+        let ok = readChecked(file, purpose: purpose) { fd in
+            result = try? body(fd)
+            return result != nil
+        }
+        return ok ? result : nil
+    }
 }
 
 /// A source file that is no longer readable as the scan saw it.
@@ -100,30 +116,64 @@ final class OpenSource {
 /// relative to their directories (`SourceDirectories`) with O_NOFOLLOW and
 /// O_NONBLOCK (a FIFO put in a file's place must not block the build) and
 /// holds them to the scan's identity.
+///
+/// A file is opened with one openat2 from its SRC's descriptor, resolving
+/// its relative path with no symlink followed anywhere on it and nothing
+/// outside the SRC reached (a directory swapped for a symlink fails the
+/// open); where the path is too long for one call, or the kernel has no
+/// openat2, it is opened from its directory's descriptor. Either way the
+/// file must then be the inode the scan saw, so a directory swapped for
+/// another one cannot lend its files either.
 final class SourceFiles: SourceReading, @unchecked Sendable {
-    private let nodes: [ScannedNode]
     private let tree: ScannedTree
     private let directories: SourceDirectories
+    /// The SRC descriptors by version (the build's `SourceRoots` keeps them open).
+    private let roots: [Int32]
     /// Called after each read and before its check (tests change files there).
     private let afterRead: (@Sendable (ReadPurpose, [UInt8]) -> Void)?
 
-    init(tree: ScannedTree, directories: SourceDirectories, afterRead: (@Sendable (ReadPurpose, [UInt8]) -> Void)? = nil) {
+    /// Each regular file's path below its SRC, NUL-terminated, made once:
+    /// a file is opened up to five times (dedup's probe, hash and compare,
+    /// then storage), and building the path each time showed in profiles.
+    private let relativePaths: [[CChar]?]
+
+    init(tree: ScannedTree, roots: SourceRoots, afterRead: (@Sendable (ReadPurpose, [UInt8]) -> Void)? = nil) {
         self.tree = tree
-        self.nodes = tree.nodes
-        self.directories = directories
+        self.roots = roots.roots.map(\.fd)
+        directories = SourceDirectories(tree: tree, roots: roots)
         self.afterRead = afterRead
+        var paths = [[CChar]?](repeating: nil, count: tree.nodes.count)
+        for id in tree.nodes.indices where tree.nodes[id].kind == .regular {
+            let relative = tree.relativePath(id)
+            if relative.count <= Self.onePathLimit { paths[id] = relative.map { CChar(bitPattern: $0) } + [0] }
+        }
+        relativePaths = paths
+    }
+
+    /// Relative paths up to this long go to openat2 in one piece (PATH_MAX is 4096).
+    static let onePathLimit = 4000
+    /// Tests turn openat2 off to run the directory-descriptor path everywhere.
+    nonisolated(unsafe) static var useOpenat2 = true
+
+    /// A descriptor for file `node`, or -1 with errno set.
+    private func openFile(_ node: Int) throws -> Int32 {
+        let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+        if Self.useOpenat2, let relative = relativePaths[node] {
+            let fd = relative.withUnsafeBufferPointer { gpuarc_open_beneath(roots[tree.nodes[node].version], $0.baseAddress!, flags) }
+            if fd >= 0 || errno != ENOSYS { return fd }
+        }
+        return try directories.withDirectory(tree.nodes[node].parent) { dirFD in
+            BytePath.withCString(tree.nodes[node].name) { openat(dirFD, $0, flags) }
+        }
     }
 
     /// Opens file `node`. With `expecting`, it must have that identity
     /// (else `.changed`, or `.gone` when it is not a regular file at all);
     /// without, any regular file at that name is taken (a fresh capture).
     func open(_ node: Int, expecting: FileIdentity?) throws(CaptureProblem) -> OpenSource {
-        let n = nodes[node]
         let fd: Int32
         do {
-            fd = try directories.withDirectory(n.parent) { dirFD in
-                BytePath.withCString(n.name) { openat(dirFD, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-            }
+            fd = try openFile(node)
         } catch {
             throw CaptureProblem(kind: .gone, description: "\(error)")
         }
@@ -131,7 +181,10 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
             let code = errno
             switch code {
             case ENOENT: throw CaptureProblem(kind: .gone, description: "it vanished during the build")
-            case ELOOP: throw CaptureProblem(kind: .gone, description: "it was replaced by a symlink during the build")
+            case ELOOP, EXDEV:
+                throw CaptureProblem(kind: .gone, description: "it, or a directory on its path, was replaced by a symlink during the build")
+            case ENOTDIR:
+                throw CaptureProblem(kind: .gone, description: "a directory on its path was replaced by something else during the build")
             default: throw CaptureProblem(kind: .gone, description: posixErrorText(code))
             }
         }
@@ -158,11 +211,19 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
         afterRead?(purpose, tree.relativePath(node))
     }
 
-    func read<T>(_ file: Int, purpose: ReadPurpose, _ body: (Int32) throws -> T?) -> T? {
-        guard let opened = try? open(file, expecting: nodes[file].identity),
-              let result = try? body(opened.fd) else { return nil }
+    /// Reads without a stat before: the one after is what proves the bytes
+    /// (the same inode with the same ctime as at the scan cannot have been
+    /// written since), and it also tells a FIFO or a device put in the file's
+    /// place, whose reads `body` must bound (all of them stop after the
+    /// scan's size plus one byte). One system call less per read: dedup reads
+    /// a file up to three times.
+    func readChecked(_ file: Int, purpose: ReadPurpose, _ body: (Int32) -> Bool) -> Bool {
+        guard let fd = try? openFile(file), fd >= 0 else { return false }
+        defer { close(fd) }
+        guard body(fd) else { return false }
         didRead(file, purpose)
-        return opened.unchanged() ? result : nil
+        var st = stat()
+        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG && FileIdentity(st) == tree.nodes[file].identity
     }
 
     func displayPath(_ node: Int) -> String { tree.displayPath(node) }

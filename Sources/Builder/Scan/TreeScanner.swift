@@ -1,4 +1,5 @@
 import Archive
+import CSysCalls
 import Glibc
 
 /// What the scan reads, besides the tree itself.
@@ -44,7 +45,7 @@ struct TreeScanner {
 
     /// One SRC as a tree of its own (its root is node 0).
     private static func scanSource(_ root: SourceRoots.Root, version: Int, options: ScanOptions) -> ScannedTree {
-        let directories = SourceDirectories()
+        let directories = SourceDirectories(verify: false)
         directories.setRoot(0, fd: root.fd)
         var scanner = TreeScanner(options: options, directories: directories)
         scanner.tree.sourceNames = [root.argument]
@@ -125,6 +126,7 @@ struct TreeScanner {
             let (dir, entries, next) = stack[top]
             guard next < entries.count else {
                 stack.removeLast()
+                directories.close(dir)
                 continue
             }
             stack[top].next += 1
@@ -150,7 +152,10 @@ struct TreeScanner {
     /// descriptor (which replace what its parent's listing said of it).
     private mutating func list(_ node: Int) -> [Listed] {
         do {
-            let (st, xattrs, entries) = try directories.withDirectory(node) { fd in try listConsistently(node, fd) }
+            let expected = tree.nodes[node].identity
+            let (st, xattrs, entries) = try directories.withDirectory(node) { fd, fresh in
+                try listConsistently(node, fd, expected: expected, fresh: fresh)
+            }
             tree.nodes[node].metadata = EntryMetadata(st, kind: .directory)
             tree.nodes[node].metadata.xattrs = xattrs
             tree.nodes[node].identity = FileIdentity(st)
@@ -163,20 +168,28 @@ struct TreeScanner {
 
     private struct ListError: Error, CustomStringConvertible { let description: String }
 
-    /// A listing taken between two identical fstat results of the directory
-    /// (a second try if the first saw it change), so the entries stored are
-    /// those its stored times describe.
-    private mutating func listConsistently(_ node: Int, _ fd: Int32) throws -> (stat, [ExtendedAttribute], [Listed]) {
+    /// A listing taken between two identical identities of the directory (a
+    /// second try if the first saw it change), so the entries stored are
+    /// those its stored times describe. The first try takes the identity its
+    /// parent's listing saw as the one before (it was stat'ed there, then
+    /// opened): the same after means the same directory, unchanged since.
+    /// `fresh`: the descriptor was opened just now (its offset is 0).
+    private mutating func listConsistently(_ node: Int, _ fd: Int32, expected: FileIdentity,
+                                           fresh: Bool) throws -> (stat, [ExtendedAttribute], [Listed]) {
         var attempt = 0
+        var before = expected
         while true {
             attempt += 1
-            var before = stat()
-            guard fstat(fd, &before) == 0 else { throw ListError(description: posixErrorText(errno)) }
+            if attempt > 1 {
+                var st = stat()
+                guard fstat(fd, &st) == 0 else { throw ListError(description: posixErrorText(errno)) }
+                before = FileIdentity(st)
+            }
             let xattrs = readXattrs(.descriptor(fd), of: node, name: nil)
-            let entries = try listOnce(node, fd)
+            let entries = try listOnce(node, fd, rewind: attempt > 1 || !fresh)
             var after = stat()
             guard fstat(fd, &after) == 0 else { throw ListError(description: posixErrorText(errno)) }
-            if FileIdentity(before) == FileIdentity(after) { return (after, xattrs, entries) }
+            if before == FileIdentity(after) { return (after, xattrs, entries) }
             if attempt == 2 {
                 warn("\(tree.displayPath(node)) changed while being listed, twice: stored as the second listing found it")
                 return (after, xattrs, entries)
@@ -184,24 +197,30 @@ struct TreeScanner {
         }
     }
 
-    private mutating func listOnce(_ node: Int, _ fd: Int32) throws -> [Listed] {
-        let copy = dup(fd)
-        guard copy >= 0, let dir = fdopendir(copy) else {
-            let code = errno
-            throw ListError(description: posixErrorText(code))
-        }
-        defer { closedir(dir) }
-        rewinddir(dir)
+    private mutating func listOnce(_ node: Int, _ fd: Int32, rewind: Bool) throws -> [Listed] {
+        // Straight from the descriptor (getdents64): no DIR of its own to dup, check and close.
+        if rewind, lseek(fd, 0, SEEK_SET) != 0 { throw ListError(description: posixErrorText(errno)) }
         var names: [[UInt8]] = []
+        let size = 64 << 10
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+        defer { buffer.deallocate() }
         while true {
-            errno = 0
-            guard let ent = readdir(dir) else {
-                if errno != 0 { warn("error while listing \(tree.displayPath(node)): \(posixErrorText(errno)); some entries may be missing") }
+            let n = gpuarc_getdents64(fd, buffer, size)
+            if n < 0 {
+                if errno == EINTR { continue }
+                warn("error while listing \(tree.displayPath(node)): \(posixErrorText(errno)); some entries may be missing")
                 break
             }
-            let name: [UInt8] = withUnsafeBytes(of: ent.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-            names.append(name)
+            if n == 0 { break }
+            // struct linux_dirent64: u64 ino, s64 offset, u16 record length, u8 type, name (NUL-terminated).
+            var at = 0
+            while at < n {
+                let length = Int(buffer.loadUnaligned(fromByteOffset: at + 16, as: UInt16.self))
+                let start = buffer.advanced(by: at + 19).assumingMemoryBound(to: UInt8.self)
+                let name = Array(UnsafeBufferPointer(start: start, count: strnlen(UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), length - 19)))
+                if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
+                at += length
+            }
         }
         names.sort { $0.lexicographicallyPrecedes($1) }
         var listed: [Listed] = []
@@ -215,7 +234,7 @@ struct TreeScanner {
                                     : "cannot stat \(display()): \(posixErrorText(code)); not archived")
                 continue
             }
-            if options.excluded.contains(HardLinkKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))) { continue }
+            if !options.excluded.isEmpty, options.excluded.contains(HardLinkKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))) { continue }
             guard let kind = Self.kind(of: st.st_mode) else {
                 warn("\(display()) has an unknown file type; not archived")
                 continue
