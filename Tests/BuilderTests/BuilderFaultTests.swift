@@ -18,7 +18,7 @@ final class BuilderFaultTests: ScratchTestCase {
     func tmpfs(size: String, readOnly: Bool = false) throws -> String {
         let dir = temp("tmpfs")
         guard mount("tmpfs", dir, "tmpfs", readOnly ? UInt(MS_RDONLY) : 0, "size=\(size)") == 0 else {
-            throw XCTSkip("cannot mount a tmpfs here (\(posixErrorText(errno))); run as root to test a full or read-only disk")
+            throw ArchiveError(.io, "cannot mount a tmpfs here (\(posixErrorText(errno))): these tests need root to make a full or read-only disk")
         }
         mounts.append(dir)
         return dir

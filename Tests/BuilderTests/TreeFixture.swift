@@ -260,7 +260,7 @@ class ScratchTestCase: XCTestCase {
 func runTool(_ tool: String, _ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
     let url = Bundle.main.bundleURL.appendingPathComponent(tool)
     guard FileManager.default.isExecutableFile(atPath: url.path) else {
-        throw XCTSkip("\(tool) not built at \(url.path); run `swift build` first")
+        throw ArchiveError(.usage, "\(tool) not built at \(url.path); run `swift build` first")
     }
     let p = Process()
     p.executableURL = url

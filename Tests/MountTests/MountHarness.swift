@@ -10,7 +10,7 @@ import XCTest
 enum MountHarness {
     static func requireFuse() throws {
         guard access("/dev/fuse", R_OK | W_OK) == 0 else {
-            throw XCTSkip("/dev/fuse is not available here: mount tests need FUSE")
+            throw MountError(description: "/dev/fuse is not available here: mount tests need FUSE (and root)")
         }
     }
 

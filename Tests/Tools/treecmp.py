@@ -10,6 +10,7 @@ names share an inode.
 Exit status 0 when the trees are the same, 1 with the differences listed
 (names escaped as Python bytes literals), 2 on a usage error.
 """
+import errno
 import hashlib
 import os
 import stat
@@ -32,23 +33,36 @@ def data_map(fd, st):
     return None if extents == [(0, st.st_size)] else extents
 
 
+def xattrs(path):
+    """(name, value) pairs; none where the file system has no attributes at
+    all (ENOTSUP: a mount of an archive that holds none answers so)."""
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError as error:
+        if error.errno == errno.ENOTSUP:
+            return []
+        raise
+    return sorted((name, os.getxattr(path, name, follow_symlinks=False)) for name in names)
+
+
 def describe(root, options):
+    """Walks with directory descriptors (dir_fd), so paths longer than
+    PATH_MAX are walked too; attributes are read through /proc/self/fd."""
     entries, first_name = {}, {}
 
-    def visit(path, relative):
-        st = os.lstat(path)
+    def visit(dir_fd, name, relative):
+        st = os.lstat(name, dir_fd=dir_fd)
         kind = stat.S_IFMT(st.st_mode)
         entry = {"type": kind, "mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid}
         if not (kind == stat.S_IFDIR and options["no_dir_times"]):
             entry["mtime"] = st.st_mtime_ns
         if options["xattrs"]:
-            entry["xattrs"] = sorted((name, os.getxattr(path, name, follow_symlinks=False))
-                                     for name in os.listxattr(path, follow_symlinks=False))
+            entry["xattrs"] = xattrs(b"/proc/self/fd/%d/%s" % (dir_fd, name))
         if kind == stat.S_IFLNK:
-            entry["target"] = os.readlink(path)
+            entry["target"] = os.readlink(name, dir_fd=dir_fd)
         elif kind == stat.S_IFREG:
             entry["size"] = st.st_size
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
             try:
                 digest = hashlib.sha256()
                 while True:
@@ -67,10 +81,19 @@ def describe(root, options):
             entry["linked_to"] = first_name.setdefault((st.st_dev, st.st_ino), relative)
         entries[relative] = entry
         if kind == stat.S_IFDIR:
-            for name in sorted(os.listdir(path)):
-                visit(os.path.join(path, name), os.path.join(relative, name) if relative else name)
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+            try:
+                for child in sorted(os.listdir(fd)):
+                    child = os.fsencode(child)
+                    visit(fd, child, relative + b"/" + child if relative else child)
+            finally:
+                os.close(fd)
 
-    visit(root, b"")
+    parent = os.open(os.path.dirname(os.path.abspath(root)) or b"/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        visit(parent, os.path.basename(os.path.abspath(root)), b"")
+    finally:
+        os.close(parent)
     return entries
 
 

@@ -9,7 +9,11 @@ public enum OpenCLKernelSource {
     public static func searchPaths() -> [String] {
         var paths: [String] = []
         if let env = ProcessInfo.processInfo.environment["GPUARC_KERNELS"], !env.isEmpty { paths.append(env) }
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+        // The running binary as the kernel knows it: argv[0] is only a name
+        // when the tool was found on PATH, which made the search start in
+        // the current directory instead.
+        let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                             ?? CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
         let executableDir = executable.deletingLastPathComponent()
         paths.append(executableDir.appendingPathComponent("../share/gpuarc/Kernels").standardized.path)
         for start in [executableDir, URL(fileURLWithPath: FileManager.default.currentDirectoryPath)] {
