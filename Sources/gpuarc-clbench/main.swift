@@ -274,6 +274,17 @@ extension JobReport {
     }
 
     mutating func finishRatios() { kernelOverCpu = zip(kernelGbps, cpuGbps).map { $0 / $1 } }
+
+    /// Records one run's best times (seconds) for `bytes` of input as GB/s.
+    mutating func addRun(bytes: Double, cpu: Double, cpuThreads: Double?, kernel: Double, oneCall: Double, wall: Double) {
+        cpuGbps.append(bytes / cpu)
+        if let cpuThreads { cpuThreadsGbps?.append(bytes / cpuThreads) }
+        kernelGbps.append(bytes / kernel)
+        kernelOneCallGbps.append(bytes / oneCall)
+        wallGbps.append(bytes / wall)
+        runsDone += 1
+        finishRatios()
+    }
 }
 
 /// FNV-1a of `inputs[share]` four files side by side, as the CPU path
@@ -414,13 +425,7 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
                 if kernelSeconds(decoder.timings) < oneCall { oneCall = kernelSeconds(decoder.timings); lastOneCall = decoder.timings }
                 if statuses.contains(where: { $0 != .ok }) { fail("the OpenCL decoder rejects a CPU-encoded frame") }
             }
-            f.cpuGbps.append(total / cpu)
-            if threads > 1 { f.cpuThreadsGbps?.append(total / cpuN) }
-            f.kernelGbps.append(total / kernel)
-            f.kernelOneCallGbps.append(total / oneCall)
-            f.wallGbps.append(total / wall)
-            f.runsDone += 1
-            f.finishRatios()
+            f.addRun(bytes: total, cpu: cpu, cpuThreads: threads > 1 ? cpuN : nil, kernel: kernel, oneCall: oneCall, wall: wall)
             publish(f)
         }
         for k in frames.indices where blocks.output(k, frames[k].count) != frames[k] {
@@ -476,13 +481,7 @@ func benchDevice(_ device: OpenCLDevice, _ o: Options, frames: [[UInt8]], files:
                 if kernelSeconds(hasher.timings) < oneCall { oneCall = kernelSeconds(hasher.timings); lastOneCall = hasher.timings }
                 if hashes != expected { fail("OpenCL FNV-1a differs from the CPU") }
             }
-            f.cpuGbps.append(hashTotal / cpu)
-            if threads > 1 { f.cpuThreadsGbps?.append(hashTotal / cpuN) }
-            f.kernelGbps.append(hashTotal / kernel)
-            f.kernelOneCallGbps.append(hashTotal / oneCall)
-            f.wallGbps.append(hashTotal / wall)
-            f.runsDone += 1
-            f.finishRatios()
+            f.addRun(bytes: hashTotal, cpu: cpu, cpuThreads: threads > 1 ? cpuN : nil, kernel: kernel, oneCall: oneCall, wall: wall)
             publish(f)
         }
         f.record(lastOneCall)

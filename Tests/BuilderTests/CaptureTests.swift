@@ -227,7 +227,50 @@ final class CaptureTests: ScratchTestCase {
     /// A directory swapped for a symlink to a directory outside SRC after
     /// the scan: nothing is read from outside. Its files are left out with a
     /// warning, and the secret they would have read is not in the archive.
+    /// (Both ways a file is opened: one openat2 below the SRC, and from its
+    /// directory's descriptor, which a path longer than PATH_MAX takes.)
     func testADirectorySwappedForASymlinkNeverReadsOutsideTheSource() throws {
+        defer { SourceFiles.useOpenat2 = true }
+        for openat2 in [true, false] {
+            SourceFiles.useOpenat2 = openat2
+            try swappedDirectory()
+        }
+    }
+
+    /// The same with the directory swapped for another directory (renamed
+    /// away, a new one with a file of the same name and size put in its
+    /// place): that file is not taken for the one scanned.
+    func testADirectorySwappedForAnotherIsNotReadAsTheOneScanned() throws {
+        defer { SourceFiles.useOpenat2 = true }
+        for openat2 in [true, false] {
+            SourceFiles.useOpenat2 = openat2
+            let src = temp("swap-dir")
+            mkdirBytes(src, Array("d".utf8))
+            write(src, Array("d/f".utf8), Array("original".utf8))
+            let out = temp("out") + "/arc"
+            let stats = try build(src, out) { options in
+                options.beforePacking = {
+                    rename(src + "/d", src + "/d.old")
+                    mkdir(src + "/d", 0o755)
+                    let fd = open(src + "/d/f", O_WRONLY | O_CREAT, 0o644)
+                    _ = Glibc.write(fd, "imposter", 8)
+                    close(fd)
+                }
+            }
+            let reader = try ArchiveReader(path: out + ".001")
+            if let inode = reader.index.resolve(path: "d/f") {
+                // Taken as it is now (a fresh capture of what is at that name), never as the scanned version.
+                XCTAssertEqual(stats.filesReadAgain, 1, "openat2 \(openat2)")
+                var bytes = [UInt8](repeating: 0, count: 8)
+                _ = try reader.read(inode: inode, offset: 0, count: 8, into: &bytes)
+                XCTAssertEqual(bytes, Array("imposter".utf8), "openat2 \(openat2)")
+            } else {
+                XCTAssertEqual(stats.warnings.count, 1, "openat2 \(openat2): \(stats.warnings)")
+            }
+        }
+    }
+
+    private func swappedDirectory() throws {
         let src = temp("swap"), outside = temp("outside")
         mkdirBytes(src, Array("d".utf8))
         write(src, Array("d/f".utf8), Array("inside\n".utf8))

@@ -127,18 +127,14 @@ final class CaptureMountTests: XCTestCase {
         XCTAssertEqual(BytePath(source).appending(Array("d\u{FFFD}".utf8)).withCString { mkdir($0, 0o755) }, 0)
         write(BytePath(source).appending(Array("d".utf8) + [0xFF] + Array("/caf".utf8) + [0xE9]), Array("latin-1".utf8))
         write(BytePath(source).appending(Array("d\u{FFFD}/caf".utf8) + [0xE9]), Array("utf-8 dir".utf8))
-        var fd = open(source, O_RDONLY | O_DIRECTORY)
-        let name = Array(repeating: UInt8(ascii: "n"), count: 100)
-        for _ in 0..<60 {
-            _ = BytePath.withCString(name) { mkdirat(fd, $0, 0o755) }
-            let next = BytePath.withCString(name) { openat(fd, $0, O_RDONLY | O_DIRECTORY) }
-            close(fd)
-            fd = next
-        }
-        let leaf = openat(fd, "leaf", O_WRONLY | O_CREAT, 0o644)
-        _ = Glibc.write(leaf, "6 KB down", 9)
-        close(leaf)
-        close(fd)
+        // 60 levels of 100-byte names, made one `cd` at a time (no path is ever that long).
+        let deep = Process()
+        deep.executableURL = URL(fileURLWithPath: "/bin/bash")
+        deep.arguments = ["-c", "cd \"$1\" && n=$(printf 'n%.0s' $(seq 100)) && for i in $(seq 60); do mkdir $n && cd $n || exit 1; done && echo 6 KB down > leaf",
+                          "deep", source]
+        try deep.run()
+        deep.waitUntilExit()
+        XCTAssertEqual(deep.terminationStatus, 0)
         let mount = try mounted(source)
         defer { mount.unmount() }
         let p = Process()

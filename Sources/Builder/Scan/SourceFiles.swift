@@ -113,9 +113,8 @@ final class OpenSource {
 }
 
 /// The builder's `SourceReading`: opens regular files of the scanned tree
-/// relative to their directories (`SourceDirectories`) with O_NOFOLLOW and
-/// O_NONBLOCK (a FIFO put in a file's place must not block the build) and
-/// holds them to the scan's identity.
+/// with O_NOFOLLOW and O_NONBLOCK (a FIFO put in a file's place must not
+/// block the build) and holds them to the scan's identity.
 ///
 /// A file is opened with one openat2 from its SRC's descriptor, resolving
 /// its relative path with no symlink followed anywhere on it and nothing
