@@ -4,6 +4,7 @@ import Foundation
 // gpuarc-bench: single-core codec figures for `make bench` (not a test).
 //   gpuarc-bench codec ARCHIVE.001   re-encode and decode every frame's bytes on one core
 //   gpuarc-bench file PATH           the same on one file cut into 16 MiB frames
+//   gpuarc-bench levels ARCHIVE.001  ratio and encode speed of every --level on the archive's frames
 //   gpuarc-bench delta PATH [default|delta|delta-big-tables|estimate]  LZ4X delta encodes (8 KiB base
 //                                    + edited 8 KiB target) cut from PATH: frame encoder options, the
 //                                    builder's delta coder (base entered every 2nd position, 2^12-bucket
@@ -12,16 +13,23 @@ import Foundation
 //                                    generated edge cases under many option sets (a reference
 //                                    to diff before and after an encoder change)
 
+/// CPU time of the calling thread: on a machine shared with other jobs, time
+/// spent descheduled does not count against the codec.
 func seconds(_ body: () throws -> Void) rethrows -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
+    func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+    let start = now()
     try body()
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return now() - start
 }
 
 /// Encodes then decodes each frame once (best of 3 runs), on the calling thread.
 /// GPUARC_BENCH_HUGE=1: the encoder reads frames from memory marked for transparent huge pages.
-func measure(frames: [[UInt8]]) {
-    let encoder = LZ4XEncoder()
+func measure(frames: [[UInt8]], options: LZ4XEncoderOptions = .default) {
+    let encoder = LZ4XEncoder(options: options)
     let huge = ProcessInfo.processInfo.environment["GPUARC_BENCH_HUGE"] == "1"
     let hugeBuffer = UnsafeMutableRawPointer.allocate(byteCount: huge ? 32 << 20 : 1, alignment: 2 << 20)
     if huge { _ = madvise(hugeBuffer, 32 << 20, Int32(MADV_HUGEPAGE)) }
@@ -186,7 +194,7 @@ func digest(dir: String) throws {
 
 let args = CommandLine.arguments
 guard args.count == 3 || (args.count == 4 && args[1] == "delta") else {
-    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | delta PATH [default|delta|delta-big-tables|estimate] | digest DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | levels ARCHIVE.001 | delta PATH [default|delta|delta-big-tables|estimate] | digest DIR\n".utf8))
     exit(2)
 }
 do {
@@ -199,6 +207,16 @@ do {
         }
     case "delta":
         deltaBench([UInt8](try Data(contentsOf: URL(fileURLWithPath: args[2]))), only: args.count == 4 ? args[3] : nil)
+        exit(0)
+    case "levels":
+        let reader = try ArchiveReader(path: args[2])
+        for f in reader.index.frames.indices {
+            frames.append(try reader.withDecodedFrame(f) { decoded, _ in Array(decoded) })
+        }
+        for level in LZ4XLevel.range {
+            print("level \(level):")
+            measure(frames: frames, options: LZ4XLevel.options(level))
+        }
         exit(0)
     case "digest":
         try digest(dir: args[2])

@@ -1,6 +1,22 @@
 import Glibc
 
-public struct LZ4XEncoderOptions: Sendable {
+/// How the encoder looks for a match at each position.
+public enum LZ4XSearch: Sendable, Equatable {
+    /// K-way hash buckets (`candidates`), all checked for the longest match,
+    /// a one-way short-hash table beside them, optional lazy matching: the
+    /// original encoder, and the top levels.
+    case buckets
+    /// One probe of a one-way table per position, the first match taken, no
+    /// lazy step, and a search step that grows over input that keeps
+    /// missing (`LZ4XFastParse`): LZ4's fast parse, for the low levels.
+    /// `hashBytes` (5 ... 8): how many bytes a table entry is hashed on.
+    case fast(hashBytes: Int)
+}
+
+public struct LZ4XEncoderOptions: Sendable, Equatable {
+    /// How matches are searched; the options below apply to `.buckets`
+    /// except `hashLog` (the fast table's size) and `prefixStep`.
+    public var search: LZ4XSearch
     /// Top-K: positions kept per hash bucket (all are checked; the longest match wins), 1 ... 64.
     public var candidates: Int
     /// Stop searching as soon as a match this long is found.
@@ -22,8 +38,13 @@ public struct LZ4XEncoderOptions: Sendable {
     public var hashLog: Int
     public var shortHashLog: Int
 
-    public init(candidates: Int = 8, niceLength: Int = 128, lazy: Bool = true, prefixStep: Int = 1,
+    public init(search: LZ4XSearch = .buckets, candidates: Int = 8, niceLength: Int = 128, lazy: Bool = true, prefixStep: Int = 1,
                 hashLog: Int = LZ4XEncoder.defaultHashLog, shortHashLog: Int = LZ4XEncoder.defaultShortHashLog) {
+        if case .fast(let bytes) = search {
+            self.search = .fast(hashBytes: min(max(bytes, 5), 8))
+        } else {
+            self.search = search
+        }
         self.candidates = candidates
         self.niceLength = niceLength
         self.lazy = lazy
@@ -60,6 +81,8 @@ public final class LZ4XEncoder {
     /// need no clearing between frames and a reused encoder encodes exactly like a fresh one.
     private let slots: UnsafeMutablePointer<UInt32>
     private let shortSlots: UnsafeMutablePointer<UInt32>
+    /// Entries of all tables together (they are one allocation from `slots` on).
+    private let tableEntries: Int
     private var epoch: UInt32 = 1
 
     public init(options: LZ4XEncoderOptions = .default) {
@@ -69,14 +92,16 @@ public final class LZ4XEncoder {
         // One allocation for both tables, aligned to 2 MiB and marked for transparent huge
         // pages: every probe lands on a random bucket, and with 4 KiB pages most of them
         // missed the TLB as well as the cache. The alignment also keeps a bucket in one line.
-        let count = buckets * k + (1 << options.shortHashLog)
+        // The fast parse has one one-way table of 64-bit entries.
+        let count = options.search == .buckets ? buckets * k + (1 << options.shortHashLog) : 2 * buckets
         let bytes = count * 4
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.hugePage)
         // Whole huge pages inside the allocation only (all of the K = 8 buckets).
         _ = madvise(raw, bytes & ~(Self.hugePage - 1), Int32(MADV_HUGEPAGE))
         slots = raw.bindMemory(to: UInt32.self, capacity: count)
         slots.initialize(repeating: 0, count: count)
-        shortSlots = slots + buckets * k
+        tableEntries = count
+        shortSlots = options.search == .buckets ? slots + buckets * k : slots
     }
 
     deinit {
@@ -100,13 +125,16 @@ public final class LZ4XEncoder {
             return 1
         }
         if UInt64(epoch) + UInt64(n) >= UInt64(UInt32.max) {
-            slots.update(repeating: 0, count: (1 << options.hashLog) * k)
-            shortSlots.update(repeating: 0, count: 1 << options.shortHashLog)
+            slots.update(repeating: 0, count: tableEntries)
             epoch = 1
         }
         let niceLength = max(options.niceLength, Self.minUsefulMatch)
         let e = epoch
         epoch += UInt32(n)
+        if case .fast(let hashBytes) = options.search {
+            return LZ4XFastParse(src: src, n: n, table: UnsafeMutableRawPointer(slots), hashLog: options.hashLog, hashBytes: hashBytes, epoch: e)
+                .encode(start: prefixLength, prefixStep: options.prefixStep, output: output)
+        }
         switch k {
         case 8:
             return encode(LZ4XMatchFinder<LZ4XWays8>(src: src, n: n, slots: slots, shortSlots: shortSlots, k: k,
