@@ -120,15 +120,37 @@ final class RoundTripTests: ScratchTestCase {
 
     func testFNVCollisionNeverCostsAFile() throws {
         let f = TreeFixture(root: temp("collide"))
-        // Same size, same first/last/centre bytes: they survive the whole filter.
-        var a = TreeFixture.text(10_000, seed: 1), b = a, c = a
+        // Same size, same first/last/centre bytes: they survive the whole
+        // filter; larger than the files dedup hashes with SHA-256 as it
+        // probes them, so the hasher's FNV-1a is what groups them.
+        let size = Int(FileDeduplicator.wholeProbeLimit) + 10_000
+        var a = TreeFixture.text(size, seed: 1), b = a, c = a
         b[1234] ^= 0xFF
-        c[7777] ^= 0x01
+        c[size - 7777] ^= 0x01
         f.file("a", a); f.file("b", b); f.file("c", c); f.file("a-copy", a)
         let out = temp("out") + "/arc"
         let stats = try build([f.root], out) { $0.hasher = CollidingHasher() }
         XCTAssertEqual(stats.duplicateFiles, 1)
         XCTAssertEqual(stats.hashCollisions, 3)   // b vs a, c vs a, c vs b
+        let dest = temp("dest") + "/r"
+        XCTAssertEqual(try extract(out + ".001", to: dest).failures, [])
+        assertSameTree(f.root, dest)
+    }
+
+    /// Files small enough to be probed whole are grouped by their SHA-256,
+    /// taken from the probe's read: the hasher is not asked (even one that
+    /// calls everything equal cannot merge them), and equal digests are
+    /// duplicates without a second read.
+    func testSmallFilesAreDedupedByTheirSHA256() throws {
+        let f = TreeFixture(root: temp("small"))
+        var a = TreeFixture.text(10_000, seed: 1), b = a
+        b[1234] ^= 0xFF
+        f.file("a", a); f.file("b", b); f.file("a-copy", a); f.file("sub/a-again", a)
+        let out = temp("out") + "/arc"
+        let stats = try build([f.root], out) { $0.hasher = CollidingHasher() }
+        XCTAssertEqual(stats.duplicateFiles, 2)
+        XCTAssertEqual(stats.hashCollisions, 0)
+        XCTAssertEqual(stats.dedupSurvivors.last, 3)
         let dest = temp("dest") + "/r"
         XCTAssertEqual(try extract(out + ".001", to: dest).failures, [])
         assertSameTree(f.root, dest)
