@@ -29,6 +29,9 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Largest volume file (K/M/G suffixes).")
     var volumeSize = "1G"
 
+    @Option(help: ArgumentHelp("Frame encoder level: 1 (fast, lz4 -1 class) to 9 (max, the top-K search the GPU kernels run); also fast, default (\(LZ4XLevel.default)), max. The archive format is the same at every level.", valueName: "1-9|fast|default|max"))
+    var level = "default"
+
     @Option(help: "Compression threads (default: all cores).")
     var threads: Int?
 
@@ -47,8 +50,14 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Order of stored contents: path (by path inside each SRC, versions of a file side by side), similarity (by extension and name across directories) or tree (SRC after SRC).")
     var order = "path"
 
+    @Option(help: ArgumentHelp("One SRC whose subdirectories are snapshots of a tree (/backups/2026-11-01, ...): each becomes a version, as if given as separate SRCs: auto (when they share nearly all their paths), on or off.", valueName: "auto|on|off"))
+    var snapshots = "auto"
+
     @Option(help: "Average content-defined chunk size (K/M suffixes).")
     var chunkSize = "8K"
+
+    @Flag(help: "Similarity detection and delta encoding (the default from level \(BuildOptions.deltasFromLevel) up, and in tree order).")
+    var delta = false
 
     @Flag(help: "Exact chunk dedup only: no similarity detection or delta encoding.")
     var noDelta = false
@@ -86,18 +95,23 @@ struct BuildCommand: ParsableCommand {
         guard let frame = ByteSize.parse(frameSize) else { throw ValidationError("--frame-size: cannot read \"\(frameSize)\"") }
         guard let volume = ByteSize.parse(volumeSize) else { throw ValidationError("--volume-size: cannot read \"\(volumeSize)\"") }
         guard let contentOrder = ContentOrder(rawValue: order) else { throw ValidationError("--order must be path, similarity or tree") }
+        guard let encoderLevel = LZ4XLevel.parse(level) else { throw ValidationError("--level must be 1 to 9, fast, default or max") }
+        options.level = encoderLevel
         options.frameSize = frame
         options.volumeSize = volume
         if let threads { options.threads = threads }
         options.dedup = !noDedup
         options.xattrs = !noXattrs
         options.order = contentOrder
+        guard let snapshotDetection = SnapshotDetection(rawValue: snapshots) else { throw ValidationError("--snapshots must be auto, on or off") }
+        options.snapshots = snapshotDetection
         guard let chunk = ByteSize.parse(chunkSize) else { throw ValidationError("--chunk-size: cannot read \"\(chunkSize)\"") }
         guard (1...3).contains(tiers) else { throw ValidationError("--tiers must be 1, 2 or 3") }
         guard tier2Window >= 1, tier3Window >= 1 else { throw ValidationError("tier windows must be at least 1 version") }
         guard filterHistory >= 1 else { throw ValidationError("--filter-history must be at least 1") }
         options.chunkSize = chunk
-        options.similarity.deltaEnabled = !noDelta
+        guard !(delta && noDelta) else { throw ValidationError("--delta and --no-delta exclude each other") }
+        options.deltas = delta ? true : noDelta ? false : nil
         options.similarity.index = SimilarityIndexOptions(enabledTiers: tiers, tier2Window: tier2Window, tier3Window: tier3Window)
         options.similarity.filterHistory = filterHistory
         switch analyzeAhead {

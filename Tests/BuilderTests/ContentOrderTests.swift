@@ -2,17 +2,24 @@ import XCTest
 @testable import Builder
 
 final class ContentOrderTests: XCTestCase {
-    private func relative(_ items: [(Int, String, Int)]) -> [(node: Int, relative: [UInt8], version: Int)] {
-        items.map { ($0.0, Array($0.1.utf8), $0.2) }
+    /// Items keyed by their path (what `VariantDirectories.orderKey` gives
+    /// where no directory is a variant parent).
+    private func relative(_ items: [(Int, String, Int)]) -> [ContentOrder.Item] {
+        items.map { item(node: $0.0, key: Array($0.1.utf8), version: $0.2) }
+    }
+
+    private func item(node: Int, key: [UInt8], version: Int) -> ContentOrder.Item {
+        let name = key.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? key
+        return ContentOrder.Item(node: node, key: key, name: name, version: version)
     }
 
     /// Names are bytes: a Latin-1 name and its UTF-8 look-alike are two
     /// files, ordered by their bytes, never merged into one key.
     func testNamesThatAreNotUTF8KeepTheirOwnPlace() {
-        let items: [(node: Int, relative: [UInt8], version: Int)] = [
-            (0, Array("d".utf8) + [0xFF] + Array("/a".utf8), 0),
-            (1, Array("d\u{FFFD}/a".utf8), 0),
-            (2, Array("d".utf8) + [0xFF] + Array("/a".utf8), 1),
+        let items = [
+            item(node: 0, key: Array("d".utf8) + [0xFF] + Array("/a".utf8), version: 0),
+            item(node: 1, key: Array("d\u{FFFD}/a".utf8), version: 0),
+            item(node: 2, key: Array("d".utf8) + [0xFF] + Array("/a".utf8), version: 1),
         ]
         XCTAssertEqual(ContentOrder.path.arrange(items), [1, 0, 2])
     }

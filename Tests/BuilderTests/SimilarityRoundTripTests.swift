@@ -30,6 +30,7 @@ final class SimilarityRoundTripTests: ScratchTestCase {
         var options = BuildOptions()
         options.frameSize = 64 << 10
         options.threads = 2
+        options.deltas = true
         configure(&options)
         let out = temp("out") + "/arc"
         return (out, try ArchiveBuilder(sources: sources, output: out, options: options).run())

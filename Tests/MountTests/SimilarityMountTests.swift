@@ -32,6 +32,7 @@ final class SimilarityMountTests: XCTestCase {
         var options = BuildOptions()
         options.frameSize = TestArchive.frameSize
         options.threads = 2
+        options.deltas = true
         let stats = try ArchiveBuilder(sources: roots, output: out, options: options).run()
         XCTAssertGreaterThan(stats.similarity.deltaChunks, 10)
         let index = try ArchiveReader(path: out + ".001").index

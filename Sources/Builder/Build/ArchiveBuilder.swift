@@ -39,6 +39,8 @@ public struct ArchiveBuilder {
         raiseFileLimit()
         var stats = BuildStats()
         stats.sources = sources.map(\.description)
+        stats.level = options.level
+        stats.deltas = options.similarity.deltaEnabled && options.dedup
         stats.output = output.description
         var warnings: [String] = []
         let warn: (String) -> Void = { message in warnings.append(message); onWarning(message) }
@@ -56,6 +58,7 @@ public struct ArchiveBuilder {
         var scanOptions = ScanOptions()
         scanOptions.xattrs = options.xattrs
         scanOptions.threads = options.threads
+        scanOptions.snapshots = options.snapshots
         if let lockFile = outputLock.identity { scanOptions.excluded.insert(lockFile) }
         let tree = try TreeScanner.scan(roots, options: scanOptions)
         endPhase("scan")
@@ -72,7 +75,7 @@ public struct ArchiveBuilder {
             let hasher = options.hasher ?? CPUFileHasher(threads: options.threads)
             let result = FileDeduplicator(hasher: hasher, threads: options.threads).run(tree: tree, files: tree.primaryFiles, source: files)
             for (duplicate, canonical) in result.canonical { duplicatesOf[canonical, default: []].append(duplicate) }
-            for key in duplicatesOf.keys { duplicatesOf[key]!.sort() }
+            for key in duplicatesOf.keys { duplicatesOf[key]!.sort { (tree.nodes[$0].version, $0) < (tree.nodes[$1].version, $1) } }
             stats.hashCollisions = result.hashCollisions
             stats.dedupSurvivors = result.survivors
         }
@@ -81,7 +84,9 @@ public struct ArchiveBuilder {
 
         // Distinct contents in storage order.
         let distinct = tree.primaryFiles.filter { !isDuplicate.contains($0) && tree.nodes[$0].size > 0 }
-        let ordered = options.order.arrange(distinct.map { (node: $0, relative: tree.relativePath($0), version: tree.nodes[$0].version) })
+        let ordered = options.order.arrange(distinct.map {
+            ContentOrder.Item(node: $0, key: tree.variants.orderKey($0, in: tree), name: tree.nodes[$0].name, version: tree.nodes[$0].version)
+        })
         options.beforePacking?()
         let totalBytes = ordered.reduce(UInt64(0)) { $0 + tree.nodes[$1].size }
 
@@ -102,7 +107,7 @@ public struct ArchiveBuilder {
             similarity.deltaEnabled = false
         }
         let packer = ContentPacker(pipeline: pipeline, files: files, chunkSize: options.chunkSize, similarity: similarity,
-                                   coder: LZ4XDeltaCoder(options: ContentPacker.deltaEncoder(encoderOptions)),
+                                   coder: LZ4XDeltaCoder(options: ContentPacker.deltaEncoder),
                                    sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder),
                                    readXattrs: options.xattrs)
         let analyzeAhead = similarity.deltaEnabled
@@ -160,7 +165,8 @@ public struct ArchiveBuilder {
 
         stats.volumes = volumes.map(\.description)
         stats.indexBytes = compressed.count
-        stats.outputBytes = writer.sizes.reduce(0, +) + UInt64(compressed.count + Footer.size)
+        // The writer's sizes include the index and footer it has just written.
+        stats.outputBytes = writer.sizes.reduce(0, +)
         for (device, counts) in pipeline.framesByDevice {
             stats.framesByDevice[device] = ["lz4x": counts.lz4x, "raw": counts.raw]
             stats.framesLZ4X += counts.lz4x

@@ -27,6 +27,11 @@ public struct BuildStats: Codable, Sendable {
     public var storedBytes: UInt64 = 0
     public var outputBytes: UInt64 = 0
     public var indexBytes = 0
+    /// The CPU frame encoder's level (`--level`); frames compressed with
+    /// OpenCL are at `LZ4XLevel.top` (`framesByDevice` says which).
+    public var level = LZ4XLevel.default
+    /// Whether similar chunks were looked for and delta-encoded.
+    public var deltas = false
     public var framesLZ4X = 0
     public var framesRaw = 0
     public var framesByDevice: [String: [String: Int]] = [:]
@@ -77,13 +82,18 @@ public struct BuildStats: Codable, Sendable {
         }
         let s = similarity
         lines.append("chunks: \(s.chunks), \(s.duplicateChunks) duplicates stored as references, \(ByteSize.format(UInt64(s.dedupBytesSaved))) saved")
-        lines.append("deltas: \(s.deltaChunks) (tier 1: \(s.deltaHits[0]), tier 2: \(s.deltaHits[1]), tier 3: \(s.deltaHits[2])), "
+        if !deltas {
+            lines.append("deltas: off (level \(level); --delta turns them on)")
+        } else {
+            lines.append("deltas: \(s.deltaChunks) (tier 1: \(s.deltaHits[0]), tier 2: \(s.deltaHits[1]), tier 3: \(s.deltaHits[2])), "
                      + "\(ByteSize.format(UInt64(s.deltaBytesSaved))) saved; \(s.filterRejections) rejected by the filter, "
                      + "\(s.basesInFrameReach + s.contentInFrame) left to the frame compressor")
+        }
         let devices = framesByDevice.keys.sorted().map { d in
             "\(d): \(framesByDevice[d]?["lz4x"] ?? 0) LZ4X / \(framesByDevice[d]?["raw"] ?? 0) RAW"
         }.joined(separator: ", ")
-        lines.append("frames: \(framesLZ4X) LZ4X, \(framesRaw) RAW\(devices.isEmpty ? "" : " (\(devices))")")
+        lines.append("frames: \(framesLZ4X) LZ4X, \(framesRaw) RAW\(devices.isEmpty ? "" : " (\(devices))"), level \(level)"
+                     + (framesByDevice.keys.contains { $0 != "cpu" } ? " (OpenCL frames: level \(LZ4XLevel.top))" : ""))
         lines.append(String(format: "size: %@ -> %@ in %d volume(s) (index %@), %.1f%% smaller",
                             ByteSize.format(inputBytes), ByteSize.format(outputBytes), volumes.count,
                             ByteSize.format(UInt64(indexBytes)), reductionPercent))

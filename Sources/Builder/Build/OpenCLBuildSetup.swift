@@ -10,10 +10,10 @@ public enum OpenCLBuildSetup {
     /// (`auto` staying on the CPU, and why); throws when `gpu` cannot be had.
     public static func configure(_ options: inout BuildOptions, mode: GPUMode, devices list: String?,
                                  onError: @escaping @Sendable (String) -> Void) throws -> String? {
-        let encoderOptions = options.encoder
-        // One encoder for the whole measurement: its tables are allocated once,
+        // The CPU codec as the build would run it (at its level), one
+        // encoder for the whole measurement: its tables are allocated once,
         // as in a pipeline worker.
-        let encoder = LZ4XEncoder(options: encoderOptions)
+        let encoder = LZ4XEncoder(options: options.encoder)
         let cpu = CPUCodecForCalibration(threads: options.threads, compress: { input, output in
             encoder.compress(input, into: output)
         }, decode: { block, output in
@@ -25,8 +25,10 @@ public enum OpenCLBuildSetup {
         // compile fails the build up front with its log. Workers share their
         // device's batcher, so one launch carries the frames of many workers.
         let batchers = try devices.map { try GPUFrameBatcher(device: $0) }
+        // The kernels encode at the top level; a frame that falls back to the
+        // CPU after an OpenCL failure is encoded the same way.
         let compressors = (0..<max(1, options.threads)).map { w in
-            GPUFrameCompressor(batcher: batchers[w % batchers.count], cpuOptions: encoderOptions, onError: onError)
+            GPUFrameCompressor(batcher: batchers[w % batchers.count], cpuOptions: LZ4XLevel.options(LZ4XLevel.top), onError: onError)
         }
         options.makeCompressor = { w in compressors[w % compressors.count] }
         options.hasher = try GPUFileHasher(devices: devices, threads: options.threads, onError: onError)

@@ -89,12 +89,16 @@ struct FileDeduplicator {
             guard let h = hashes[i] else { continue }
             byHash[HashKey(size: tree.nodes[id].size, hash: h), default: []].append(id)
         }
-        let hashGroups = byHash.values.filter { $0.count > 1 }.map { $0.sorted() }
-        let digestGroups = byDigest.values.filter { $0.count > 1 }.map { $0.sorted() }
+        // Oldest version first, then node order: the file kept is the first
+        // version's, however the versions' directories sort (a SRC of
+        // snapshots lists day-10 before day-9).
+        let first: (Int, Int) -> Bool = { a, b in (tree.nodes[a].version, a) < (tree.nodes[b].version, b) }
+        let hashGroups = byHash.values.filter { $0.count > 1 }.map { $0.sorted(by: first) }
+        let digestGroups = byDigest.values.filter { $0.count > 1 }.map { $0.sorted(by: first) }
         result.survivors.append((hashGroups + digestGroups).reduce(0) { $0 + $1.count })
 
-        // Equal SHA-256: the first file of each group (in node order, as in
-        // the confirmation) is the one stored.
+        // Equal SHA-256: the first file of each group (as in the
+        // confirmation) is the one stored.
         for group in digestGroups {
             for id in group.dropFirst() { result.add(duplicate: id, of: group[0], size: tree.nodes[id].size) }
         }

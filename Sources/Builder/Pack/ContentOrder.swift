@@ -3,11 +3,12 @@ import Archive
 /// The order in which distinct contents are stored. LZ4X only finds repeats
 /// inside one 16 MiB frame, so the order decides what it can see.
 ///
-/// - `path` (default): by path inside its SRC, then version. The versions of a
-///   file sit side by side (LZ4X removes what they share) and the rest keeps
-///   directory locality (files of one directory resemble each other: the
-///   locale files of one language, a package's modules). On ten Django
-///   releases this is 3% smaller than `similarity`.
+/// - `path` (default): by path, then version, with the subdirectories of a
+///   variant parent (`VariantDirectories`: snapshots, the languages of a
+///   locale tree) interleaved: the versions of a file sit side by side
+///   (LZ4X removes what they share), then the same file in the other
+///   variants, and the rest keeps directory locality (files of one
+///   directory resemble each other: a package's modules).
 /// - `similarity`: by extension, then file name, across directories (DwarFS's
 ///   idea): same-named files of different directories side by side.
 /// - `tree`: scan order, version after version (for measuring the others;
@@ -17,24 +18,31 @@ public enum ContentOrder: String, Sendable, CaseIterable {
     case similarity
     case tree
 
-    /// Arranges contents given by node, path below its SRC (bytes) and version.
-    func arrange(_ items: [(node: Int, relative: [UInt8], version: Int)]) -> [Int] {
+    /// One distinct content: its node, `VariantDirectories.orderKey`, its
+    /// file name and its version.
+    struct Item {
+        let node: Int
+        let key: [UInt8]
+        let name: [UInt8]
+        let version: Int
+    }
+
+    func arrange(_ items: [Item]) -> [Int] {
         switch self {
         case .tree:
             return items.map(\.node)
         case .path:
-            // Path inside its source, then version. Every directory's subtree
-            // is one contiguous range of this order (byte strings sharing a
-            // prefix are contiguous when sorted).
+            // Every directory's subtree that is no variant parent is one
+            // contiguous range of this order (keys sharing a prefix are
+            // contiguous when sorted).
             return items.sorted { a, b in
-                a.relative == b.relative ? a.version < b.version : a.relative.lexicographicallyPrecedes(b.relative)
+                a.key == b.key ? a.version < b.version : a.key.lexicographicallyPrecedes(b.key)
             }.map(\.node)
         case .similarity:
-            // Extension, file name, path inside its source, version.
+            // Extension, file name, path, version.
             let keyed = items.map { item -> (node: Int, key: [[UInt8]], version: Int) in
-                let name = item.relative.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? item.relative
-                let ext = name.lastIndex(of: UInt8(ascii: ".")).map { Array(name[(name.index(after: $0))...]) } ?? []
-                return (item.node, [ext, name, item.relative], item.version)
+                let ext = item.name.lastIndex(of: UInt8(ascii: ".")).map { Array(item.name[(item.name.index(after: $0))...]) } ?? []
+                return (item.node, [ext, item.name, item.key], item.version)
             }
             return keyed.sorted { a, b in
                 for (x, y) in zip(a.key, b.key) where x != y { return x.lexicographicallyPrecedes(y) }

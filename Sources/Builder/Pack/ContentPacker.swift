@@ -44,19 +44,21 @@ final class ContentPacker {
     /// 2.6-2.8 s with the same archive size (+0.02%); 2^11 and 2^10 were no
     /// faster.
     static let chunkHashLog = 12
-    /// Delta encoder settings: the frame encoder's, entering every second
-    /// position of the base, on small tables. On 4000 8 KiB deltas
+    /// Delta encoder settings: the top level's search whatever the frames'
+    /// level (a delta is kept only if it is small, so its encoder decides
+    /// what deltas are worth, and there are few of them), entering every
+    /// second position of the base, on small tables. On 4000 8 KiB deltas
     /// (`gpuarc-bench delta`) entering every second position took 16
     /// instead of 25 µs a call for 1% smaller output, and on Django 2.2-5.2
     /// in tree order the same archive size (-0.02%); every fourth position
     /// was another 1.2% larger.
-    static func deltaEncoder(_ frame: LZ4XEncoderOptions) -> LZ4XEncoderOptions {
-        var o = frame
+    static let deltaEncoder: LZ4XEncoderOptions = {
+        var o = LZ4XLevel.options(LZ4XLevel.top)
         o.prefixStep = 2
         o.hashLog = chunkHashLog
         o.shortHashLog = chunkHashLog
         return o
-    }
+    }()
 
     private let pipeline: FramePipeline
     /// Content samples of the literal chunks in the frame being filled.

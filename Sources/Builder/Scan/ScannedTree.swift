@@ -54,8 +54,13 @@ struct ScannedNode {
     var identity: FileIdentity
     /// 512-byte blocks allocated: fewer than the size needs hints at holes.
     var blocks: Int64
-    /// Which SRC (version) the node came from.
-    var version: Int
+    /// Which SRC the node came from (its files are opened below that SRC).
+    var source: Int
+    /// Which version of the tree it belongs to, for the storage order and
+    /// the similarity index: its SRC's number with several SRCs, its
+    /// snapshot's with one SRC of snapshot directories (`SnapshotLayout`),
+    /// 0 otherwise.
+    var version = 0
     /// Directories: child node ids, sorted by name bytes.
     var children: [Int] = []
     var linkTarget: [UInt8] = []
@@ -77,10 +82,15 @@ struct HardLinkKey: Hashable { let dev: UInt64; let ino: UInt64 }
 struct ScannedTree {
     var nodes: [ScannedNode] = []
     var warnings: [String] = []
-    /// The SRC arguments as given, by version (for messages).
+    /// The SRC arguments as given, by number (for messages).
     var sourceNames: [BytePath] = []
     /// Node id of each SRC's directory (the root itself for a single SRC).
     var sourceRoots: [Int] = []
+    /// Node id of each version's top directory, by version: the SRCs' with
+    /// several, the snapshots' with one SRC of snapshots, none otherwise.
+    var versionRoots: [Int] = []
+    /// Which directories hold variants of one tree (set by the scan).
+    var variants = VariantDirectories()
 
     /// Gives every further name of a multiply-linked inode the first name (in
     /// node order, which is the order of a walk of the SRCs one after the
@@ -112,9 +122,9 @@ struct ScannedTree {
 
     /// The node's path as the user would type it (SRC/dir/file), escaped, for messages.
     func displayPath(_ id: Int) -> String {
-        let version = nodes[id].version
+        let number = nodes[id].source
         // A tree of one SRC (the whole archive, or one SRC while scanning) has one name.
-        let source = sourceNames.count == 1 ? sourceNames[0] : version < sourceNames.count ? sourceNames[version] : BytePath(".")
+        let source = sourceNames.count == 1 ? sourceNames[0] : number < sourceNames.count ? sourceNames[number] : BytePath(".")
         let relative = relativePath(id)
         return (relative.isEmpty ? source : source.appending(relative)).description
     }

@@ -126,7 +126,7 @@ final class OpenSource {
 final class SourceFiles: SourceReading, @unchecked Sendable {
     private let tree: ScannedTree
     private let directories: SourceDirectories
-    /// The SRC descriptors by version (the build's `SourceRoots` keeps them open).
+    /// The SRC descriptors by number (the build's `SourceRoots` keeps them open).
     private let roots: [Int32]
     /// Called after each read and before its check (tests change files there).
     private let afterRead: (@Sendable (ReadPurpose, [UInt8]) -> Void)?
@@ -158,7 +158,7 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
     private func openFile(_ node: Int) throws -> Int32 {
         let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
         if Self.useOpenat2, let relative = relativePaths[node] {
-            let fd = relative.withUnsafeBufferPointer { gpuarc_open_beneath(roots[tree.nodes[node].version], $0.baseAddress!, flags) }
+            let fd = relative.withUnsafeBufferPointer { gpuarc_open_beneath(roots[tree.nodes[node].source], $0.baseAddress!, flags) }
             if fd >= 0 || errno != ENOSYS { return fd }
         }
         return try directories.withDirectory(tree.nodes[node].parent) { dirFD in

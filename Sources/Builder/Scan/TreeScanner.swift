@@ -10,6 +10,14 @@ struct ScanOptions {
     /// when OUT lies inside a SRC.
     var excluded: Set<HardLinkKey> = []
     var threads = 2
+    /// One SRC of snapshot directories (`SnapshotLayout`): each a version
+    /// when they look like snapshots (`auto`), always (`on`) or never (`off`).
+    var snapshots = SnapshotDetection.auto
+}
+
+/// `--snapshots`.
+public enum SnapshotDetection: String, Sendable, CaseIterable {
+    case auto, on, off
 }
 
 /// Walks the sources with directory descriptors: every entry is stat'ed and
@@ -34,26 +42,84 @@ struct TreeScanner {
     static func scan(_ sources: SourceRoots, options: ScanOptions = ScanOptions()) throws -> ScannedTree {
         var tree: ScannedTree
         if sources.roots.count == 1 {
-            tree = scanSource(sources.roots[0], version: 0, options: options)
+            tree = scanSource(sources.roots[0], source: 0, options: options)
         } else {
             tree = try scanVersions(sources, options: options)
         }
         tree.sourceNames = sources.roots.map(\.argument)
         tree.linkHardLinks()
+        if sources.roots.count > 1 {
+            tree.versionRoots = tree.sourceRoots
+            tree.variants = VariantDirectories(tree: tree, forced: [0])
+        } else {
+            tree.variants = VariantDirectories(tree: tree)
+            if options.snapshots != .off,
+               let snapshots = SnapshotLayout.snapshots(of: tree, sharing: tree.variants.sharing[0], forced: options.snapshots == .on) {
+                SnapshotLayout.assignVersions(&tree, snapshots: snapshots)
+            }
+        }
         return tree
     }
 
-    /// One SRC as a tree of its own (its root is node 0).
-    private static func scanSource(_ root: SourceRoots.Root, version: Int, options: ScanOptions) -> ScannedTree {
+    /// One SRC as a tree of its own (its root is node 0). With more than one
+    /// thread, the subtrees of its subdirectories are walked in parallel
+    /// (`scanSubtree`) and joined in name order, so node ids are those of one
+    /// walk: scanning waits on system calls, and a one-SRC build of ten
+    /// snapshots spent a third of its time in a one-thread scan.
+    private static func scanSource(_ root: SourceRoots.Root, source: Int, options: ScanOptions) -> ScannedTree {
+        var scanner = TreeScanner(root, source: source, options: options)
+        guard options.threads > 1 else {
+            scanner.walk(from: 0)
+            return scanner.tree
+        }
+        let entries = scanner.list(0)
+        let subdirectories = entries.filter { $0.kind == .directory }
+        let parts = parallelMap(subdirectories.count, threads: options.threads) { i in
+            scanSubtree(root, source: source, entry: subdirectories[i], options: options)
+        }
+        var next = 0
+        for entry in entries {
+            if entry.kind == .directory {
+                scanner.append(part: parts[next]!)
+                next += 1
+            } else {
+                _ = scanner.add(entry, in: 0)
+            }
+        }
+        return scanner.tree
+    }
+
+    /// One subdirectory of a SRC and everything below it, as a tree whose
+    /// node 0 stands for the SRC (the subdirectory is node 1): it is reached
+    /// and checked exactly as in a walk of the whole SRC.
+    private static func scanSubtree(_ root: SourceRoots.Root, source: Int, entry: Listed, options: ScanOptions) -> ScannedTree {
+        var scanner = TreeScanner(root, source: source, options: options)
+        if let child = scanner.add(entry, in: 0) { scanner.walk(from: child) }
+        return scanner.tree
+    }
+
+    /// A scanner of one SRC whose tree holds its root node.
+    private init(_ root: SourceRoots.Root, source: Int, options: ScanOptions) {
         let directories = SourceDirectories(verify: false)
         directories.setRoot(0, fd: root.fd)
-        var scanner = TreeScanner(options: options, directories: directories)
-        scanner.tree.sourceNames = [root.argument]
-        scanner.tree.sourceRoots = [0]
-        scanner.tree.nodes.append(ScannedNode(name: [], parent: -1, kind: .directory, metadata: EntryMetadata(root.stat, kind: .directory),
-                                              identity: FileIdentity(root.stat), blocks: 0, version: version))
-        scanner.walk()
-        return scanner.tree
+        self.init(options: options, directories: directories)
+        tree.sourceNames = [root.argument]
+        tree.sourceRoots = [0]
+        tree.nodes.append(ScannedNode(name: [], parent: -1, kind: .directory, metadata: EntryMetadata(root.stat, kind: .directory),
+                                      identity: FileIdentity(root.stat), blocks: 0, source: source, version: source))
+    }
+
+    /// Appends a subtree scanned by `scanSubtree` below the root: its node 1
+    /// becomes a child of node 0, ids shifted to follow the nodes so far.
+    private mutating func append(part: ScannedTree) {
+        let offset = tree.nodes.count - 1
+        for var node in part.nodes.dropFirst() {
+            node.parent = node.parent == 0 ? 0 : node.parent + offset
+            node.children = node.children.map { $0 + offset }
+            tree.nodes.append(node)
+        }
+        tree.nodes[0].children.append(offset + 1)
+        tree.warnings += part.warnings
     }
 
     /// Several SRCs, each scanned on its own and in parallel (scanning waits
@@ -69,8 +135,8 @@ struct TreeScanner {
                 throw ArchiveError(.usage, "two sources would both become the top-level directory \"\(Escaped.text(root.name))\": give each SRC a distinct directory name")
             }
         }
-        let parts = parallelMap(sources.roots.count, threads: options.threads) { version in
-            scanSource(sources.roots[version], version: version, options: options)
+        let parts = parallelMap(sources.roots.count, threads: options.threads) { source in
+            scanSource(sources.roots[source], source: source, options: options)
         }
         var tree = ScannedTree()
         var rootStat = stat()
@@ -78,9 +144,9 @@ struct TreeScanner {
         rootStat.st_uid = getuid()
         rootStat.st_gid = getgid()
         tree.nodes.append(ScannedNode(name: [], parent: -1, kind: .directory, metadata: EntryMetadata(rootStat, kind: .directory),
-                                      identity: FileIdentity(rootStat), blocks: 0, version: 0))
+                                      identity: FileIdentity(rootStat), blocks: 0, source: 0))
         var children: [Int] = []
-        for (version, part) in parts.enumerated() {
+        for (source, part) in parts.enumerated() {
             let scanned = part!
             let offset = tree.nodes.count
             for var node in scanned.nodes {
@@ -88,7 +154,7 @@ struct TreeScanner {
                 node.parent = node.parent < 0 ? 0 : node.parent + offset
                 tree.nodes.append(node)
             }
-            tree.nodes[offset].name = sources.roots[version].name
+            tree.nodes[offset].name = sources.roots[source].name
             tree.warnings += scanned.warnings
             tree.sourceRoots.append(offset)
             children.append(offset)
@@ -116,11 +182,11 @@ struct TreeScanner {
         var target: [UInt8] = []
     }
 
-    /// Depth-first, pre-order (a directory's entries in name order, each
-    /// subdirectory's subtree right after it), iteratively: a tree may be
-    /// deeper than any stack.
-    private mutating func walk() {
-        var stack: [(dir: Int, entries: [Listed], next: Int)] = [(0, list(0), 0)]
+    /// Depth-first from directory `start`, pre-order (a directory's entries
+    /// in name order, each subdirectory's subtree right after it),
+    /// iteratively: a tree may be deeper than any stack.
+    private mutating func walk(from start: Int) {
+        var stack: [(dir: Int, entries: [Listed], next: Int)] = [(start, list(start), 0)]
         while !stack.isEmpty {
             let top = stack.count - 1
             let (dir, entries, next) = stack[top]
@@ -130,22 +196,27 @@ struct TreeScanner {
                 continue
             }
             stack[top].next += 1
-            let entry = entries[next]
-            var child = ScannedNode(name: entry.name, parent: dir, kind: entry.kind, metadata: EntryMetadata(entry.st, kind: entry.kind),
-                                    identity: FileIdentity(entry.st), blocks: Int64(entry.st.st_blocks), version: tree.nodes[dir].version)
-            child.metadata.xattrs = entry.xattrs
-            child.linkTarget = entry.target
-            if entry.kind != .directory && entry.st.st_nlink > 1 {
-                child.linkKey = HardLinkKey(dev: UInt64(entry.st.st_dev), ino: UInt64(entry.st.st_ino))
-            }
-            let id = tree.nodes.count
-            tree.nodes.append(child)
-            tree.nodes[dir].children.append(id)
-            if entry.kind == .directory {
-                directories.register(id, parent: dir, name: entry.name, dev: UInt64(entry.st.st_dev), ino: UInt64(entry.st.st_ino))
-                stack.append((id, list(id), 0))
-            }
+            if let id = add(entries[next], in: dir) { stack.append((id, list(id), 0)) }
         }
+    }
+
+    /// Adds the node of a listed entry of directory `dir`; returns its id
+    /// when it is a directory (registered, to be listed next).
+    private mutating func add(_ entry: Listed, in dir: Int) -> Int? {
+        var child = ScannedNode(name: entry.name, parent: dir, kind: entry.kind, metadata: EntryMetadata(entry.st, kind: entry.kind),
+                                identity: FileIdentity(entry.st), blocks: Int64(entry.st.st_blocks), source: tree.nodes[dir].source,
+                                version: tree.nodes[dir].version)
+        child.metadata.xattrs = entry.xattrs
+        child.linkTarget = entry.target
+        if entry.kind != .directory && entry.st.st_nlink > 1 {
+            child.linkKey = HardLinkKey(dev: UInt64(entry.st.st_dev), ino: UInt64(entry.st.st_ino))
+        }
+        let id = tree.nodes.count
+        tree.nodes.append(child)
+        tree.nodes[dir].children.append(id)
+        guard entry.kind == .directory else { return nil }
+        directories.register(id, parent: dir, name: entry.name, dev: UInt64(entry.st.st_dev), ino: UInt64(entry.st.st_ino))
+        return id
     }
 
     /// Lists directory `node` and reads its own attributes from its
