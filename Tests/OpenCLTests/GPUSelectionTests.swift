@@ -26,12 +26,33 @@ final class GPUSelectionTests: XCTestCase {
               + " CPU \(Int(first.cpuCompress / 1e6)) MB/s; GPU decode \(Int(first.gpuDecode / 1e6)) MB/s,"
               + " CPU \(Int(first.cpuDecode / 1e6)) MB/s")
 
-        // auto follows the figures, gpu and cpu do as told.
-        let auto = try GPUSelection.devices(mode: .auto, list: nil, for: .compress, cpu: Self.cpu)
-        XCTAssertEqual(auto.devices.isEmpty, !first.gpuCompressesFaster)
-        XCTAssertEqual(auto.note != nil, !first.gpuCompressesFaster)
+        // gpu and cpu do as told.
         XCTAssertFalse(try GPUSelection.devices(mode: .gpu, list: "0", for: .decode, cpu: Self.cpu).devices.isEmpty)
         XCTAssertTrue(try GPUSelection.devices(mode: .cpu, list: nil, for: .compress, cpu: Self.cpu).devices.isEmpty)
+    }
+
+    /// `auto` never takes a CPU device, whatever its figures say (here a
+    /// cached calibration that has PoCL a thousand times faster): it shares
+    /// the cores the CPU path uses. `gpu` still takes it. So with PoCL alone
+    /// every job stays on the CPU, and the note says why.
+    func testAutoNeverPicksACPUDevice() throws {
+        let device = try OpenCLTestSupport.device()
+        XCTAssertTrue(device.isCPU, "the test machine's OpenCL is PoCL")
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("gpuarc-cpu-device-\(getpid())")
+        setenv("XDG_CACHE_HOME", cache.path, 1)
+        defer { unsetenv("XDG_CACHE_HOME"); try? FileManager.default.removeItem(at: cache) }
+        let flattering = GPUCalibration(device: GPUCalibrator.key(device), gpuCompress: 1e12, gpuDecode: 1e12,
+                                        cpuCompress: 1e9, cpuDecode: 1e9, measured: Date(timeIntervalSince1970: 0))
+        GPUCalibrator.store([GPUCalibrator.key(device): flattering])
+        for work in [GPUSelection.Work.compress, .decode] {
+            let auto = try GPUSelection.devices(mode: .auto, list: nil, for: work, cpu: Self.cpu)
+            XCTAssertTrue(auto.devices.isEmpty, "\(work)")
+            let note = try XCTUnwrap(auto.note)
+            XCTAssertTrue(note.contains("only CPU devices") && note.contains(device.name) && note.hasSuffix("on the CPU"), note)
+            // Remembered, so the next run does not load OpenCL to decide again.
+            XCTAssertEqual(AutoDecisionMemo.cpuNote(for: GPUSelection.memoKey(work, nil, GPUCalibrator.defaultSampleFrameSize)), note)
+            XCTAssertEqual(try GPUSelection.devices(mode: .gpu, list: nil, for: work, cpu: Self.cpu).devices.map(\.name), [device.name])
+        }
     }
 
     /// `auto` remembers choosing the CPU for this installation (and then

@@ -49,8 +49,10 @@ public enum GPUCalibrator {
     /// Bumped whenever the kernels (or the CPU codec they are compared with)
     /// change enough to move the figures, so that figures cached before are
     /// measured again (2: the per-frame compressor and the wide-copy decoder
-    /// for CPU drivers; 3: the CPU LZ4X encoder got 1.3-1.5x faster).
-    static let kernelsVersion = 3
+    /// for CPU drivers; 3: the CPU LZ4X encoder got 1.3-1.5x faster; 4: the
+    /// CPU codec is compared at the build's level, 5-20x faster at the low
+    /// ones, and `auto` leaves CPU devices out).
+    static let kernelsVersion = 4
 
     /// Device, platform and kernels version; debug builds keep their own
     /// entries, since their CPU codec is many times slower than a release build's.

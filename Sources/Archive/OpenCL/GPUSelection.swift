@@ -4,7 +4,15 @@ public enum GPUMode: String, CaseIterable, Sendable {
 }
 
 /// Turns a mode and a `--device` list into the OpenCL devices to use (empty:
-/// use the CPU) plus, where the choice needs explaining, one line for the user.
+/// use the CPU) plus, for `auto`, one line for the user saying what it chose
+/// and why.
+///
+/// `auto` never picks a device of type CPU (PoCL): it runs on the very cores
+/// the CPU path already keeps busy, so it can only take time from it (a build
+/// that `auto` sent to PoCL on two cores took twice as long). The other
+/// devices are calibrated (`GPUCalibrator`) and used where they measured
+/// faster. `gpu` uses whatever `--device` names, CPU devices included: that
+/// is how the tests run the kernels on PoCL.
 public enum GPUSelection {
     public enum Work: String { case compress = "compressing", decode = "decoding" }
 
@@ -23,23 +31,31 @@ public enum GPUSelection {
         }
         let chosen = try runtime.select(list)
         if mode == .gpu { return (chosen, nil) }
+        let sameCores = chosen.filter(\.isCPU).map(\.name)
+        let candidates = chosen.filter { !$0.isCPU }
+        if candidates.isEmpty {
+            let note = "OpenCL offers only CPU devices (\(sameCores.joined(separator: "; "))), which run on the same cores; \(work.rawValue) on the CPU"
+            AutoDecisionMemo.rememberCPU(for: memoKey, note: note)
+            return ([], note)
+        }
         var faster: [OpenCLDevice] = []
         var slower: [String] = []
-        for device in chosen {
+        var measuredFaster: [String] = []
+        for device in candidates {
             let figures = try GPUCalibrator.calibration(for: device, cpu: cpu, sampleFrameSize: sampleFrameSize)
             let (gpu, host, wins) = work == .compress
                 ? (figures.gpuCompress, figures.cpuCompress, figures.gpuCompressesFaster)
                 : (figures.gpuDecode, figures.cpuDecode, figures.gpuDecodesFaster)
-            if wins { faster.append(device) } else {
-                slower.append("\(device.name) \(Int(gpu / 1e6)) MB/s vs CPU \(Int(host / 1e6)) MB/s")
-            }
+            let measured = "\(device.name) \(Int(gpu / 1e6)) MB/s vs CPU \(Int(host / 1e6)) MB/s"
+            if wins { faster.append(device); measuredFaster.append(measured) } else { slower.append(measured) }
         }
+        let skipped = sameCores.isEmpty ? "" : "; CPU devices left out: \(sameCores.joined(separator: "; "))"
         if faster.isEmpty {
-            let note = "OpenCL measured slower than the CPU (\(slower.joined(separator: "; "))); \(work.rawValue) on the CPU"
+            let note = "OpenCL measured slower than the CPU (\(slower.joined(separator: "; ")))\(skipped); \(work.rawValue) on the CPU"
             AutoDecisionMemo.rememberCPU(for: memoKey, note: note)
             return ([], note)
         }
-        return (faster, nil)
+        return (faster, "\(work.rawValue) with OpenCL: measured faster (\(measuredFaster.joined(separator: "; ")))\(skipped)")
     }
 
     /// What an `auto` decision remembered in `AutoDecisionMemo` is keyed by.

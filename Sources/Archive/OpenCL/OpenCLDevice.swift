@@ -10,6 +10,8 @@ public final class OpenCLDevice: @unchecked Sendable, CustomStringConvertible {
     public let name: String
     public let platformName: String
     public let isGPU: Bool
+    /// A CPU device (PoCL's pthread device): the cores the CPU path runs on.
+    public let isCPU: Bool
     public let globalMemory: UInt64
     public let maxAllocation: UInt64
     public let computeUnits: Int
@@ -28,6 +30,7 @@ public final class OpenCLDevice: @unchecked Sendable, CustomStringConvertible {
         platformName = try OpenCLDevice.platformString(platform, CL_PLATFORM_NAME)
         let type: cl_device_type = try OpenCLDevice.scalar(id, CL_DEVICE_TYPE)
         isGPU = type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0
+        isCPU = type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0
         globalMemory = try OpenCLDevice.scalar(id, CL_DEVICE_GLOBAL_MEM_SIZE)
         maxAllocation = try OpenCLDevice.scalar(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE)
         computeUnits = Int(try OpenCLDevice.scalar(id, CL_DEVICE_MAX_COMPUTE_UNITS) as cl_uint)

@@ -6,8 +6,8 @@ import Archive
 /// workers of a device share its batcher), and a GPU hasher for the dedup
 /// survivors.
 public enum OpenCLBuildSetup {
-    /// Returns the line to show the user when the choice needs explaining
-    /// (`auto` staying on the CPU, and why); throws when `gpu` cannot be had.
+    /// Returns `auto`'s decision as a line for the user (which devices and
+    /// why, or why the CPU); throws when `gpu` cannot be had.
     public static func configure(_ options: inout BuildOptions, mode: GPUMode, devices list: String?,
                                  onError: @escaping @Sendable (String) -> Void) throws -> String? {
         // The CPU codec as the build would run it (at its level), one
