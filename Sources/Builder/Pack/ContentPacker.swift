@@ -226,7 +226,7 @@ final class ContentPacker {
         slot = current
         let position = current.used
         if let source = bytes.baseAddress, !bytes.isEmpty {
-            current.input.baseAddress!.advanced(by: position).copyMemory(from: source, byteCount: bytes.count)
+            current.buffer.baseAddress!.advanced(by: position).copyMemory(from: source, byteCount: bytes.count)
         }
         current.used += bytes.count
         return (UInt32(current.number), UInt32(position))

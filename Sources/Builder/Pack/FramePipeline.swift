@@ -6,10 +6,17 @@ import Foundation
 /// thread puts them on disk in frame order. A fixed pool of slots bounds memory
 /// whatever the input size: the reader waits for a free slot when the disk or
 /// the compressors fall behind.
+///
+/// Memory: `slotCount(workers:)` slots of one frame each, plus one
+/// compression buffer per worker. A worker compresses a slot's bytes into its
+/// own buffer and copies the (smaller) result back over them, so a slot
+/// holds one frame's worth whether it goes to disk RAW or compressed:
+/// (2 x workers + 1) frames in all, 80 MiB with two workers and 16 MiB frames
+/// (it was 2 x (workers + 2), 128 MiB).
 final class FramePipeline: @unchecked Sendable {
     final class Slot: @unchecked Sendable {
-        let input: UnsafeMutableRawBufferPointer
-        let output: UnsafeMutableRawBufferPointer
+        /// The frame's bytes, then (for LZ4X frames) its compressed bytes.
+        let buffer: UnsafeMutableRawBufferPointer
         var number = 0
         var used = 0
         var stored = 0
@@ -18,27 +25,42 @@ final class FramePipeline: @unchecked Sendable {
         var decodedHash: UInt64 = 0
         var payloadHash: UInt64 = 0
 
-        /// What goes to disk: the compressed bytes, or the input for RAW frames.
+        /// What goes to disk: the compressed bytes, or the frame's for RAW frames.
         var payload: UnsafeRawBufferPointer {
-            codec == .raw ? UnsafeRawBufferPointer(rebasing: input[0..<used])
-                          : UnsafeRawBufferPointer(rebasing: output[0..<stored])
+            UnsafeRawBufferPointer(rebasing: buffer[0..<(codec == .raw ? used : stored)])
         }
 
-        init(frameSize: Int) {
-            // The LZ4X encoder reads candidate matches from all over the frame: with 4 KiB pages
-            // most of those reads also missed the TLB. Transparent huge pages (where the system
-            // grants them on request): 16 MiB frames encoded 1.03-1.3x faster in gpuarc-bench
-            // (GPUARC_BENCH_HUGE=1; paired runs on a shared 2-core machine, so the range is wide).
-            let huge = 2 << 20
-            if frameSize >= huge {
-                input = .allocate(byteCount: frameSize, alignment: huge)
-                _ = madvise(input.baseAddress, frameSize & ~(huge - 1), Int32(MADV_HUGEPAGE))
-            } else {
-                input = .allocate(byteCount: frameSize, alignment: 64)
-            }
-            output = .allocate(byteCount: LZ4X.compressBound(frameSize), alignment: 64)
-        }
-        deinit { input.deallocate(); output.deallocate() }
+        init(frameSize: Int) { buffer = FramePipeline.allocateFrame(frameSize) }
+        deinit { buffer.deallocate() }
+    }
+
+    /// One worker's compression output.
+    final class Output: @unchecked Sendable {
+        let buffer: UnsafeMutableRawBufferPointer
+        init(frameSize: Int) { buffer = FramePipeline.allocateFrame(LZ4X.compressBound(frameSize)) }
+        deinit { buffer.deallocate() }
+    }
+
+    /// Slots besides one per worker: the one the reader fills while every
+    /// worker compresses one. The writer writes a slot while the next ones
+    /// compress; a second spare slot (for the writer) made no difference to
+    /// build times on 2 cores beyond the noise (4 alternating runs each on
+    /// ten Django releases and on a system tree), and cost 16 MiB.
+    static let spareSlots = 1
+
+    static func slotCount(workers: Int) -> Int { workers + spareSlots }
+
+    /// A frame buffer. The LZ4X encoder reads candidate matches from all over
+    /// the frame: with 4 KiB pages most of those reads also missed the TLB.
+    /// Transparent huge pages (where the system grants them on request): 16 MiB
+    /// frames encoded 1.03-1.3x faster in gpuarc-bench (GPUARC_BENCH_HUGE=1;
+    /// paired runs on a shared 2-core machine, so the range is wide).
+    static func allocateFrame(_ bytes: Int) -> UnsafeMutableRawBufferPointer {
+        let huge = 2 << 20
+        guard bytes >= huge else { return .allocate(byteCount: bytes, alignment: 64) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: huge)
+        _ = madvise(buffer.baseAddress, bytes & ~(huge - 1), Int32(MADV_HUGEPAGE))
+        return buffer
     }
 
     /// Asks the kernel to map the whole pages of `buffer` writable now.
@@ -65,11 +87,16 @@ final class FramePipeline: @unchecked Sendable {
     private let workersDone = DispatchGroup()
     private let writerDone = DispatchGroup()
 
+    /// Frame slots in the pool (`slotCount(workers:)`).
+    let slots: Int
+
     init(frameSize: Int, workers: Int, writer: VolumeWriter, makeCompressor: FrameCompressorFactory) {
         self.frameSize = frameSize
         self.writer = writer
-        let slots = (0..<(workers + 2)).map { _ in Slot(frameSize: frameSize) }
-        for slot in slots { free.put(slot) }
+        let pool = (0..<Self.slotCount(workers: workers)).map { _ in Slot(frameSize: frameSize) }
+        slots = pool.count
+        for slot in pool { free.put(slot) }
+        let outputs = (0..<workers).map { _ in Output(frameSize: frameSize) }
         // A slot's first use faulted its pages in one by one, on the thread
         // filling it (the packer, which the build waits for) and the worker
         // compressing it: 0.1-0.2 s of page clearing per build on this VM.
@@ -78,16 +105,15 @@ final class FramePipeline: @unchecked Sendable {
         // touching their contents, so racing the packer's writes is safe;
         // kernels before 5.14 refuse it and nothing changes.
         Thread.detachNewThread {
-            for slot in slots {
-                Self.populate(UnsafeMutableRawBufferPointer(slot.input))
-                Self.populate(slot.output)
-            }
+            for slot in pool { Self.populate(slot.buffer) }
+            for output in outputs { Self.populate(output.buffer) }
         }
         for w in 0..<workers {
             let compressor = makeCompressor(w)
+            let output = outputs[w]
             workersDone.enter()
             Thread.detachNewThread { [self] in
-                compressLoop(compressor)
+                compressLoop(compressor, output: output.buffer)
                 workersDone.leave()
             }
         }
@@ -131,11 +157,16 @@ final class FramePipeline: @unchecked Sendable {
         return frames
     }
 
-    private func compressLoop(_ compressor: FrameCompressor) {
+    /// Compresses slots into `output` (this worker's), then copies what
+    /// shrank back into the slot. Checksums are computed here, in parallel,
+    /// not on the writer thread; the decoded one before the bytes go.
+    private func compressLoop(_ compressor: FrameCompressor, output: UnsafeMutableRawBufferPointer) {
         while let slot = toCompress.take() {
-            let input = UnsafeRawBufferPointer(rebasing: slot.input[0..<slot.used])
+            let input = UnsafeRawBufferPointer(rebasing: slot.buffer[0..<slot.used])
+            slot.decodedHash = XXHash64.hash(input)
             // After a failure, frames are only drained, not compressed.
-            if error == nil, let n = compressor.compress(input, into: UnsafeMutableRawBufferPointer(rebasing: slot.output[0..<slot.used])) {
+            if error == nil, let n = compressor.compress(input, into: UnsafeMutableRawBufferPointer(rebasing: output[0..<slot.used])) {
+                slot.buffer.baseAddress!.copyMemory(from: output.baseAddress!, byteCount: n)
                 slot.codec = .lz4x
                 slot.stored = n
             } else {
@@ -143,8 +174,6 @@ final class FramePipeline: @unchecked Sendable {
                 slot.stored = slot.used
             }
             slot.compressedBy = compressor.deviceName
-            // Checksums are computed here, in parallel, not on the writer thread.
-            slot.decodedHash = XXHash64.hash(input)
             slot.payloadHash = slot.codec == .raw ? slot.decodedHash : XXHash64.hash(slot.payload)
             toWrite.put(slot)
         }

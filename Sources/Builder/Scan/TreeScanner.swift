@@ -77,6 +77,8 @@ struct TreeScanner {
         let parts = parallelMap(subdirectories.count, threads: options.threads) { i in
             scanSubtree(root, source: source, entry: subdirectories[i], options: options)
         }
+        // Room for every part at once, rather than copies of a doubling array.
+        scanner.tree.nodes.reserveCapacity(scanner.tree.nodes.count + entries.count + parts.reduce(0) { $0 + $1!.nodes.count })
         var next = 0
         for entry in entries {
             if entry.kind == .directory {
