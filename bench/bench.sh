@@ -1,73 +1,104 @@
 #!/usr/bin/env bash
-# Build/extract benchmark: gpuarc side by side with the anchor tools on one tree
-# (or several snapshot directories), in one run, with ratios. Not a test.
-#   bash bench/bench.sh [DIR...]      default: ten Django releases (bench/corpus.sh)
+# Build benchmark (not a test): gpuarc at its default and top level side by side
+# with the tools people already use, on the same tree, one table per tree:
+# archive size, build time and peak RSS, each also as a ratio to gpuarc's
+# default build (> 1: the other tool is larger, slower or bigger in memory).
+#   bash bench/bench.sh [DIR...]   one table per DIR; default: ten Django patch
+#                                  releases in one parent directory and a system
+#                                  tree (bench/corpus.sh patch, system)
+#   RUNS=N (default 3): every tool is run N times, round after round, so that the
+#   noise of a shared machine hits all of them alike; the table shows medians.
+# Each DIR is built as one SRC (what `gpuarc-build /backups out` sees) and, for
+# gpuarc, also with its subdirectories as separate SRCs (one SRC per snapshot).
+# Peak RSS is the largest process of a pipeline (GNU time on the shell), not the sum.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(pwd)/.build/release
+RUNS=${RUNS:-3}
 if [ $# -eq 0 ]; then
-  mapfile -t SRCS < <(bash bench/corpus.sh) || true
-  [ ${#SRCS[@]} -gt 0 ] || SRCS=(/usr/share/doc)
+  TREES=()
+  for set in patch system; do
+    first=$(bash bench/corpus.sh $set | head -1) && TREES+=("$(dirname "$first")")
+  done
+  [ ${#TREES[@]} -gt 0 ] || TREES=(/usr/share/doc)
 else
-  SRCS=("$@")
+  TREES=("$@")
 fi
 WORK=$(mktemp -d /tmp/gpuarc-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
+TIME=/usr/bin/time
+[ -x $TIME ] || { echo "GNU time (/usr/bin/time) is needed: make deps" >&2; exit 1; }
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN{printf "%.3f", a-b}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
-size_of() { du -cb "$@" | tail -1 | cut -f1; }
-TARLIST=()
-for s in "${SRCS[@]}"; do TARLIST+=(-C "$(dirname "$s")" "$(basename "$s")"); done
-INPUT=$(tar -cf - "${TARLIST[@]}" 2>/dev/null | wc -c)
-FILES=$(find "${SRCS[@]}" -type f | wc -l)
-echo "input: ${#SRCS[@]} source dir(s), $FILES files, tar $INPUT bytes; $(nproc) cores"
-echo
-printf "%-34s %14s %10s %10s\n" tool bytes build_s extract_s
-declare -A SIZE BUILD
+median() { sort -g | awk '{v[NR]=$1} END{print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b > 0) ? a/b : 0}'; }
 
-run_tool() {   # name, build command, extract command
-  local name=$1 build=$2 extract=$3 t
-  sync; t=$(now); bash -c "$build" >/dev/null 2>"$WORK/err" || { echo "$name failed: $(head -3 "$WORK/err")"; return; }
-  BUILD[$name]=$(elapsed "$t")
-  SIZE[$name]=$(size_of $WORK/$name.out*)
-  local ext=-
-  if [ -n "$extract" ]; then rm -rf "$WORK/x"; mkdir -p "$WORK/x"; t=$(now); bash -c "$extract" >/dev/null 2>&1; ext=$(elapsed "$t"); rm -rf "$WORK/x"; fi
-  printf "%-34s %14d %10.2f %10s\n" "$name" "${SIZE[$name]}" "${BUILD[$name]}" "$ext"
+bench_tree() {
+  local tree=$1
+  local -a subdirs=()
+  mapfile -t subdirs < <(find "$tree" -mindepth 1 -maxdepth 1 -type d | sort -V)
+  local files bytes
+  files=$(find "$tree" -type f | wc -l)
+  bytes=$(du -sb --apparent-size "$tree" | cut -f1)
+  # name@@command (OUT: output path prefix, TREE: the tree)
+  local -a tools=(
+    "gpuarc (default level)@@$BIN/gpuarc-build -q --no-progress --compressor cpu TREE OUT"
+    "gpuarc --level max@@$BIN/gpuarc-build -q --no-progress --compressor cpu --level max TREE OUT"
+  )
+  [ ${#subdirs[@]} -gt 1 ] && tools+=("gpuarc, subdirectories as SRCs@@$BIN/gpuarc-build -q --no-progress --compressor cpu ${subdirs[*]} OUT")
+  command -v mksquashfs >/dev/null && tools+=(
+    "mksquashfs -comp lz4 -b 1M@@mksquashfs TREE OUT.img -comp lz4 -b 1M -noappend -quiet -no-progress"
+    "mksquashfs -comp zstd -b 1M@@mksquashfs TREE OUT.img -comp zstd -b 1M -noappend -quiet -no-progress"
+    "mksquashfs -comp xz -b 1M@@mksquashfs TREE OUT.img -comp xz -b 1M -noappend -quiet -no-progress")
+  command -v mkfs.erofs >/dev/null && tools+=("mkfs.erofs -zlz4hc@@mkfs.erofs -zlz4hc OUT.img TREE")
+  command -v zstd >/dev/null && tools+=("tar | zstd -3 --long=27@@tar -C TREE -cf - . | zstd -3 --long=27 -T0 -q -o OUT.tzst")
+  command -v lz4 >/dev/null && tools+=("tar | lz4 -1@@tar -C TREE -cf - . | lz4 -1 -q - OUT.tlz4")
+
+  echo "== $tree: $files files, $bytes bytes, ${#subdirs[@]} subdirectories; $(nproc) cores, median of $RUNS run(s)"
+  local r i
+  for r in $(seq "$RUNS"); do
+    for i in "${!tools[@]}"; do
+      local cmd=${tools[$i]#*@@}
+      cmd=${cmd//TREE/$tree}
+      cmd=${cmd//OUT/$WORK/out$i}
+      rm -rf "$WORK"/out$i*
+      sync
+      if $TIME -f "%e %M" -o "$WORK/time" bash -c "$cmd" >/dev/null 2>"$WORK/err"; then
+        read -r secs kb < <(tail -1 "$WORK/time")
+        echo "$secs" >> "$WORK/secs$i"; echo "$kb" >> "$WORK/kb$i"
+        du -cb "$WORK"/out$i* | tail -1 | cut -f1 >> "$WORK/size$i"
+      else
+        echo "  ${tools[$i]%%@@*} failed: $(head -3 "$WORK/err")" >&2
+      fi
+      rm -rf "$WORK"/out$i*
+    done
+  done
+  local base_size base_secs base_kb
+  base_size=$(median < "$WORK/size0"); base_secs=$(median < "$WORK/secs0"); base_kb=$(median < "$WORK/kb0")
+  printf "%-34s %13s %6s %9s %6s %9s %6s\n" tool bytes x build_s x rss_MB x
+  for i in "${!tools[@]}"; do
+    [ -s "$WORK/size$i" ] || continue
+    local size secs kb
+    size=$(median < "$WORK/size$i"); secs=$(median < "$WORK/secs$i"); kb=$(median < "$WORK/kb$i")
+    printf "%-34s %13.0f %6s %9.2f %6s %9.0f %6s\n" "${tools[$i]%%@@*}" "$size" "$(ratio "$size" "$base_size")" \
+      "$secs" "$(ratio "$secs" "$base_secs")" "$(awk -v k="$kb" 'BEGIN{print k/1024}')" "$(ratio "$kb" "$base_kb")"
+  done
+  rm -f "$WORK"/size* "$WORK"/secs* "$WORK"/kb*
+  echo
+  echo "LZ4X levels on this tree's frames (one core; gpuarc-bench levels):"
+  $BIN/gpuarc-build -q --no-progress --compressor cpu --no-delta --level max "$tree" "$WORK/levels" >/dev/null 2>&1 &&
+    $BIN/gpuarc-bench levels "$WORK/levels.001" | paste -d ' ' - - - | sed -E 's/^(level [0-9]+):.*\(ratio ([0-9.]+)\) +encode ([0-9.]+) MB.s.*/  \1: ratio \2, encode \3 MB\/s/'
+  rm -f "$WORK"/levels.*
+  echo
 }
 
-run_tool gpuarc "$BIN/gpuarc-build -q --no-progress ${SRCS[*]} $WORK/gpuarc.out" "$BIN/gpuarc-extract $WORK/gpuarc.out.001 $WORK/x"
-# The default order is path; the other two orders for comparison.
-run_tool gpuarc-similarity-order "$BIN/gpuarc-build -q --no-progress --order similarity ${SRCS[*]} $WORK/gpuarc-similarity-order.out" ""
-run_tool gpuarc-tree-order "$BIN/gpuarc-build -q --no-progress --order tree ${SRCS[*]} $WORK/gpuarc-tree-order.out" ""
-command -v lz4 >/dev/null && run_tool "tar|lz4-1" "tar -cf - ${TARLIST[*]} | lz4 -1 -q > $WORK/tar\|lz4-1.out" "lz4 -dc $WORK/tar\|lz4-1.out | tar -xf - -C $WORK/x"
-command -v zstd >/dev/null && run_tool "tar|zstd-3-long27" "tar -cf - ${TARLIST[*]} | zstd -3 --long=27 -q -T0 > $WORK/tar\|zstd-3-long27.out" "zstd -dc --long=27 $WORK/tar\|zstd-3-long27.out | tar -xf - -C $WORK/x"
-if command -v mksquashfs >/dev/null; then
-  run_tool "mksquashfs-lz4-1M" "mksquashfs ${SRCS[*]} $WORK/mksquashfs-lz4-1M.out -comp lz4 -b 1M -noappend -quiet -no-progress" "unsquashfs -f -d $WORK/x/s $WORK/mksquashfs-lz4-1M.out"
-  [ -n "${BENCH_XZ:-}" ] && run_tool "mksquashfs-xz-1M" "mksquashfs ${SRCS[*]} $WORK/mksquashfs-xz-1M.out -comp xz -b 1M -noappend -quiet -no-progress" ""
-fi
+for tree in "${TREES[@]}"; do bench_tree "$tree"; done
 
-echo
-echo "ratios (other / gpuarc; >1 means gpuarc is smaller or faster):"
-for k in "${!SIZE[@]}"; do
-  [ "$k" = gpuarc ] && continue
-  printf "  %-32s size %6sx   build time %6sx\n" "$k" "$(ratio "${SIZE[$k]}" "${SIZE[gpuarc]}")" "$(ratio "${BUILD[$k]}" "${BUILD[gpuarc]}")"
-done
-
-echo
-echo "LZ4X single-core codec on the archive's stored bytes:"
-$BIN/gpuarc-build -q --no-progress --threads 1 --json "$WORK/stats.json" "${SRCS[@]}" "$WORK/one" >/dev/null 2>&1
-$BIN/gpuarc-bench codec "$WORK/one.001" || true
-
-echo
 echo "OpenCL path (docs/GPU.md): whole build with --compressor cpu vs gpu, then kernel throughput"
 if $BIN/gpuarc-clbench --list-devices >/dev/null 2>&1; then
   for c in cpu gpu; do
-    t=$(now)
-    $BIN/gpuarc-build -q --no-progress --compressor "$c" "${SRCS[@]}" "$WORK/cl-$c" >/dev/null 2>&1 || { echo "  --compressor $c failed"; continue; }
-    s=$(elapsed "$t")
-    printf "  --compressor %-4s %8.2f s %8.1f MB/s %14d bytes\n" "$c" "$s" "$(awk -v b="$INPUT" -v s="$s" 'BEGIN{print b/s/1e6}')" "$(size_of "$WORK"/cl-$c.*)"
+    $TIME -f "%e" -o "$WORK/time" $BIN/gpuarc-build -q --no-progress --compressor "$c" "${TREES[0]}" "$WORK/cl-$c" >/dev/null 2>&1 ||
+      { echo "  --compressor $c failed"; continue; }
+    printf "  --compressor %-4s %8.2f s %14d bytes\n" "$c" "$(tail -1 "$WORK/time")" "$(du -cb "$WORK"/cl-$c.* | tail -1 | cut -f1)"
     rm -f "$WORK"/cl-$c.*
   done
   $BIN/gpuarc-clbench --frames 2 || true

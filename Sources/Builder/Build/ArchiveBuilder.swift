@@ -98,7 +98,12 @@ public struct ArchiveBuilder {
 
         let encoderOptions = options.encoder
         let makeCompressor = options.makeCompressor ?? { _ in CPUFrameCompressor(options: encoderOptions) }
-        let pipeline = FramePipeline(frameSize: options.frameSize, workers: options.threads, writer: writer,
+        // Frames as large as what there is to store, when that is less than
+        // the frame size (but room for the largest chunk): a small tree does
+        // not hold five 16 MiB buffers. The frames written are the same.
+        let largestChunk = min(options.chunkSize * ContentPacker.maximumChunkFactor, options.frameSize)
+        let frameBytes = min(options.frameSize, max(Int(clamping: totalBytes), largestChunk))
+        let pipeline = FramePipeline(frameSize: frameBytes, workers: options.threads, writer: writer,
                                      makeCompressor: makeCompressor)
         var similarity = options.similarity
         if !options.dedup {

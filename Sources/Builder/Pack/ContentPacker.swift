@@ -76,6 +76,9 @@ final class ContentPacker {
     /// Read the attributes of a file stored afresh (`--no-xattrs`: false).
     private let readXattrs: Bool
 
+    /// Chunks are at most this many times the average size.
+    static let maximumChunkFactor = 8
+
     /// Chunks are at most one frame long, so that a chunk never straddles frames.
     /// `coder` encodes the deltas; `sampleCoder` (a fast one) measures the
     /// filter's lossless reference.
@@ -85,7 +88,7 @@ final class ContentPacker {
         self.files = files
         self.readXattrs = readXattrs
         let average = min(chunkSize, pipeline.frameSize)
-        chunker = ContentDefinedChunker(averageSize: average, maximumSize: min(average * 8, pipeline.frameSize))
+        chunker = ContentDefinedChunker(averageSize: average, maximumSize: min(average * Self.maximumChunkFactor, pipeline.frameSize))
         source = SourceChunks(chunker: chunker)
         stage = SimilarityStage(options: similarity, coder: coder, estimator: sampleCoder, table: table,
                                 chunks: StoredChunks(table: table, files: files))
