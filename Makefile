@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # python3 for the mount benchmark's random reads and the GPU dry run's checks, and
 # binutils (objdump) for the GPU bundle, which also carries time and clinfo.
 DEBS := zlib1g-dev pkg-config libfuse3-dev fuse3 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo \
-        libssl-dev lz4 zstd squashfs-tools squashfuse time python3 binutils
+        libssl-dev lz4 zstd squashfs-tools squashfuse time python3 acl attr libisal-dev par2 binutils
 
 .PHONY: deps build test demo bench bench-mount clean fuzz fuzz-smoke gpu-bundle gpu-dryrun
 

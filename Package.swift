@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "gpuarc-build", targets: ["gpuarc-build"]),
         .executable(name: "gpuarc-extract", targets: ["gpuarc-extract"]),
         .executable(name: "gpuarc-mount", targets: ["gpuarc-mount"]),
+        .executable(name: "gpuarc-repair", targets: ["gpuarc-repair"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -22,11 +23,13 @@ let package = Package(
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
         // Header only: software prefetch for the LZ4X encoder's hash tables.
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
+        // Intel ISA-L: Reed-Solomon for parity volumes.
+        .systemLibrary(name: "CISAL", path: "Sources/CISAL", providers: [.apt(["libisal-dev"])]),
         // Header only: the *xattrat system calls and SEEK_DATA/SEEK_HOLE.
         .systemLibrary(name: "CSysCalls", path: "Sources/CSysCalls"),
 
         // Format, codec, volumes, index, reader, frame cache, extraction.
-        .target(name: "Archive", dependencies: ["CZlib", "COpenCL", "CPrefetch", "CSysCalls"]),
+        .target(name: "Archive", dependencies: ["CZlib", "COpenCL", "CPrefetch", "CSysCalls", "CISAL"]),
         // Scan, dedup, chunking, similarity and delta, ordering, frame packing, volume writer.
         .target(name: "Builder", dependencies: ["Archive", "CCrypto", "CSysCalls"]),
         // The FUSE driver over Archive's reader (low-level libfuse3 API).
@@ -35,6 +38,7 @@ let package = Package(
         // Thin executables: argument parsing and wiring only.
         .executableTarget(name: "gpuarc-build", dependencies: ["Builder", "Archive", argumentParser]),
         .executableTarget(name: "gpuarc-extract", dependencies: ["Archive", argumentParser]),
+        .executableTarget(name: "gpuarc-repair", dependencies: ["Archive", argumentParser]),
         .executableTarget(name: "gpuarc-bench", dependencies: ["Archive"]),
         // OpenCL kernel throughput (docs/GPU.md).
         .executableTarget(name: "gpuarc-clbench", dependencies: ["Archive"]),

@@ -51,7 +51,13 @@ public enum MountCommand {
         // The reader tolerates unusable volumes (extract restores what it can);
         // a mount refuses them unless asked, so a half-present archive is never
         // mounted by accident.
-        if !reader.volumes.problems.isEmpty {
+        for notice in reader.notices { fputs("gpuarc-mount: warning: \(notice)\n", stderr) }
+        if !reader.volumes.problems.isEmpty && reader.volumes.problemsCoveredByParity {
+            // Served whole: every frame of those volumes is rebuilt from parity as it is read.
+            for volume in reader.volumes.problems.keys.sorted() {
+                fputs("gpuarc-mount: warning: \(reader.volumes.problems[volume]!); its files are rebuilt from parity as they are read (gpuarc-repair rebuilds the volume)\n", stderr)
+            }
+        } else if !reader.volumes.problems.isEmpty {
             let lines = reader.volumes.problems.keys.sorted().map { reader.volumes.problems[$0]!.description }
             if !options.degraded {
                 fputs("gpuarc-mount: \(lines.joined(separator: "\ngpuarc-mount: "))\ngpuarc-mount: refusing to mount; fix the volumes, or mount with -o degraded to serve the files in the others\n", stderr)

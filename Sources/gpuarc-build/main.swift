@@ -32,6 +32,9 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Compression threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Parity volumes (OUT.p01, ...) so that any N lost or damaged volumes can be rebuilt: a count, or a percentage of the data volumes such as 10%.", valueName: "N|P%"))
+    var parity = "0"
+
     @Flag(help: "Leave extended attributes and ACLs out (they are stored by default).")
     var noXattrs = false
 
@@ -91,6 +94,8 @@ struct BuildCommand: ParsableCommand {
         if let threads { options.threads = threads }
         options.dedup = !noDedup
         options.xattrs = !noXattrs
+        guard let parityAmount = ParityAmount(parity) else { throw ValidationError("--parity takes a count (0-254) or a percentage such as 10%") }
+        options.parity = parityAmount
         options.order = contentOrder
         guard let chunk = ByteSize.parse(chunkSize) else { throw ValidationError("--chunk-size: cannot read \"\(chunkSize)\"") }
         guard (1...3).contains(tiers) else { throw ValidationError("--tiers must be 1, 2 or 3") }

@@ -65,8 +65,14 @@ struct ExtractCommand: ParsableCommand {
             fail(error.description)
             throw ExitCode(1)
         }
-        // Unusable volumes are named once up front; the files they hold are named as they fail.
-        for volume in reader.volumes.problems.keys.sorted() { fail("\(reader.volumes.problems[volume]!)") }
+        for notice in reader.notices { fail("warning: \(notice)") }
+        // Unusable volumes are named once up front; the files they hold are
+        // named as they fail (or are read through parity, where it has them).
+        let throughParity = reader.volumes.parity != nil
+        for volume in reader.volumes.problems.keys.sorted() {
+            fail(throughParity ? "warning: \(reader.volumes.problems[volume]!); its frames are rebuilt from parity (gpuarc-repair rebuilds the volume)"
+                               : "\(reader.volumes.problems[volume]!)")
+        }
         if list { Listing.print(reader.index) }
         if verify { try runVerify(reader) }
         if let destination, !list, !verify { try runExtract(reader, into: RawArguments.path(destination)) }
@@ -109,6 +115,12 @@ struct ExtractCommand: ParsableCommand {
             }
         }
         for f in bad.keys.sorted() { fail("BAD \(bad[f]!)") }
+        let damaged = !reader.volumes.problems.isEmpty || !reader.notices.isEmpty || reader.volumes.readsRebuiltFromParity > 0
+        if bad.isEmpty && damaged {
+            print("verified: \(frames) frames, \(reader.index.contents.count) contents, \(reader.index.inodes.count) inodes, \(reader.volumes.paths.count) volume(s): every file is intact, \(reader.volumes.readsRebuiltFromParity) frame(s) through parity or the index copy")
+            fail("the volumes are damaged (above) but nothing is lost: gpuarc-repair rebuilds them")
+            throw ExitCode(1)
+        }
         if bad.isEmpty {
             print("verified: \(frames) frames, \(reader.index.contents.count) contents, \(reader.index.inodes.count) inodes, \(reader.volumes.paths.count) volume(s): all checksums match")
             return

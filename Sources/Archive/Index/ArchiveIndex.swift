@@ -159,6 +159,8 @@ public struct ArchiveIndex: Sendable {
     public static let currentVersion: UInt32 = 4
 
     public var archiveID: [UInt8] = Array(repeating: 0, count: 16)
+    /// Parity volumes written with the archive (format 4; 0 for none).
+    public var parityCount = 0
     /// Volume sizes in bytes; the last one's is the offset of the index in it.
     public var volumeSizes: [UInt64] = []
     public var frames: [FrameRecord] = []

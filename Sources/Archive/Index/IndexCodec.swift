@@ -74,7 +74,10 @@ public enum IndexCodec {
         header.raw(index.archiveID)
         header.u64(0)                       // checksum, filled in below
         header.u64(UInt64(body.count))
-        header.raw([UInt8](repeating: 0, count: 16))
+        // Format 4: the parity volumes the build writes (so a repair can make
+        // them again when all of them are lost); then reserved, zero.
+        header.u32(version >= 4 ? UInt32(index.parityCount) : 0)
+        header.raw([UInt8](repeating: 0, count: 12))
         var all = header.bytes + body
         let checksum = all.withUnsafeBytes { XXHash64.hash($0) }
         withUnsafeBytes(of: checksum.littleEndian) { all.replaceSubrange(checksumOffset..<(checksumOffset + 8), with: $0) }
@@ -127,13 +130,16 @@ public enum IndexCodec {
         index.archiveID = try r.raw(16)
         let checksum = try r.u64()
         let bodyLength = try r.u64()
-        let reserved = try r.raw(16)
+        let parityCount = try r.u32()
+        let reserved = try r.raw(12)
         guard bodyLength == UInt64(r.remaining), Self.checksum(of: bytes) == checksum else {
             throw ArchiveError(.format, "\(what) is damaged: its checksum does not match")
         }
-        guard flags == 0, reserved.allSatisfy({ $0 == 0 }) else {
+        guard flags == 0, reserved.allSatisfy({ $0 == 0 }), version >= 4 || parityCount == 0,
+              parityCount < UInt32(ReedSolomon.maxShards) else {
             throw ArchiveError(.unsupported, "\(what) uses features this gpuarc does not know (flags \(flags)); use a newer gpuarc")
         }
+        index.parityCount = Int(parityCount)
         if version >= 2 {
             // Back to rows, then the one parser below.
             let rows = try IndexColumns.rows(fromColumns: UnsafeRawBufferPointer(rebasing: bytes[headerSize...]),

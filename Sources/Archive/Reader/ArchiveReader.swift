@@ -19,6 +19,9 @@ public struct ReaderOptions: Sendable {
 public final class ArchiveReader: @unchecked Sendable {
     public let index: ArchiveIndex
     public let volumes: VolumeSet
+    /// What opening had to work around (the index read from its copy, or
+    /// rebuilt from parity): for the user to see, with what to do.
+    public let notices: [String]
     let cache: FrameCache
     private let options: ReaderOptions
     private let deltas: DeltaChunkCache
@@ -31,11 +34,13 @@ public final class ArchiveReader: @unchecked Sendable {
     }
 
     public init(path: BytePath, options: ReaderOptions = ReaderOptions()) throws {
-        let (index, volumes) = try ArchiveOpener.open(path: path)
+        let opened = try ArchiveOpener.open(path: path)
+        let (index, volumes) = (opened.index, opened.volumes)
         self.index = index
         self.volumes = volumes
+        notices = opened.notices
         self.options = options
-        self.cache = FrameCache(store: FrameStore(index: index, volumes: volumes), budget: options.cacheBytes,
+        self.cache = FrameCache(loader: FrameLoader(index: index, volumes: volumes), budget: options.cacheBytes,
                                 decoder: options.frameDecoder)
         self.deltas = DeltaChunkCache(budget: max(options.cacheBytes / 16, 1 << 20))
     }

@@ -27,6 +27,9 @@ public struct BuildStats: Codable, Sendable {
     public var storedBytes: UInt64 = 0
     public var outputBytes: UInt64 = 0
     public var indexBytes = 0
+    /// Parity volumes written and their bytes.
+    public var parityVolumes = 0
+    public var parityBytes: UInt64 = 0
     public var framesLZ4X = 0
     public var framesRaw = 0
     public var framesByDevice: [String: [String: Int]] = [:]
@@ -87,6 +90,9 @@ public struct BuildStats: Codable, Sendable {
         lines.append(String(format: "size: %@ -> %@ in %d volume(s) (index %@), %.1f%% smaller",
                             ByteSize.format(inputBytes), ByteSize.format(outputBytes), volumes.count,
                             ByteSize.format(UInt64(indexBytes)), reductionPercent))
+        if parityVolumes > 0 {
+            lines.append("parity: \(parityVolumes) volume(s), \(ByteSize.format(parityBytes)): any \(parityVolumes) lost or damaged volume(s) can be rebuilt (gpuarc-repair)")
+        }
         lines.append(String(format: "time: %.2f s, %.1f MB/s", seconds, throughputMBps))
         if !warnings.isEmpty { lines.append("warnings: \(warnings.count) (see above); the archive is missing what they name") }
         return lines.joined(separator: "\n")
