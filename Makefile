@@ -31,6 +31,7 @@ bench: build
 	bash bench/bench.sh $(DIR)
 	bash bench/mount.sh $(DIR)
 	bash bench/palantir.sh $(DIR)
+	bash bench/parity.sh $(DIR)
 
 # The mount benchmark alone: gpuarc-mount against squashfuse on DIR.
 bench-mount: build
