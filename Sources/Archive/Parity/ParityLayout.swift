@@ -31,7 +31,8 @@ public struct ParityLayout: Sendable, Hashable {
     public var stripeCount: Int { volumeSizes.map { Self.blocks(of: $0, blockSize) }.max() ?? 0 }
 
     public static func blocks(of size: UInt64, _ blockSize: Int) -> Int {
-        Int((size + UInt64(blockSize) - 1) / UInt64(blockSize))
+        // (Not size + blockSize - 1: a hostile size near 2^64 overflowed, found by fuzzing.)
+        Int(size / UInt64(blockSize) + (size % UInt64(blockSize) == 0 ? 0 : 1))
     }
 
     /// Bytes of block `block` that lie inside data volume `volume` (0 past its end).
@@ -120,7 +121,14 @@ public struct ParityLayout: Sendable, Hashable {
             return try manifest.withUnsafeBytes { m in
                 var r = ByteReader(m, what: "the parity manifest in \(path)")
                 var sizes: [UInt64] = []
-                for _ in 0..<dataCount { sizes.append(try r.u64()) }
+                for _ in 0..<dataCount {
+                    let size = try r.u64()
+                    // No volume has more blocks than the stripes the header counts.
+                    guard size <= stripes * UInt64(blockSize) else {
+                        throw ArchiveError(.format, "\(path): its parity manifest gives a volume more blocks than it has stripes (damaged)")
+                    }
+                    sizes.append(size)
+                }
                 var layout = ParityLayout(archiveID: id, parityCount: parityCount, blockSize: blockSize, volumeSizes: sizes,
                                           blockHashes: [], parityHashes: [])
                 let blockCount = sizes.reduce(0) { $0 + blocks(of: $1, blockSize) }
