@@ -17,7 +17,7 @@ shift || true
 TARGETS=${*:-"lz4x_decode index_parse frame_read parity_parse"}
 OUT=.build-fuzz
 SWIFTC=${SWIFTC:-swiftc}
-FLAGS=(-sanitize=fuzzer,address -O -g -I Sources/CZlib -I Sources/COpenCL -I Sources/CPrefetch -I Sources/CSysCalls -I Sources/CISAL -I "$OUT")
+FLAGS=(-sanitize=fuzzer,address -O -g -package-name gpuarc -I Sources/CZlib -I Sources/COpenCL -I Sources/CPrefetch -I Sources/CSysCalls -I Sources/CISAL -I "$OUT")
 
 mkdir -p "$OUT/crashes"
 # The Archive module, instrumented, built once and shared by every target.

@@ -35,15 +35,14 @@ public enum MountCommand {
         let reader: ArchiveReader
         do {
             var readerOptions = ReaderOptions(cacheBytes: options.cacheBytes)
-            // OpenCL is set up here, after the fork, so that its threads live in the daemon.
-            if let note = try OpenCLReadSetup.configure(&readerOptions, mode: options.decoder, devices: options.devices,
-                                                         threads: ProcessInfo.processInfo.activeProcessorCount,
-                                                         onError: { Log.error($0) }) {
-                fputs("gpuarc-mount: \(note)\n", stderr)
-            }
+            // OpenCL is set up by the reader, here after the fork, so that its threads live in the daemon.
+            readerOptions.decoderRequest = DecoderRequest(mode: options.decoder, devices: options.devices,
+                                                          threads: ProcessInfo.processInfo.activeProcessorCount,
+                                                          onError: { Log.error($0) })
             // Absolute, because the daemon leaves its working directory and the
             // reader may open further volumes later.
             reader = try ArchiveReader(path: absolutePath(RawArguments.path(options.archive)), options: readerOptions)
+            if let note = reader.decoderNote { fputs("gpuarc-mount: \(note)\n", stderr) }
         } catch {
             fputs("gpuarc-mount: \(error)\n", stderr)
             return 1

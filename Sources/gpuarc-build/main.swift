@@ -1,5 +1,6 @@
 import ArgumentParser
 import Archive
+import ArchiveWriter
 import Builder
 import Foundation
 import Glibc

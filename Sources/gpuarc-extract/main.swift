@@ -57,14 +57,16 @@ struct ExtractCommand: ParsableCommand {
         var options = ReaderOptions(cacheBytes: cache)
         // Only extraction decodes through the frame cache; --list decodes
         // nothing and --verify checks frames with the CPU decoder.
-        if destination != nil && !list && !verify { try chooseDecoder(mode, &options) }
+        if destination != nil && !list && !verify { options.decoderRequest = decoderRequest(mode) }
         let reader: ArchiveReader
         do {
             reader = try ArchiveReader(path: RawArguments.path(archive), options: options)
-        } catch let error as ArchiveError {
-            fail(error.description)
+        } catch {
+            // An ArchiveError, or OpenCL refusing `--decoder gpu`.
+            fail("\(error)")
             throw ExitCode(1)
         }
+        if let note = reader.decoderNote { fail(note) }
         for notice in reader.notices { fail("warning: \(notice)") }
         // Unusable volumes are named once up front; the files they hold are
         // named as they fail (or are read through parity, where it has them).
@@ -78,19 +80,11 @@ struct ExtractCommand: ParsableCommand {
         if let destination, !list, !verify { try runExtract(reader, into: RawArguments.path(destination)) }
     }
 
-    /// `--decoder`/`--device`: OpenCL decoding when asked or measured faster.
-    private func chooseDecoder(_ mode: GPUMode, _ options: inout ReaderOptions) throws {
-        let warn: @Sendable (String) -> Void = { message in
+    /// `--decoder`/`--device`: OpenCL decoding when asked or measured faster
+    /// (on the archive's frames, once the reader has it open).
+    private func decoderRequest(_ mode: GPUMode) -> DecoderRequest {
+        DecoderRequest(mode: mode, devices: device, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) { message in
             FileHandle.standardError.write(Data("gpuarc-extract: warning: \(message)\n".utf8))
-        }
-        let workers = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        do {
-            if let note = try OpenCLReadSetup.configure(&options, mode: mode, devices: device, threads: workers, onError: warn) {
-                FileHandle.standardError.write(Data("gpuarc-extract: \(note)\n".utf8))
-            }
-        } catch {
-            fail("\(error)")
-            throw ExitCode(1)
         }
     }
 

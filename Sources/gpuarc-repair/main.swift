@@ -1,5 +1,6 @@
 import ArgumentParser
 import Archive
+import ArchiveWriter
 import Foundation
 
 @main

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import XCTest
 @testable import Archive
+@testable import ArchiveWriter
 @testable import Builder
 
 /// Parity volumes and repair: an archive of 10 data volumes with `--parity 2`

@@ -6,13 +6,16 @@ public enum GPUMode: String, CaseIterable, Sendable {
 /// Turns a mode and a `--device` list into the OpenCL devices to use (empty:
 /// use the CPU) plus, where the choice needs explaining, one line for the user.
 public enum GPUSelection {
-    public enum Work: String { case compress = "compressing", decode = "decoding" }
+    public enum Work: String, Sendable { case compress = "compressing", decode = "decoding" }
 
-    public static func devices(mode: GPUMode, list: String?, for work: Work, cpu: CPUCodecForCalibration,
-                               sampleFrameSize: Int = GPUCalibrator.defaultSampleFrameSize)
+    /// `measure` times `work` on a device against the CPU (only called when
+    /// the figures are not cached yet); `sample` names what it measures on,
+    /// so that remembered decisions made on another sample do not apply.
+    public static func devices(mode: GPUMode, list: String?, for work: Work, sample: String,
+                               measure: (OpenCLDevice) throws -> CalibrationRates?)
         throws -> (devices: [OpenCLDevice], note: String?) {
         if mode == .cpu { return ([], nil) }
-        let memoKey = Self.memoKey(work, list, sampleFrameSize)
+        let memoKey = Self.memoKey(work, list, sample)
         if mode == .auto, let note = AutoDecisionMemo.cpuNote(for: memoKey) { return ([], note) }
         let runtime: OpenCLRuntime
         do {
@@ -25,14 +28,19 @@ public enum GPUSelection {
         if mode == .gpu { return (chosen, nil) }
         var faster: [OpenCLDevice] = []
         var slower: [String] = []
+        var unmeasured = false
         for device in chosen {
-            let figures = try GPUCalibrator.calibration(for: device, cpu: cpu, sampleFrameSize: sampleFrameSize)
-            let (gpu, host, wins) = work == .compress
-                ? (figures.gpuCompress, figures.cpuCompress, figures.gpuCompressesFaster)
-                : (figures.gpuDecode, figures.cpuDecode, figures.gpuDecodesFaster)
-            if wins { faster.append(device) } else {
-                slower.append("\(device.name) \(Int(gpu / 1e6)) MB/s vs CPU \(Int(host / 1e6)) MB/s")
+            guard let figures = try GPUCalibrator.calibration(for: device, work: work, measure: measure) else {
+                unmeasured = true
+                continue
             }
+            if figures.gpuIsFaster { faster.append(device) } else {
+                slower.append("\(device.name) \(Int(figures.gpu / 1e6)) MB/s vs CPU \(Int(figures.cpu / 1e6)) MB/s")
+            }
+        }
+        if faster.isEmpty && slower.isEmpty && unmeasured {
+            // Nothing to time on (no compressed frame): not remembered, the next archive may have some.
+            return ([], "nothing to measure OpenCL \(work.rawValue) on; \(work.rawValue) on the CPU")
         }
         if faster.isEmpty {
             let note = "OpenCL measured slower than the CPU (\(slower.joined(separator: "; "))); \(work.rawValue) on the CPU"
@@ -43,7 +51,7 @@ public enum GPUSelection {
     }
 
     /// What an `auto` decision remembered in `AutoDecisionMemo` is keyed by.
-    static func memoKey(_ work: Work, _ list: String?, _ sampleFrameSize: Int) -> String {
-        "\(work.rawValue) | devices \(list ?? "all") | sample \(sampleFrameSize)"
+    static func memoKey(_ work: Work, _ list: String?, _ sample: String) -> String {
+        "\(work.rawValue) | devices \(list ?? "all") | \(sample)"
     }
 }

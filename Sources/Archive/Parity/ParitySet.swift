@@ -98,7 +98,7 @@ public final class ParitySet: @unchecked Sendable {
 
     /// Shard `shard` of stripe `stripe` as it is on disk (data shards first,
     /// zero-padded to a block), or nil when it is missing or fails its checksum.
-    func shardOnDisk(_ shard: Int, stripe: Int) -> [UInt8]? {
+    package func shardOnDisk(_ shard: Int, stripe: Int) -> [UInt8]? {
         let b = layout.blockSize
         if shard < layout.dataCount {
             let length = layout.bytes(inVolume: shard, block: stripe)

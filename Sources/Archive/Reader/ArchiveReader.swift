@@ -5,8 +5,11 @@ public struct ReaderOptions: Sendable {
     public var cacheBytes: Int = 512 << 20
     /// Decode the next frame in the background when a file is read sequentially.
     public var readAhead: Bool = true
-    /// Decodes whole LZ4X frames instead of the CPU decoder (`--decoder gpu`).
+    /// Decodes whole LZ4X frames instead of the CPU decoder.
     public var frameDecoder: FrameDecoding?
+    /// `--decoder`/`--device`: chooses `frameDecoder` once the archive is
+    /// open, when it is not set (nil: the CPU decoder, OpenCL never loaded).
+    public var decoderRequest: DecoderRequest?
     public init(cacheBytes: Int = 512 << 20, readAhead: Bool = true) {
         self.cacheBytes = cacheBytes
         self.readAhead = readAhead
@@ -22,6 +25,8 @@ public final class ArchiveReader: @unchecked Sendable {
     /// What opening had to work around (the index read from its copy, or
     /// rebuilt from parity): for the user to see, with what to do.
     public let notices: [String]
+    /// Why `--decoder auto` stayed on the CPU, when it did: for the user to see.
+    public let decoderNote: String?
     let cache: FrameCache
     private let options: ReaderOptions
     private let deltas: DeltaChunkCache
@@ -40,8 +45,14 @@ public final class ArchiveReader: @unchecked Sendable {
         self.volumes = volumes
         notices = opened.notices
         self.options = options
-        self.cache = FrameCache(loader: FrameLoader(index: index, volumes: volumes), budget: options.cacheBytes,
-                                decoder: options.frameDecoder)
+        let loader = FrameLoader(index: index, volumes: volumes)
+        var decoder = options.frameDecoder
+        var decoderNote: String?
+        if decoder == nil, let request = options.decoderRequest {
+            (decoder, decoderNote) = try OpenCLReadSetup.decoder(for: request, loader: loader)
+        }
+        self.decoderNote = decoderNote
+        self.cache = FrameCache(loader: loader, budget: options.cacheBytes, decoder: decoder)
         self.deltas = DeltaChunkCache(budget: max(options.cacheBytes / 16, 1 << 20))
     }
 

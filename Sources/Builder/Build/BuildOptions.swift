@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import Foundation
 
 /// How many parity volumes a build writes: none, a count, or a percentage

@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import Glibc
 
 /// The output of a build: the directory OUT lives in, held open so that every

@@ -1,4 +1,5 @@
 import Glibc
+import Archive
 
 /// `gpuarc-repair`: checks every data and parity volume block by block
 /// against the checksums the parity volumes hold, and rebuilds the missing

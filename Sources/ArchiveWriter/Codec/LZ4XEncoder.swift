@@ -1,4 +1,5 @@
 import Glibc
+import Archive
 
 public struct LZ4XEncoderOptions: Sendable {
     /// Top-K: positions kept per hash bucket (all are checked; the longest match wins), 1 ... 64.

@@ -1,4 +1,5 @@
 import Glibc
+import Archive
 
 /// Writes the parity volumes of a finished set of data volumes (docs/FORMAT.md,
 /// "Parity volumes"): reads the data volumes stripe by stripe (block s of
