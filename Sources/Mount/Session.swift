@@ -51,6 +51,7 @@ public enum MountCommand {
         // a mount refuses them unless asked, so a half-present archive is never
         // mounted by accident.
         for notice in reader.notices { fputs("gpuarc-mount: warning: \(notice)\n", stderr) }
+        if let leftovers = reader.leftoverWarning { fputs("gpuarc-mount: warning: \(leftovers)\n", stderr) }
         if !reader.volumes.problems.isEmpty && reader.volumes.problemsCoveredByParity {
             // Served whole: every frame of those volumes is rebuilt from parity as it is read.
             for volume in reader.volumes.problems.keys.sorted() {

@@ -68,6 +68,7 @@ struct ExtractCommand: ParsableCommand {
         }
         if let note = reader.decoderNote { fail(note) }
         for notice in reader.notices { fail("warning: \(notice)") }
+        if let leftovers = reader.leftoverWarning { fail("warning: \(leftovers)") }
         // Unusable volumes are named once up front; the files they hold are
         // named as they fail (or are read through parity, where it has them).
         let throughParity = reader.volumes.parity != nil

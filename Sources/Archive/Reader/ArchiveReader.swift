@@ -25,6 +25,17 @@ public final class ArchiveReader: @unchecked Sendable {
     /// What opening had to work around (the index read from its copy, or
     /// rebuilt from parity): for the user to see, with what to do.
     public let notices: [String]
+    /// Volumes after the last one the index lists, left by an append that
+    /// did not finish (the archive is as it was before it): to be reported,
+    /// and replaced by the next append.
+    public let leftoverVolumes: [BytePath]
+
+    /// The line to show for `leftoverVolumes`, if any.
+    public var leftoverWarning: String? {
+        guard !leftoverVolumes.isEmpty else { return nil }
+        let names = leftoverVolumes.map(\.description).joined(separator: ", ")
+        return "\(names) \(leftoverVolumes.count == 1 ? "is" : "are") not part of the archive: no complete index lists \(leftoverVolumes.count == 1 ? "it" : "them") (an append that did not finish leaves such volumes; the next append replaces them, or delete them)"
+    }
     /// Why `--decoder auto` stayed on the CPU, when it did: for the user to see.
     public let decoderNote: String?
     let cache: FrameCache
@@ -44,6 +55,7 @@ public final class ArchiveReader: @unchecked Sendable {
         self.index = index
         self.volumes = volumes
         notices = opened.notices
+        leftoverVolumes = opened.leftovers
         self.options = options
         let loader = FrameLoader(index: index, volumes: volumes)
         var decoder = options.frameDecoder

@@ -39,6 +39,13 @@ struct ByteReader {
     mutating func u64() throws -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self)) }
     mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
     mutating func skip(_ n: Int) throws { _ = try take(n) }
+    /// A u64 row count that is not a table's own (checked against the
+    /// tables later): refused when no index could hold that many rows.
+    mutating func count64() throws -> Int {
+        let n = try u64()
+        guard n <= 1 << 48 else { throw ArchiveError(.format, "\(what): a row count of \(n) is not plausible") }
+        return Int(n)
+    }
     mutating func raw(_ n: Int) throws -> [UInt8] {
         let start = try take(n)
         return Array(bytes[start..<(start + n)])
