@@ -151,6 +151,16 @@ public final class ArchiveReader: @unchecked Sendable {
         return Int(end - offset)
     }
 
+    /// The decoded bytes of stored chunk `id` (an append compares a new
+    /// chunk with them, or takes them as its delta base).
+    public func chunkBytes(_ id: Int) throws -> [UInt8] {
+        let length = Int(index.chunks[id].length)
+        guard length > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: length)
+        try bytes.withUnsafeMutableBytes { try copy(chunk: id, from: 0, count: length, to: $0.baseAddress!) }
+        return bytes
+    }
+
     /// Index of the chunk ref whose byte range holds `offset` (binary search).
     private func firstRef(covering offset: UInt64, in refs: Range<Int>) -> Int {
         var lo = refs.lowerBound, hi = refs.upperBound
