@@ -295,6 +295,12 @@ public struct ArchiveIndex: Sendable {
 
     /// Binary search of a directory's entries (sorted by name bytes); the child inode.
     public func lookup(directory inode: Int, name: UnsafeRawBufferPointer) -> Int? {
+        lookupEntry(directory: inode, name: name).map { Int(entries[$0].inode) }
+    }
+
+    /// The same search, giving the entry's index in `entries`: what tells
+    /// apart the names of a hard-linked inode (one name selected, not the others).
+    public func lookupEntry(directory inode: Int, name: UnsafeRawBufferPointer) -> Int? {
         let range = entryRange(ofDirectory: inode)
         var lo = range.lowerBound, hi = range.upperBound
         return strings.withUnsafeBytes { all -> Int? in
@@ -303,7 +309,7 @@ public struct ArchiveIndex: Sendable {
                 let e = entries[mid]
                 let candidate = UnsafeRawBufferPointer(rebasing: all[Int(e.nameOffset)..<(Int(e.nameOffset) + Int(e.nameLength))])
                 let order = compareBytes(candidate, name)
-                if order == 0 { return Int(e.inode) }
+                if order == 0 { return mid }
                 if order < 0 { lo = mid + 1 } else { hi = mid }
             }
             return nil

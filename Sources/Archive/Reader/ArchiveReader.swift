@@ -208,9 +208,17 @@ public final class ArchiveReader: @unchecked Sendable {
         return Array(buffer[Int(base.length)...])
     }
 
+    /// Restricts read-ahead to `frames` (sorted; nil: any frame): after a
+    /// frame, the next of these is read ahead instead of the frame after it.
+    /// An extraction of some paths sets the frames it needs, so that no
+    /// other frame is decoded (or read from its volume) on its behalf.
+    public func limitReadAhead(to frames: [Int]?) {
+        readAheadState.setAllowed(frames)
+    }
+
     private func prefetch(after frame: Int) {
-        let next = frame + 1
-        guard next < index.frames.count, !cache.isComplete(next), readAheadState.beginPrefetch(next) else { return }
+        guard let next = readAheadState.frame(after: frame, count: index.frames.count),
+              !cache.isComplete(next), readAheadState.beginPrefetch(next) else { return }
         let cache = self.cache, size = Int(index.frames[next].decodedSize), state = readAheadState
         DispatchQueue.global(qos: .utility).async {
             _ = try? cache.withFrame(next, upTo: size) { _ in () }
@@ -225,6 +233,26 @@ final class ReadAheadTracker: @unchecked Sendable {
     private let lock = NSLock()
     private var lastEnd: [Int: UInt64] = [:]
     private var inFlight: Set<Int> = []
+    /// The frames read-ahead may choose from, sorted (nil: any).
+    private var allowed: [Int]?
+
+    func setAllowed(_ frames: [Int]?) {
+        lock.lock(); defer { lock.unlock() }
+        allowed = frames
+    }
+
+    /// The frame to read ahead after `frame`: the next one, or the next of
+    /// the allowed ones (binary search); nil past the last.
+    func frame(after frame: Int, count: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard let allowed else { return frame + 1 < count ? frame + 1 : nil }
+        var lo = 0, hi = allowed.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if allowed[mid] <= frame { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < allowed.count ? allowed[lo] : nil
+    }
 
     func isSequential(content: Int, offset: UInt64, end: UInt64) -> Bool {
         lock.lock(); defer { lock.unlock() }
