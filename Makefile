@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # python3 for the mount benchmark's random reads and the GPU dry run's checks, and
 # binutils (objdump) for the GPU bundle, which also carries time and clinfo.
 DEBS := zlib1g-dev pkg-config libfuse3-dev fuse3 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo \
-        libssl-dev lz4 zstd squashfs-tools squashfuse erofs-utils time python3 binutils
+        libssl-dev lz4 zstd squashfs-tools squashfuse erofs-utils time python3 acl attr libisal-dev par2 binutils
 
 .PHONY: deps build test demo bench bench-mount clean fuzz fuzz-smoke gpu-bundle gpu-dryrun
 
@@ -31,6 +31,7 @@ bench: build
 	bash bench/bench.sh $(DIR)
 	bash bench/mount.sh $(DIR)
 	bash bench/palantir.sh $(DIR)
+	bash bench/parity.sh $(DIR)
 
 # The mount benchmark alone: gpuarc-mount against squashfuse on DIR.
 bench-mount: build

@@ -35,15 +35,14 @@ public enum MountCommand {
         let reader: ArchiveReader
         do {
             var readerOptions = ReaderOptions(cacheBytes: options.cacheBytes)
-            // OpenCL is set up here, after the fork, so that its threads live in the daemon.
-            if let note = try OpenCLReadSetup.configure(&readerOptions, mode: options.decoder, devices: options.devices,
-                                                         threads: ProcessInfo.processInfo.activeProcessorCount,
-                                                         onError: { Log.error($0) }) {
-                fputs("gpuarc-mount: \(note)\n", stderr)
-            }
+            // OpenCL is set up by the reader, here after the fork, so that its threads live in the daemon.
+            readerOptions.decoderRequest = DecoderRequest(mode: options.decoder, devices: options.devices,
+                                                          threads: ProcessInfo.processInfo.activeProcessorCount,
+                                                          onError: { Log.error($0) })
             // Absolute, because the daemon leaves its working directory and the
             // reader may open further volumes later.
             reader = try ArchiveReader(path: absolutePath(RawArguments.path(options.archive)), options: readerOptions)
+            if let note = reader.decoderNote { fputs("gpuarc-mount: \(note)\n", stderr) }
         } catch {
             fputs("gpuarc-mount: \(error)\n", stderr)
             return 1
@@ -51,7 +50,14 @@ public enum MountCommand {
         // The reader tolerates unusable volumes (extract restores what it can);
         // a mount refuses them unless asked, so a half-present archive is never
         // mounted by accident.
-        if !reader.volumes.problems.isEmpty {
+        for notice in reader.notices { fputs("gpuarc-mount: warning: \(notice)\n", stderr) }
+        if let leftovers = reader.leftoverWarning { fputs("gpuarc-mount: warning: \(leftovers)\n", stderr) }
+        if !reader.volumes.problems.isEmpty && reader.volumes.problemsCoveredByParity {
+            // Served whole: every frame of those volumes is rebuilt from parity as it is read.
+            for volume in reader.volumes.problems.keys.sorted() {
+                fputs("gpuarc-mount: warning: \(reader.volumes.problems[volume]!); its files are rebuilt from parity as they are read (gpuarc-repair rebuilds the volume)\n", stderr)
+            }
+        } else if !reader.volumes.problems.isEmpty {
             let lines = reader.volumes.problems.keys.sorted().map { reader.volumes.problems[$0]!.description }
             if !options.degraded {
                 fputs("gpuarc-mount: \(lines.joined(separator: "\ngpuarc-mount: "))\ngpuarc-mount: refusing to mount; fix the volumes, or mount with -o degraded to serve the files in the others\n", stderr)

@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import Foundation
 
 // gpuarc-bench: single-core codec figures for `make bench` (not a test).

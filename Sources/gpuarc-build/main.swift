@@ -1,5 +1,6 @@
 import ArgumentParser
 import Archive
+import ArchiveWriter
 import Builder
 import Foundation
 import Glibc
@@ -34,6 +35,9 @@ struct BuildCommand: ParsableCommand {
 
     @Option(help: "Compression threads (default: all cores).")
     var threads: Int?
+
+    @Option(help: ArgumentHelp("Parity volumes (OUT.p01, ...) so that any N lost or damaged volumes can be rebuilt: a count, or a percentage of the data volumes such as 10%.", valueName: "N|P%"))
+    var parity = "0"
 
     @Flag(help: "Leave extended attributes and ACLs out (they are stored by default).")
     var noXattrs = false
@@ -102,6 +106,8 @@ struct BuildCommand: ParsableCommand {
         if let threads { options.threads = threads }
         options.dedup = !noDedup
         options.xattrs = !noXattrs
+        guard let parityAmount = ParityAmount(parity) else { throw ValidationError("--parity takes a count (0-254) or a percentage such as 10%") }
+        options.parity = parityAmount
         options.order = contentOrder
         guard let snapshotDetection = SnapshotDetection(rawValue: snapshots) else { throw ValidationError("--snapshots must be auto, on or off") }
         options.snapshots = snapshotDetection

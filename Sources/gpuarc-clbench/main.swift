@@ -17,6 +17,7 @@
 // --json writes the same figures for scripts (scripts/gpu-run.sh), rewritten
 // after every run of every job so a run cut short still leaves what it measured.
 import Archive
+import ArchiveWriter
 import Foundation
 
 struct Options {

@@ -12,16 +12,32 @@ struct ExtractCommand: ParsableCommand {
         commandName: "gpuarc-extract",
         abstract: "Restore, list or verify a gpuarc archive.",
         discussion: """
-            Exit status: 0 everything restored/verified, 1 anything lost or damaged \
-            (named on stderr), 2 every file restored but some extended attributes could \
-            not be set by this user (named on stderr).
+            With PATHs (paths inside the archive, from its root: a version such as \
+            v2026-11-02, a directory v2/docs, a file v2/docs/a.txt, a symlink), only \
+            those are restored, each with everything below it, at the same place under \
+            DEST (DEST/v2/docs/a.txt), like tar -x MEMBER. The directories on the way are \
+            created with their archived attributes, but none of their other entries; \
+            DEST's own attributes are left alone unless a PATH is /. Names of one file \
+            inside the selection become hard links; a file whose other names lie \
+            outside it is restored as a plain file. A leading / or ./ and a trailing / \
+            are accepted; .. is refused. Every PATH is looked up before anything is \
+            written: those not in the archive are named, the others restored, exit \
+            status 1. Only the frames the selection needs are read. With --list, every \
+            argument after ARCHIVE is a PATH, and only those subtrees are listed.
+
+            Exit status: 0 everything restored/verified, 1 anything lost or damaged, or a \
+            PATH not in the archive (named on stderr), 2 every file restored but some \
+            extended attributes could not be set by this user (named on stderr).
             """)
 
     @Argument(help: ArgumentHelp("Any volume of the archive, e.g. OUT.001.", valueName: "ARCHIVE"))
     var archive: String
 
-    @Argument(help: "Destination directory (created if missing).")
+    @Argument(help: ArgumentHelp("Destination directory (created if missing).", valueName: "DEST"))
     var destination: String?
+
+    @Argument(help: ArgumentHelp("Paths inside the archive to restore (or, with --list, to list), each with everything below it; none: the whole tree.", valueName: "PATH"))
+    var paths: [String] = []
 
     @Flag(help: "List the tree with sizes instead of extracting.")
     var list = false
@@ -49,42 +65,58 @@ struct ExtractCommand: ParsableCommand {
 
     func validate() throws {
         if !list && !verify && destination == nil { throw ValidationError("give a DEST directory, or --list / --verify") }
+        if verify && !list && !paths.isEmpty { throw ValidationError("--verify checks the whole archive; it takes no PATH") }
+    }
+
+    /// The PATH arguments as bytes: with --list, every positional after
+    /// ARCHIVE (there is no DEST); nil when none was given.
+    private var selectedPaths: [[UInt8]]? {
+        let given = list ? (destination.map { [$0] } ?? []) + paths : paths
+        return given.isEmpty ? nil : given.map { RawArguments.path($0).bytes }
     }
 
     func run() throws {
         guard let cache = ByteSize.parse(cacheSize) else { throw ValidationError("--cache-size: cannot read \"\(cacheSize)\"") }
         guard let mode = GPUMode(rawValue: decoder) else { throw ValidationError("--decoder must be auto, gpu or cpu") }
+        // A PATH with ".." is refused before the archive is even opened.
+        for path in selectedPaths ?? [] {
+            do { _ = try PathSelection.components(of: path) } catch {
+                fail("\(error)")
+                throw ExitCode(1)
+            }
+        }
         var options = ReaderOptions(cacheBytes: cache)
         // Only extraction decodes through the frame cache; --list decodes
         // nothing and --verify checks frames with the CPU decoder.
-        if destination != nil && !list && !verify { try chooseDecoder(mode, &options) }
+        if destination != nil && !list && !verify { options.decoderRequest = decoderRequest(mode) }
         let reader: ArchiveReader
         do {
             reader = try ArchiveReader(path: RawArguments.path(archive), options: options)
-        } catch let error as ArchiveError {
-            fail(error.description)
+        } catch {
+            // An ArchiveError, or OpenCL refusing `--decoder gpu`.
+            fail("\(error)")
             throw ExitCode(1)
         }
-        // Unusable volumes are named once up front; the files they hold are named as they fail.
-        for volume in reader.volumes.problems.keys.sorted() { fail("\(reader.volumes.problems[volume]!)") }
-        if list { Listing.print(reader.index) }
+        if let note = reader.decoderNote { fail(note) }
+        for notice in reader.notices { fail("warning: \(notice)") }
+        if let leftovers = reader.leftoverWarning { fail("warning: \(leftovers)") }
+        // Unusable volumes are named once up front; the files they hold are
+        // named as they fail (or are read through parity, where it has them).
+        let throughParity = reader.volumes.parity != nil
+        for volume in reader.volumes.problems.keys.sorted() {
+            fail(throughParity ? "warning: \(reader.volumes.problems[volume]!); its frames are rebuilt from parity (gpuarc-repair rebuilds the volume)"
+                               : "\(reader.volumes.problems[volume]!)")
+        }
+        if list { try runList(reader) }
         if verify { try runVerify(reader) }
         if let destination, !list, !verify { try runExtract(reader, into: RawArguments.path(destination)) }
     }
 
-    /// `--decoder`/`--device`: OpenCL decoding when asked or measured faster.
-    private func chooseDecoder(_ mode: GPUMode, _ options: inout ReaderOptions) throws {
-        let warn: @Sendable (String) -> Void = { message in
+    /// `--decoder`/`--device`: OpenCL decoding when asked or measured faster
+    /// (on the archive's frames, once the reader has it open).
+    private func decoderRequest(_ mode: GPUMode) -> DecoderRequest {
+        DecoderRequest(mode: mode, devices: device, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) { message in
             FileHandle.standardError.write(Data("gpuarc-extract: warning: \(message)\n".utf8))
-        }
-        let workers = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        do {
-            if let note = try OpenCLReadSetup.configure(&options, mode: mode, devices: device, threads: workers, onError: warn) {
-                FileHandle.standardError.write(Data("gpuarc-extract: \(note)\n".utf8))
-            }
-        } catch {
-            fail("\(error)")
-            throw ExitCode(1)
         }
     }
 
@@ -109,6 +141,12 @@ struct ExtractCommand: ParsableCommand {
             }
         }
         for f in bad.keys.sorted() { fail("BAD \(bad[f]!)") }
+        let damaged = !reader.volumes.problems.isEmpty || !reader.notices.isEmpty || reader.volumes.readsRebuiltFromParity > 0
+        if bad.isEmpty && damaged {
+            print("verified: \(frames) frames, \(reader.index.contents.count) contents, \(reader.index.inodes.count) inodes, \(reader.volumes.paths.count) volume(s): every file is intact, \(reader.volumes.readsRebuiltFromParity) frame(s) through parity or the index copy")
+            fail("the volumes are damaged (above) but nothing is lost: gpuarc-repair rebuilds them")
+            throw ExitCode(1)
+        }
         if bad.isEmpty {
             print("verified: \(frames) frames, \(reader.index.contents.count) contents, \(reader.index.inodes.count) inodes, \(reader.volumes.paths.count) volume(s): all checksums match")
             return
@@ -120,10 +158,30 @@ struct ExtractCommand: ParsableCommand {
         throw ExitCode(1)
     }
 
+    /// `--list [PATH...]`: the tree, or only the selected subtrees (each
+    /// PATH not in the archive named, exit 1).
+    private func runList(_ reader: ArchiveReader) throws {
+        guard let paths = selectedPaths else { return Listing.print(reader.index) }
+        let selection: PathSelection
+        do {
+            selection = try PathSelection(index: reader.index, paths: paths)
+        } catch let error as ArchiveError {
+            fail(error.description)
+            throw ExitCode(1)
+        }
+        for path in selection.missing { fail("\(Escaped.text(path)): not in the archive") }
+        Listing.print(reader.index, selection: selection)
+        if !selection.missing.isEmpty {
+            fail("\(selection.missing.count) of \(paths.count) PATHs are not in the archive (named above)")
+            throw ExitCode(1)
+        }
+    }
+
     private func runExtract(_ reader: ArchiveReader, into destination: BytePath) throws {
         var options = ExtractOptions()
         options.force = force
         options.restoreXattrs = !noXattrs
+        options.paths = selectedPaths
         let extractor = Extractor(reader: reader, destination: destination, options: options)
         extractor.onFailure = { fail($0) }
         let started = Date()
@@ -135,14 +193,20 @@ struct ExtractCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let seconds = Date().timeIntervalSince(started)
+        if let paths = options.paths, report.missingPaths.count == paths.count {
+            fail(paths.count == 1 ? "the PATH is not in the archive; nothing restored" : "none of the \(paths.count) PATHs is in the archive; nothing restored")
+            throw ExitCode(1)
+        }
         print(String(format: "extracted %d files (%@), %d directories, %d symlinks, %d hard links to %@ in %.2f s",
                      report.files, ByteSize.format(report.bytes), report.directories, report.symlinks,
                      report.hardLinks, destination.description, seconds))
         for warning in report.warnings { fail("warning: \(warning)") }
-        if !report.failures.isEmpty {
-            fail("\(report.failures.count) entries were NOT restored (listed above)")
-            throw ExitCode(1)
+        let notRestored = report.failures.count - report.missingPaths.count
+        if notRestored > 0 { fail("\(notRestored) entries were NOT restored (listed above)") }
+        if !report.missingPaths.isEmpty {
+            fail("\(report.missingPaths.count) of \(options.paths?.count ?? 0) PATHs are not in the archive (named above); the others were restored")
         }
+        if !report.failures.isEmpty { throw ExitCode(1) }
         if !report.warnings.isEmpty {
             fail("every file was restored, but some extended attributes were not (listed above; restore as root, or use --no-xattrs)")
             throw ExitCode(2)

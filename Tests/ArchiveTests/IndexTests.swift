@@ -239,24 +239,28 @@ final class IndexTests: XCTestCase {
         }
     }
 
-    /// Archives written with formats 1 (tables row by row), 2 (columns) and
-    /// 3 (chunk prediction) still open, to the same index as format 4 gives;
-    /// format 5 is refused with a message naming the versions read.
+    /// Archives written with formats 1 (tables row by row), 2 (columns),
+    /// 3 (chunk prediction) and 4 (xattrs, sparse files) still open, to the
+    /// same index as format 5 gives; format 6 is refused with a message
+    /// naming the versions read.
     func testOlderFormatsStillRead() throws {
-        let encoded = (1...4).map { IndexCodec.encode(sampleIndex(), version: UInt32($0)) }
-        XCTAssertEqual(encoded.map { $0[8] }, [1, 2, 3, 4])
-        XCTAssertEqual(Set(encoded).count, 4)
-        XCTAssertEqual(IndexCodec.encode(sampleIndex()), encoded[3], "format 4 is the one written")
-        let b = try encoded[3].withUnsafeBytes { try IndexCodec.decode($0, what: "v4") }
+        let encoded = (1...5).map { IndexCodec.encode(sampleIndex(), version: UInt32($0)) }
+        XCTAssertEqual(encoded.map { $0[8] }, [1, 2, 3, 4, 5])
+        XCTAssertEqual(Set(encoded).count, 5)
+        XCTAssertEqual(IndexCodec.encode(sampleIndex()), encoded[4], "format 5 is the one written")
+        let b = try encoded[4].withUnsafeBytes { try IndexCodec.decode($0, what: "v5") }
         XCTAssertFalse(b.chunks.isEmpty)
+        XCTAssertEqual(b.formatVersion, 5)
+        XCTAssertEqual(b.segments.map(\.number), [1])
         for (i, bytes) in encoded.enumerated().dropLast() {
             let a = try bytes.withUnsafeBytes { try IndexCodec.decode($0, what: "v\(i + 1)") }
+            XCTAssertEqual(a.formatVersion, UInt32(i + 1))
             assertSameTables(a, b, "format \(i + 1)")
         }
-        var v5 = encoded[3]
-        v5[8] = 5
-        XCTAssertThrowsError(try v5.withUnsafeBytes { try IndexCodec.decode($0, what: "v5") }) {
-            XCTAssertTrue("\($0)".contains("version 5") && "\($0)".contains("1 to 4"), "\($0)")
+        var v6 = encoded[4]
+        v6[8] = 6
+        XCTAssertThrowsError(try v6.withUnsafeBytes { try IndexCodec.decode($0, what: "v6") }) {
+            XCTAssertTrue("\($0)".contains("version 6") && "\($0)".contains("1 to 5"), "\($0)")
         }
     }
 

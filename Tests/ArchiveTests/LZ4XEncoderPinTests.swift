@@ -1,4 +1,5 @@
 @testable import Archive
+@testable import ArchiveWriter
 import XCTest
 
 /// Pins the encoder's exact output: archives built before and after an encoder change must not

@@ -1,4 +1,5 @@
 @testable import Archive
+@testable import ArchiveWriter
 import XCTest
 
 final class LZ4XEncoderTests: XCTestCase {

@@ -1,4 +1,5 @@
 @testable import Archive
+@testable import ArchiveWriter
 import XCTest
 
 /// Every `--level` writes LZ4X that the one decoder reads back exactly, on the

@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 @testable import Builder
 import Foundation
 import XCTest

@@ -33,6 +33,11 @@ final class HostileArchiveTests: ScratchTestCase {
         let compressed = try Zlib.compress(body)
         let newFooter = Footer(indexOffset: footer.indexOffset, indexSize: UInt64(compressed.count)).encoded()
         try Data(bytes[0..<Int(footer.indexOffset)] + compressed + newFooter).write(to: URL(fileURLWithPath: path))
+        // The copy OUT.idx gets the same index: both copies hostile, so the
+        // parser's refusal is what is tested (not the fallback to a good copy).
+        let copy = VolumeHeader(archiveID: Array(bytes[8..<24]), number: 0).encoded() + compressed
+            + Footer(indexOffset: UInt64(VolumeHeader.size), indexSize: UInt64(compressed.count)).encoded()
+        try Data(copy).write(to: URL(fileURLWithPath: out + ".idx"))
     }
 
     /// Reader and CLI both refuse the archive, naming why, and create no DEST.
@@ -97,6 +102,7 @@ final class HostileArchiveTests: ScratchTestCase {
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         bytes.replaceSubrange((bytes.count - 16)..<(bytes.count - 8), with: [0, 0, 0, 0x80, 0, 0, 0, 0])
         try Data(bytes).write(to: URL(fileURLWithPath: path))
+        unlink(out + ".idx")   // (a good copy would stand in)
         try assertRefused(out, "footer index size 2 GiB", mentioning: "footer")
     }
 

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Archive
+@testable import ArchiveWriter
 @testable import Builder
 
 /// Whole builds on the OpenCL path (PoCL in CI): archives built with
@@ -44,11 +45,52 @@ final class OpenCLBuildTests: ScratchTestCase {
     }
 
     /// Reader options decoding on OpenCL, as `gpuarc-extract --decoder gpu`.
-    func gpuReaderOptions() throws -> ReaderOptions {
+    func gpuReaderOptions() -> ReaderOptions {
         var options = ReaderOptions(cacheBytes: 1 << 20)
-        _ = try OpenCLReadSetup.configure(&options, mode: .gpu, devices: nil, threads: 2) { XCTFail($0) }
-        XCTAssertNotNil(options.frameDecoder)
+        options.decoderRequest = DecoderRequest(mode: .gpu, devices: nil, threads: 2) { XCTFail($0) }
         return options
+    }
+
+    /// The reader's decode calibration times OpenCL on the archive's own
+    /// LZ4X frames (none: nothing to measure, said so, not cached). `auto`
+    /// itself never measures PoCL (a CPU device), so the measurement is
+    /// driven here as `auto` would drive it on a GPU.
+    func testDecodeCalibrationMeasuresOnTheArchivesFrames() throws {
+        _ = try gpuOptions(frameSize: 16 << 10)   // fails without an OpenCL platform
+        let device = try OpenCLTestSupport.device()
+        let cache = temp("calibration-cache")
+        setenv("GPUARC_CACHE_DIR", cache, 1)
+        defer { unsetenv("GPUARC_CACHE_DIR") }
+        let fixture = TreeFixture.edgeCases(frameSize: 16 << 10)
+        cleanup.append(fixture.root)
+        fixture.file("big/text.txt", TreeFixture.text(200_000, seed: 13))
+        var build = BuildOptions()
+        build.frameSize = 16 << 10
+        let out = temp("auto-out") + "/arc"
+        XCTAssertGreaterThan(try ArchiveBuilder(sources: [fixture.root], output: out, options: build).run().framesLZ4X, 0)
+
+        var options = ReaderOptions(cacheBytes: 1 << 20)
+        options.decoderRequest = DecoderRequest(mode: .auto, devices: nil, threads: 2) { XCTFail($0) }
+        let reader = try ArchiveReader(path: out + ".001", options: options)
+        XCTAssertTrue(reader.decoderNote?.contains("only CPU devices") == true, reader.decoderNote ?? "no note")
+        XCTAssertTrue(GPUCalibrator.loadAll().isEmpty, "auto measured a CPU device")
+        let samples = DecodeCalibration.samples(reader.cache.loader)
+        XCTAssertFalse(samples.isEmpty)
+        let rates = try XCTUnwrap(DecodeCalibration.measure(device, samples: samples, threads: 2))
+        XCTAssertGreaterThan(rates.gpu, 0)
+        XCTAssertGreaterThan(rates.cpu, 0)
+        let dest = temp("auto-dest") + "/restored"
+        XCTAssertEqual(try Extractor(reader: reader, destination: dest).run().failures, [])
+        let diff = TreeSnapshot(fixture.root).differences(from: TreeSnapshot(dest))
+        XCTAssertTrue(diff.isEmpty, "trees differ:\n" + diff.prefix(20).joined(separator: "\n"))
+
+        // Incompressible only: no LZ4X frame, nothing to measure on.
+        let random = temp("random-src")
+        try Data(TreeFixture.random(50_000, seed: 14)).write(to: URL(fileURLWithPath: random + "/noise.bin"))
+        let rawOut = temp("random-out") + "/arc"
+        XCTAssertEqual(try ArchiveBuilder(sources: [random], output: rawOut, options: build).run().framesLZ4X, 0)
+        let raw = try ArchiveReader(path: rawOut + ".001", options: ReaderOptions(cacheBytes: 1 << 20))
+        XCTAssertTrue(DecodeCalibration.samples(raw.cache.loader).isEmpty)
     }
 
     func testGPUDecoderExtractsCPUBuiltArchive() throws {
@@ -65,7 +107,7 @@ final class OpenCLBuildTests: ScratchTestCase {
 
         _ = try gpuOptions(frameSize: frame)   // skips without an OpenCL platform
         let dest = temp("cpu-dest") + "/restored"
-        let reader = try ArchiveReader(path: out + ".001", options: try gpuReaderOptions())
+        let reader = try ArchiveReader(path: out + ".001", options: gpuReaderOptions())
         XCTAssertEqual(try Extractor(reader: reader, destination: dest).run().failures, [])
         // A whole-frame decode leaves the frame complete (read-ahead skips it).
         XCTAssertTrue(reader.cache.isComplete(reader.index.frames.count - 1))
@@ -75,7 +117,7 @@ final class OpenCLBuildTests: ScratchTestCase {
 
     func testGPUDecoderRejectsACorruptBlock() throws {
         _ = try gpuOptions(frameSize: 16 << 10)   // skips without an OpenCL platform
-        let decoder = try XCTUnwrap(try gpuReaderOptions().frameDecoder)
+        let decoder = try GPUFrameDecoder(devices: [try OpenCLRuntime.shared().devices[0]]) { XCTFail($0) }
         var text = TreeFixture.text(50_000, seed: 12)
         var block = [UInt8](repeating: 0, count: LZ4X.compressBound(text.count))
         let n = try XCTUnwrap(text.withUnsafeBytes { i in block.withUnsafeMutableBytes { LZ4XEncoder().compress(i, into: $0) } })

@@ -152,3 +152,28 @@ final class CaptureMountTests: XCTestCase {
         XCTAssertTrue(text.contains("66 entries compared, 0 differences"), text)
     }
 }
+
+/// A mount of an archive with parity, two of whose volumes (the last one,
+/// with the index, among them) are gone: served whole, every file exact,
+/// without `-o degraded`, and it says what it rebuilds.
+final class ParityMountTests: XCTestCase {
+    func testMountThroughTwoMissingVolumes() throws {
+        try MountHarness.requireFuse()
+        let source = try MountHarness.scratchDirectory("parity-source")
+        for i in 0..<10 { try SourceTree.write(source + "/f\(i).bin", SourceTree.bytes(count: 50_000, seed: UInt64(100 + i))) }
+        let out = try MountHarness.scratchDirectory("parity-archive") + "/arc"
+        var options = BuildOptions()
+        options.frameSize = 32 << 10
+        options.volumeSize = 64 << 10
+        options.parity = .volumes(2)
+        let stats = try ArchiveBuilder(sources: [source], output: out, options: options).run()
+        XCTAssertGreaterThanOrEqual(stats.volumes.count, 8)
+        unlink(stats.volumes.last!)
+        unlink(out + ".003")
+        unlink(out + ".idx")
+        let mount = try MountedArchive(archive: out + ".001", options: ["--decoder", "cpu"])
+        defer { mount.unmount() }
+        XCTAssertTrue(mount.stderrText.contains("rebuilt from parity"), mount.stderrText)
+        SourceTree.assertEqual(source: source, mounted: mount.mountpoint)
+    }
+}

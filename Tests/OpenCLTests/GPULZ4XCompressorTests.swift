@@ -1,5 +1,6 @@
 import XCTest
 @testable import Archive
+@testable import ArchiveWriter
 
 final class GPULZ4XCompressorTests: XCTestCase {
     func testEdgeCasesRoundTripThroughCPUDecoder() throws {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Archive
+@testable import ArchiveWriter
 
 /// Shared device and codec objects: building the kernels is the slow part
 /// on PoCL, so every test reuses the same ones.

@@ -15,9 +15,9 @@ public enum LZ4X {
     public static let maxOffset = (1 << 24) - 1
 
     /// Bytes at the end of a block that are always literals.
-    static let lastLiterals = 5
+    package static let lastLiterals = 5
     /// The last match must start at least this many bytes before the end of the block.
-    static let matchStartMargin = 12
+    package static let matchStartMargin = 12
 
     /// Worst-case encoded size of n input bytes.
     ///

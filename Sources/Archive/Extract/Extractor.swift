@@ -8,6 +8,13 @@ public struct ExtractOptions: Sendable {
     public var restoreOwnership = geteuid() == 0
     /// Restore extended attributes and ACLs (`--no-xattrs` turns it off).
     public var restoreXattrs = true
+    /// Paths inside the archive to restore, as bytes ("v2", "v2/docs",
+    /// "/v2/docs/a.txt"), each with everything below it, at the same place
+    /// under the destination (`PathSelection`); nil restores the whole tree.
+    /// The directories on the way are created with their attributes, but
+    /// none of their other entries; the destination's own attributes are
+    /// left as they are unless a path names the root ("/").
+    public var paths: [[UInt8]]?
     public init() {}
 }
 
@@ -18,8 +25,12 @@ public struct ExtractReport: Sendable {
     public var hardLinks = 0
     public var specialFiles = 0
     public var bytes: UInt64 = 0
-    /// One message per entry that could not be restored (path and reason).
+    /// One message per entry that could not be restored (path and reason),
+    /// and one per selected path that is not in the archive.
     public var failures: [String] = []
+    /// The selected paths (`ExtractOptions.paths`, as given) that are not in
+    /// the archive; each also has its message in `failures`.
+    public var missingPaths: [[UInt8]] = []
     /// Entries restored with their bytes but without some of their metadata
     /// (an attribute this process may not set): one message per attribute
     /// name and reason, with how many entries it concerns.
@@ -63,6 +74,15 @@ public final class Extractor {
     }
 
     public func run() throws -> ExtractReport {
+        // Every selected path is resolved before anything is written: a path
+        // with ".." refuses the whole request, and those not in the archive
+        // are named, the others still restored.
+        let selection = try options.paths.map { try PathSelection(index: index, paths: $0) }
+        for path in selection?.missing ?? [] {
+            report.missingPaths.append(path)
+            fail(Escaped.text(path), "not in the archive")
+        }
+        if let selection, selection.isEmpty { return report }
         raiseFileLimit()
         if destination.withCString({ mkdir($0, 0o755) }) != 0 && errno != EEXIST {
             throw ArchiveError(.io, "cannot create destination \(destination): \(posixErrorText(errno))")
@@ -74,16 +94,24 @@ public final class Extractor {
         dirFDs.setRoot(root, reserved: 32 + reader.volumes.paths.count)
         paths = index.bytePaths()
 
-        // Parents of every entry, and the directories in breadth-first order.
+        // Parents of every entry, and the directories in breadth-first order;
+        // with a selection, only the selected subtrees and the directories
+        // on the way to them (`whole` tells which is which).
         var order: [Int] = [ArchiveIndex.rootInode]
+        var whole: [Bool] = [selection?.everything ?? true]
         var head = 0
         var entriesOf: [(dir: Int, entry: DirEntry)] = []
         while head < order.count {
-            let dir = order[head]; head += 1
+            let dir = order[head], inWhole = whole[head]; head += 1
             for i in index.entryRange(ofDirectory: dir) {
+                let step = inWhole ? .whole : selection!.step(entry: i, index: index)
+                if step == .skip { continue }
                 let e = index.entries[i]
                 entriesOf.append((dir, e))
-                if index.inodes[Int(e.inode)].kind == .directory { order.append(Int(e.inode)) }
+                if index.inodes[Int(e.inode)].kind == .directory {
+                    order.append(Int(e.inode))
+                    whole.append(step == .whole)
+                }
             }
         }
         for (dir, e) in entriesOf where index.inodes[Int(e.inode)].kind == .directory {
@@ -92,8 +120,16 @@ public final class Extractor {
         // Regular files: in tree order when every decoded frame fits in the
         // cache (directories are then visited once each), else in the order
         // their bytes are stored, so each frame is decoded once.
+        // With a selection, only the frames its files need count, and
+        // read-ahead decodes only those.
         let files = entriesOf.filter { index.inodes[Int($0.entry.inode)].kind == .regular }
-        let decodedBytes = index.frames.reduce(0) { $0 + Int($1.decodedSize) }
+        var decodedBytes = index.frames.reduce(0) { $0 + Int($1.decodedSize) }
+        if let selection, !selection.everything {
+            let needed = framesNeeded(by: files.map { Int($0.entry.inode) })
+            decodedBytes = needed.reduce(0) { $0 + Int(index.frames[$1].decodedSize) }
+            reader.limitReadAhead(to: needed)
+        }
+        defer { reader.limitReadAhead(to: nil) }
         let sorted = decodedBytes <= reader.cacheBudget ? files
             : files.sorted { storageKey(Int($0.entry.inode)) < storageKey(Int($1.entry.inode)) }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
@@ -103,14 +139,32 @@ public final class Extractor {
             let kind = index.inodes[Int(e.inode)].kind
             if kind != .directory && kind != .regular { makeSpecial(Int(e.inode), in: dir, name: index.nameBytes(of: e)) }
         }
-        // Directory attributes last, deepest first.
-        for dir in order.reversed() { setAttributes(dir, fd: dirFDs[dir], dir: nil, name: nil) }
+        // Directory attributes last, deepest first (DEST's own only when
+        // the whole tree is restored).
+        for (dir, isWhole) in zip(order, whole).reversed() where dir != ArchiveIndex.rootInode || isWhole {
+            setAttributes(dir, fd: dirFDs[dir], dir: nil, name: nil)
+        }
         dirFDs.closeAll()
         for key in unsetAttributes.keys.sorted() {
             let (count, first) = unsetAttributes[key]!
             report.warnings.append("\(key) on \(count) \(count == 1 ? "entry" : "entries") (first: \(first))")
         }
         return report
+    }
+
+    /// The frames the contents of these regular files are read from (their
+    /// delta chunks' bases included), sorted.
+    private func framesNeeded(by inodes: [Int]) -> [Int] {
+        var frames = Set<Int>()
+        var contents = Set<Int>()
+        for inode in inodes where contents.insert(Int(index.inodes[inode].data)).inserted {
+            for r in index.refRange(ofContent: Int(index.inodes[inode].data)) {
+                let chunk = index.chunks[Int(index.chunkRefs[r])]
+                frames.insert(Int(chunk.frame))
+                if chunk.kind == .delta { frames.insert(Int(index.chunks[Int(chunk.base)].frame)) }
+            }
+        }
+        return frames.sorted()
     }
 
     /// (first frame, offset) of a file's content, so extraction walks frames in order.

@@ -1,25 +1,31 @@
 import Foundation
 
-/// `gpuarc-extract --list`: one line per entry, like `tar tv`.
+/// `gpuarc-extract --list`: one line per entry, like `tar tv`. With a
+/// selection (`--list PATH...`), the selected entries and everything below
+/// them, in tree order, each once; the directories on the way are not listed.
 public enum Listing {
-    public static func lines(_ index: ArchiveIndex) -> [String] {
+    public static func lines(_ index: ArchiveIndex, selection: PathSelection? = nil) -> [String] {
         var out: [String] = []
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
         formatter.timeZone = TimeZone(identifier: "UTC")
-        var stack: [(Int, String)] = [(ArchiveIndex.rootInode, "")]
-        while let (dir, prefix) = stack.popLast() {
-            var subdirs: [(Int, String)] = []
+        // (directory, its path's prefix, whether it is listed whole)
+        var stack: [(Int, String, Bool)] = [(ArchiveIndex.rootInode, "", selection?.everything ?? true)]
+        while let (dir, prefix, inWhole) = stack.popLast() {
+            var subdirs: [(Int, String, Bool)] = []
             for i in index.entryRange(ofDirectory: dir) {
+                let step = inWhole ? .whole : selection!.step(entry: i, index: index)
+                if step == .skip { continue }
                 let e = index.entries[i]
                 let inode = Int(e.inode)
-                let node = index.inodes[inode]
                 let path = prefix + index.name(of: e)
+                if step == .onTheWay { subdirs.append((inode, path + "/", false)); continue }
+                let node = index.inodes[inode]
                 // "+" after the mode for an ACL, as ls shows it.
                 let acl = index.xattrs(of: inode).contains { $0.name.starts(with: Array("system.posix_acl_".utf8)) }
                 var line = "\(modeString(node.mode))\(acl ? "+" : "") \(node.uid)/\(node.gid) \(String(node.size).leftPad(12)) "
                 line += formatter.string(from: Date(timeIntervalSince1970: TimeInterval(node.mtimeSec))) + " " + path
-                if node.kind == .directory { line += "/"; subdirs.append((inode, path + "/")) }
+                if node.kind == .directory { line += "/"; subdirs.append((inode, path + "/", true)) }
                 if node.kind == .symlink { line += " -> " + Escaped.text(index.symlinkTarget(of: inode)) }
                 out.append(line)
             }
@@ -28,8 +34,8 @@ public enum Listing {
         return out
     }
 
-    public static func print(_ index: ArchiveIndex) {
-        for line in lines(index) { Swift.print(line) }
+    public static func print(_ index: ArchiveIndex, selection: PathSelection? = nil) {
+        for line in lines(index, selection: selection) { Swift.print(line) }
     }
 
     static func modeString(_ mode: UInt32) -> String {

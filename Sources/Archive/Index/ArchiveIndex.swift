@@ -152,13 +152,86 @@ public struct ContentRecord: Sendable, Equatable {
     }
 }
 
+/// One version of a versioned archive (format 5): a snapshot added by a
+/// build or an append, stored as the root directory's entry `name`.
+public struct VersionRecord: Sendable, Equatable {
+    /// The top-level directory's name, in the string table.
+    public var nameOffset: UInt64
+    public var nameLength: UInt32
+    /// When it was added (Unix seconds).
+    public var added: Int64
+    /// Its top-level directory.
+    public var inode: UInt32
+    /// Regular files in it (hard links counted once) and their bytes.
+    public var files: UInt64
+    public var bytes: UInt64
+
+    public init(nameOffset: UInt64, nameLength: UInt32, added: Int64, inode: UInt32, files: UInt64, bytes: UInt64) {
+        self.nameOffset = nameOffset; self.nameLength = nameLength; self.added = added
+        self.inode = inode; self.files = files; self.bytes = bytes
+    }
+}
+
+/// Where a compressed index segment lies (format 5): in which volume, at
+/// which offset, how long, and the XXH64 of its compressed bytes.
+public struct SegmentLocator: Sendable, Equatable {
+    public var volume: UInt32
+    public var offset: UInt64
+    public var size: UInt64
+    public var hash: UInt64
+    public init(volume: UInt32, offset: UInt64, size: UInt64, hash: UInt64) {
+        self.volume = volume; self.offset = offset; self.size = size; self.hash = hash
+    }
+}
+
+/// The row counts of the index's tables: what an index segment starts
+/// after (format 5), so that its ids continue those before it.
+public struct TableCounts: Sendable, Equatable {
+    public var frames = 0, chunks = 0, contents = 0, chunkRefs = 0, inodes = 0, entries = 0, strings = 0
+    public var xattrSets = 0, xattrPairs = 0, sparse = 0, extents = 0, versions = 0
+
+    public init() {}
+
+    public init(of index: ArchiveIndex) {
+        frames = index.frames.count; chunks = index.chunks.count; contents = index.contents.count
+        chunkRefs = index.chunkRefs.count; inodes = index.inodes.count; entries = index.entries.count
+        strings = index.strings.count; xattrSets = index.xattrSets.count; xattrPairs = index.xattrPairs.count
+        sparse = index.sparse.count; extents = index.extents.count; versions = index.versions.count
+    }
+}
+
+/// One segment of a format-5 index: what it adds starts after `prior`.
+/// A build writes one; each append writes one more, pointing to the one
+/// before (`previous`), so old volumes are never rewritten.
+public struct IndexSegment: Sendable, Equatable {
+    /// 1 for the first; each append adds one.
+    public var number: Int
+    /// The segment before this one (nil for the first).
+    public var previous: SegmentLocator?
+    public var prior: TableCounts
+    /// Inodes before `prior.inodes` that this segment replaces (the root,
+    /// which gains an entry per version), by id.
+    public var replacedInodes: [Int]
+    /// What the builder keeps for later appends (docs/FORMAT.md, "Builder
+    /// state"); readers never parse it.
+    public var builderState: [UInt8]
+
+    public init(number: Int = 1, previous: SegmentLocator? = nil, prior: TableCounts = TableCounts(),
+                replacedInodes: [Int] = [], builderState: [UInt8] = []) {
+        self.number = number; self.previous = previous; self.prior = prior
+        self.replacedInodes = replacedInodes; self.builderState = builderState
+    }
+}
+
 public struct ArchiveIndex: Sendable {
     public static let rootInode = 0
-    /// Format 4: format 3 plus extended attributes and sparse files
-    /// (docs/FORMAT.md); formats 1-3 still read.
-    public static let currentVersion: UInt32 = 4
+    /// Format 5: format 4 in segments (an append adds one) with versions
+    /// and the builder's state (docs/FORMAT.md); formats 1-4 still read.
+    public static let currentVersion: UInt32 = 5
 
     public var archiveID: [UInt8] = Array(repeating: 0, count: 16)
+    /// Parity volumes written with the archive (format 4; 0 for none).
+    public var parityCount = 0
     /// Volume sizes in bytes; the last one's is the offset of the index in it.
     public var volumeSizes: [UInt64] = []
     public var frames: [FrameRecord] = []
@@ -173,6 +246,17 @@ public struct ArchiveIndex: Sendable {
     /// Sorted by content.
     public var sparse: [SparseRecord] = []
     public var extents: [DataExtent] = []
+    /// Format 5: the versions, oldest first (empty for an archive whose
+    /// single SRC sits at the root, and for older formats).
+    public var versions: [VersionRecord] = []
+
+    /// The format this index was read in (`currentVersion` for one built here).
+    public internal(set) var formatVersion: UInt32 = ArchiveIndex.currentVersion
+    /// Format 5: the segments it was read from, oldest first, with where
+    /// each lies and the builder state each holds.
+    public internal(set) var segments: [IndexSegment] = []
+    /// Where the newest segment lies (nil when it was not read from a volume).
+    public internal(set) var newestSegment: SegmentLocator?
 
     // Derived on load (not stored): parent of each directory inode, and the
     // offset within its content at which each chunk ref starts (for binary search).
@@ -204,8 +288,19 @@ public struct ArchiveIndex: Sendable {
         withName(of: entry) { Array($0) }
     }
 
+    /// A version's name (its top-level directory's), as bytes.
+    public func nameBytes(of version: VersionRecord) -> [UInt8] {
+        Array(strings[Int(version.nameOffset)..<Int(version.nameOffset + UInt64(version.nameLength))])
+    }
+
     /// Binary search of a directory's entries (sorted by name bytes); the child inode.
     public func lookup(directory inode: Int, name: UnsafeRawBufferPointer) -> Int? {
+        lookupEntry(directory: inode, name: name).map { Int(entries[$0].inode) }
+    }
+
+    /// The same search, giving the entry's index in `entries`: what tells
+    /// apart the names of a hard-linked inode (one name selected, not the others).
+    public func lookupEntry(directory inode: Int, name: UnsafeRawBufferPointer) -> Int? {
         let range = entryRange(ofDirectory: inode)
         var lo = range.lowerBound, hi = range.upperBound
         return strings.withUnsafeBytes { all -> Int? in
@@ -214,7 +309,7 @@ public struct ArchiveIndex: Sendable {
                 let e = entries[mid]
                 let candidate = UnsafeRawBufferPointer(rebasing: all[Int(e.nameOffset)..<(Int(e.nameOffset) + Int(e.nameLength))])
                 let order = compareBytes(candidate, name)
-                if order == 0 { return Int(e.inode) }
+                if order == 0 { return mid }
                 if order < 0 { lo = mid + 1 } else { hi = mid }
             }
             return nil

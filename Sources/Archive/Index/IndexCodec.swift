@@ -9,57 +9,83 @@ public enum IndexCodec {
     /// Format 4 adds the inode's u32 xattr set.
     static let inodeRecordSizeV4 = 53
     static let xattrSetRecordSize = 12, xattrPairRecordSize = 24, sparseRecordSize = 16, extentRecordSize = 16
+    /// Format 5's segment sections.
+    static let segmentRecordSize = 104, replacedInodeRecordSize = 4 + inodeRecordSizeV4, versionRecordSize = 40
 
     /// Index format versions this code reads: 1 (tables row by row), 2
     /// (tables column by column, growing columns delta-coded: IndexColumns)
     /// 3 (2 with the chunk table's offsets and stored lengths predicted:
-    /// `ChunkPrediction`) and 4 (3 with extended attributes and sparse files).
-    public static let readableVersions: ClosedRange<UInt32> = 1...4
+    /// `ChunkPrediction`), 4 (3 with extended attributes and sparse files)
+    /// and 5 (4 in segments, with versions and the builder's state).
+    public static let readableVersions: ClosedRange<UInt32> = 1...5
 
     /// The uncompressed index: header + sections, in format `version`
-    /// (the current one unless a test asks for an older one).
-    public static func encode(_ index: ArchiveIndex, version: UInt32 = ArchiveIndex.currentVersion) -> [UInt8] {
+    /// (the current one unless a test asks for an older one). In format 5
+    /// it is one segment: the rows after `segment.prior` (all of them for
+    /// a build; what an append adds, for an append).
+    public static func encode(_ index: ArchiveIndex, version: UInt32 = ArchiveIndex.currentVersion,
+                              segment: IndexSegment = IndexSegment()) -> [UInt8] {
         precondition(readableVersions.contains(version), "cannot write index format \(version)")
         precondition(version >= 4 || (index.xattrSets.isEmpty && index.sparse.isEmpty),
                      "index format \(version) cannot hold extended attributes or sparse files")
+        precondition(version >= 5 || (index.versions.isEmpty && segment == IndexSegment()),
+                     "index format \(version) has neither versions nor segments")
+        precondition((segment.number == 1) == (segment.previous == nil), "only the first segment has none before it")
+        let p = segment.prior
         var w = ByteWriter()
         w.u32(UInt32(index.volumeSizes.count))
         for v in index.volumeSizes { w.u64(v) }
-        w.u32(UInt32(index.frames.count))
-        for f in index.frames {
+        w.u32(UInt32(index.frames.count - p.frames))
+        for f in index.frames[p.frames...] {
             w.u32(f.volume); w.u64(f.offset); w.u32(f.storedSize); w.u32(f.decodedSize)
             w.u8(f.codec.rawValue); w.u64(f.payloadHash); w.u64(f.decodedHash)
         }
-        w.u32(UInt32(index.chunks.count))
+        w.u32(UInt32(index.chunks.count - p.chunks))
         var prediction = ChunkPrediction()
-        for c in index.chunks {
+        for c in index.chunks[p.chunks...] {
             var (offset, stored) = (c.offset, c.storedLength)
             if version >= 3 { (offset, stored) = prediction.residuals(of: c) }
             w.u8(c.kind.rawValue); w.u32(c.frame); w.u32(offset); w.u32(stored); w.u32(c.length); w.u32(c.base)
         }
-        w.u32(UInt32(index.contents.count))
-        for c in index.contents { w.u64(c.size); w.u64(c.firstRef); w.u32(c.refCount) }
-        w.u64(UInt64(index.chunkRefs.count))
-        for r in index.chunkRefs { w.u32(r) }
-        w.u32(UInt32(index.inodes.count))
-        for n in index.inodes {
-            w.u8(n.kind.rawValue); w.u32(n.mode); w.u32(n.uid); w.u32(n.gid)
-            w.i64(n.mtimeSec); w.u32(n.mtimeNsec); w.u32(n.nlink); w.u64(n.size); w.u64(n.data); w.u32(n.count)
-            if version >= 4 { w.u32(n.xattrs) }
-        }
-        w.u64(UInt64(index.entries.count))
-        for e in index.entries { w.u64(e.nameOffset); w.u32(e.nameLength); w.u32(e.inode) }
-        w.u64(UInt64(index.strings.count))
-        w.raw(index.strings)
+        w.u32(UInt32(index.contents.count - p.contents))
+        for c in index.contents[p.contents...] { w.u64(c.size); w.u64(c.firstRef); w.u32(c.refCount) }
+        w.u64(UInt64(index.chunkRefs.count - p.chunkRefs))
+        for r in index.chunkRefs[p.chunkRefs...] { w.u32(r) }
+        w.u32(UInt32(index.inodes.count - p.inodes))
+        for n in index.inodes[p.inodes...] { writeInode(n, version: version, into: &w) }
+        w.u64(UInt64(index.entries.count - p.entries))
+        for e in index.entries[p.entries...] { w.u64(e.nameOffset); w.u32(e.nameLength); w.u32(e.inode) }
+        w.u64(UInt64(index.strings.count - p.strings))
+        w.raw(Array(index.strings[p.strings...]))
         if version >= 4 {
-            w.u32(UInt32(index.xattrSets.count))
-            for x in index.xattrSets { w.u64(x.firstPair); w.u32(x.pairCount) }
-            w.u64(UInt64(index.xattrPairs.count))
-            for p in index.xattrPairs { w.u64(p.nameOffset); w.u32(p.nameLength); w.u64(p.valueOffset); w.u32(p.valueLength) }
-            w.u32(UInt32(index.sparse.count))
-            for r in index.sparse { w.u32(r.content); w.u64(r.firstExtent); w.u32(r.extentCount) }
-            w.u64(UInt64(index.extents.count))
-            for e in index.extents { w.u64(e.offset); w.u64(e.length) }
+            w.u32(UInt32(index.xattrSets.count - p.xattrSets))
+            for x in index.xattrSets[p.xattrSets...] { w.u64(x.firstPair); w.u32(x.pairCount) }
+            w.u64(UInt64(index.xattrPairs.count - p.xattrPairs))
+            for x in index.xattrPairs[p.xattrPairs...] { w.u64(x.nameOffset); w.u32(x.nameLength); w.u64(x.valueOffset); w.u32(x.valueLength) }
+            w.u32(UInt32(index.sparse.count - p.sparse))
+            for r in index.sparse[p.sparse...] { w.u32(r.content); w.u64(r.firstExtent); w.u32(r.extentCount) }
+            w.u64(UInt64(index.extents.count - p.extents))
+            for e in index.extents[p.extents...] { w.u64(e.offset); w.u64(e.length) }
+        }
+        if version >= 5 {
+            w.u32(1)
+            w.u32(UInt32(segment.number))
+            let previous = segment.previous ?? SegmentLocator(volume: 0, offset: 0, size: 0, hash: 0)
+            w.u32(previous.volume); w.u64(previous.offset); w.u64(previous.size); w.u64(previous.hash)
+            w.u32(UInt32(p.frames)); w.u32(UInt32(p.chunks)); w.u32(UInt32(p.contents)); w.u64(UInt64(p.chunkRefs))
+            w.u32(UInt32(p.inodes)); w.u64(UInt64(p.entries)); w.u64(UInt64(p.strings)); w.u32(UInt32(p.xattrSets))
+            w.u64(UInt64(p.xattrPairs)); w.u32(UInt32(p.sparse)); w.u64(UInt64(p.extents)); w.u32(UInt32(p.versions))
+            w.u32(UInt32(segment.replacedInodes.count))
+            for id in segment.replacedInodes {
+                w.u32(UInt32(id))
+                writeInode(index.inodes[id], version: version, into: &w)
+            }
+            w.u32(UInt32(index.versions.count - p.versions))
+            for v in index.versions[p.versions...] {
+                w.u64(v.nameOffset); w.u32(v.nameLength); w.i64(v.added); w.u32(v.inode); w.u64(v.files); w.u64(v.bytes)
+            }
+            w.u64(UInt64(segment.builderState.count))
+            w.raw(segment.builderState)
         }
 
         var body = w.bytes
@@ -74,11 +100,20 @@ public enum IndexCodec {
         header.raw(index.archiveID)
         header.u64(0)                       // checksum, filled in below
         header.u64(UInt64(body.count))
-        header.raw([UInt8](repeating: 0, count: 16))
+        // Format 4: the parity volumes the build writes (so a repair can make
+        // them again when all of them are lost); then reserved, zero.
+        header.u32(version >= 4 ? UInt32(index.parityCount) : 0)
+        header.raw([UInt8](repeating: 0, count: 12))
         var all = header.bytes + body
         let checksum = all.withUnsafeBytes { XXHash64.hash($0) }
         withUnsafeBytes(of: checksum.littleEndian) { all.replaceSubrange(checksumOffset..<(checksumOffset + 8), with: $0) }
         return all
+    }
+
+    private static func writeInode(_ n: Inode, version: UInt32, into w: inout ByteWriter) {
+        w.u8(n.kind.rawValue); w.u32(n.mode); w.u32(n.uid); w.u32(n.gid)
+        w.i64(n.mtimeSec); w.u32(n.mtimeNsec); w.u32(n.nlink); w.u64(n.size); w.u64(n.data); w.u32(n.count)
+        if version >= 4 { w.u32(n.xattrs) }
     }
 
     static let checksumOffset = 32
@@ -91,8 +126,8 @@ public enum IndexCodec {
     }
 
     /// Compressed form as stored in the last volume.
-    public static func encodeCompressed(_ index: ArchiveIndex) throws -> [UInt8] {
-        try Zlib.compress(encode(index))
+    public static func encodeCompressed(_ index: ArchiveIndex, segment: IndexSegment = IndexSegment()) throws -> [UInt8] {
+        try Zlib.compress(encode(index, segment: segment))
     }
 
     /// Inflates the header alone first: a stream that is not an index is refused
@@ -100,6 +135,12 @@ public enum IndexCodec {
     /// header gives, once that size is one zlib could have produced from these
     /// bytes, so a small hostile stream cannot make the reader allocate gigabytes.
     public static func decodeCompressed(_ bytes: UnsafeRawBufferPointer, what: String) throws -> ArchiveIndex {
+        try IndexChain.merge([decodeCompressedSegment(bytes, what: what)], what: what)
+    }
+
+    /// One compressed segment, parsed but not yet validated (`IndexChain`
+    /// merges the segments of a chain, then validates the whole).
+    static func decodeCompressedSegment(_ bytes: UnsafeRawBufferPointer, what: String) throws -> DecodedSegment {
         let head = try Zlib.decompressPrefix(bytes, what: what, count: headerSize)
         guard head.count == headerSize, Array(head[0..<8]) == magic else {
             throw ArchiveError(.format, "\(what) is not a gpuarc index (bad magic)")
@@ -109,11 +150,17 @@ public enum IndexCodec {
             throw ArchiveError(.format, "\(what) is damaged: its header claims \(bodyLength) bytes, more than \(bytes.count) compressed bytes can hold")
         }
         let body = try Zlib.decompress(bytes, what: what, size: headerSize + Int(bodyLength))
-        return try body.withUnsafeBytes { try decode($0, what: what) }
+        return try body.withUnsafeBytes { try decodeSegment($0, what: what) }
     }
 
-    /// Parses and validates an uncompressed index (format 1 to 4).
+    /// Parses and validates an uncompressed whole index (format 1 to 5; in
+    /// format 5 a first segment).
     public static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> ArchiveIndex {
+        try IndexChain.merge([decodeSegment(bytes, what: what)], what: what)
+    }
+
+    /// Parses an uncompressed index or format-5 segment, unvalidated.
+    static func decodeSegment(_ bytes: UnsafeRawBufferPointer, what: String) throws -> DecodedSegment {
         var r = ByteReader(bytes, what: what)
         guard bytes.count >= headerSize, try r.raw(8) == magic else {
             throw ArchiveError(.format, "\(what) is not a gpuarc index (bad magic)")
@@ -127,13 +174,17 @@ public enum IndexCodec {
         index.archiveID = try r.raw(16)
         let checksum = try r.u64()
         let bodyLength = try r.u64()
-        let reserved = try r.raw(16)
+        let parityCount = try r.u32()
+        let reserved = try r.raw(12)
         guard bodyLength == UInt64(r.remaining), Self.checksum(of: bytes) == checksum else {
             throw ArchiveError(.format, "\(what) is damaged: its checksum does not match")
         }
-        guard flags == 0, reserved.allSatisfy({ $0 == 0 }) else {
+        guard flags == 0, reserved.allSatisfy({ $0 == 0 }), version >= 4 || parityCount == 0,
+              parityCount < UInt32(ReedSolomon.maxShards) else {
             throw ArchiveError(.unsupported, "\(what) uses features this gpuarc does not know (flags \(flags)); use a newer gpuarc")
         }
+        index.parityCount = Int(parityCount)
+        index.formatVersion = version
         if version >= 2 {
             // Back to rows, then the one parser below.
             let rows = try IndexColumns.rows(fromColumns: UnsafeRawBufferPointer(rebasing: bytes[headerSize...]),
@@ -144,10 +195,10 @@ public enum IndexCodec {
     }
 
     /// The sections of a body in rows (format 1's layout, with format 4's
-    /// extra field and sections), validated. From format 3 on the chunk
-    /// table holds residuals.
+    /// and 5's extra field and sections), not yet validated. From format 3
+    /// on the chunk table holds residuals.
     private static func parseSections(_ body: UnsafeRawBufferPointer, into header: ArchiveIndex, version: UInt32,
-                                      what: String) throws -> ArchiveIndex {
+                                      what: String) throws -> DecodedSegment {
         let predicted = version >= 3
         var r = ByteReader(body, what: what)
         var index = header
@@ -194,16 +245,7 @@ public enum IndexCodec {
 
         let inodeCount = try r.count(of: version >= 4 ? inodeRecordSizeV4 : inodeRecordSize, section: "inode table")
         index.inodes.reserveCapacity(inodeCount)
-        for i in 0..<inodeCount {
-            let kindByte = try r.u8()
-            guard let kind = InodeKind(rawValue: kindByte) else {
-                throw ArchiveError(.format, "\(what): inode \(i) has unknown type \(kindByte)")
-            }
-            index.inodes.append(Inode(kind: kind, mode: try r.u32(), uid: try r.u32(), gid: try r.u32(),
-                                      mtimeSec: try r.i64(), mtimeNsec: try r.u32(), nlink: try r.u32(),
-                                      size: try r.u64(), data: try r.u64(), count: try r.u32(),
-                                      xattrs: version >= 4 ? try r.u32() : 0))
-        }
+        for i in 0..<inodeCount { index.inodes.append(try readInode(&r, version: version, what: "\(what): inode \(i)")) }
 
         let entryCount = try r.count(of: entryRecordSize, wide: true, section: "directory entry table")
         index.entries.reserveCapacity(entryCount)
@@ -232,12 +274,70 @@ public enum IndexCodec {
             index.extents.reserveCapacity(extentCount)
             for _ in 0..<extentCount { index.extents.append(DataExtent(offset: try r.u64(), length: try r.u64())) }
         }
+        var decoded = DecodedSegment(tables: index, segment: IndexSegment(), replacements: [])
+        if version >= 5 { try parseSegmentSections(&r, into: &decoded, what: what) }
         guard r.remaining == 0 else {
             throw ArchiveError(.format, "\(what) is damaged: \(r.remaining) unexpected bytes after its last table")
         }
-        try IndexValidator(what: what).validate(&index)
-        return index
+        return decoded
     }
+
+    private static func readInode(_ r: inout ByteReader, version: UInt32, what: String) throws -> Inode {
+        let kindByte = try r.u8()
+        guard let kind = InodeKind(rawValue: kindByte) else {
+            throw ArchiveError(.format, "\(what) has unknown type \(kindByte)")
+        }
+        return Inode(kind: kind, mode: try r.u32(), uid: try r.u32(), gid: try r.u32(),
+                     mtimeSec: try r.i64(), mtimeNsec: try r.u32(), nlink: try r.u32(),
+                     size: try r.u64(), data: try r.u64(), count: try r.u32(),
+                     xattrs: version >= 4 ? try r.u32() : 0)
+    }
+
+    /// Format 5's segment record, replaced inodes, versions and builder state.
+    private static func parseSegmentSections(_ r: inout ByteReader, into decoded: inout DecodedSegment, what: String) throws {
+        guard try r.count(of: segmentRecordSize, section: "segment record") == 1 else {
+            throw ArchiveError(.format, "\(what) is damaged: it must hold exactly one segment record")
+        }
+        var segment = IndexSegment()
+        segment.number = Int(try r.u32())
+        let previous = SegmentLocator(volume: try r.u32(), offset: try r.u64(), size: try r.u64(), hash: try r.u64())
+        var p = TableCounts()
+        p.frames = Int(try r.u32()); p.chunks = Int(try r.u32()); p.contents = Int(try r.u32())
+        p.chunkRefs = try r.count64(); p.inodes = Int(try r.u32()); p.entries = try r.count64()
+        p.strings = try r.count64(); p.xattrSets = Int(try r.u32()); p.xattrPairs = try r.count64()
+        p.sparse = Int(try r.u32()); p.extents = try r.count64(); p.versions = Int(try r.u32())
+        segment.prior = p
+        guard segment.number >= 1 else { throw ArchiveError(.format, "\(what) is damaged: segment number 0") }
+        if segment.number == 1 {
+            guard previous == SegmentLocator(volume: 0, offset: 0, size: 0, hash: 0), p == TableCounts() else {
+                throw ArchiveError(.format, "\(what) is damaged: its first segment claims rows before it")
+            }
+        } else {
+            segment.previous = previous
+        }
+        let replacedCount = try r.count(of: replacedInodeRecordSize, section: "replaced inode table")
+        for i in 0..<replacedCount {
+            let id = Int(try r.u32())
+            decoded.replacements.append((id, try readInode(&r, version: 5, what: "\(what): replaced inode \(i)")))
+        }
+        segment.replacedInodes = decoded.replacements.map(\.0)
+        let versionCount = try r.count(of: versionRecordSize, section: "version table")
+        for _ in 0..<versionCount {
+            decoded.tables.versions.append(VersionRecord(nameOffset: try r.u64(), nameLength: try r.u32(), added: try r.i64(),
+                                                         inode: try r.u32(), files: try r.u64(), bytes: try r.u64()))
+        }
+        let stateLength = try r.count(of: 1, wide: true, section: "builder state")
+        segment.builderState = try r.raw(stateLength)
+        decoded.segment = segment
+    }
+}
+
+/// An index or format-5 segment as parsed: its tables (the rows it adds),
+/// its segment record, and the inodes it replaces.
+struct DecodedSegment {
+    var tables: ArchiveIndex
+    var segment: IndexSegment
+    var replacements: [(Int, Inode)]
 }
 
 /// Format 3's chunk-table prediction. Chunks are stored one after another in

@@ -35,7 +35,25 @@ enum IndexColumns {
     /// table's offsets as what is left after predicting them (`IndexCodec`),
     /// mostly zeros, so they are not delta-coded.
     static func sections(version: UInt32) -> [Section] {
-        version >= 4 ? sectionsV4 : version >= 3 ? sectionsV3 : sections
+        version >= 5 ? sectionsV5 : version >= 4 ? sectionsV4 : version >= 3 ? sectionsV3 : sections
+    }
+
+    /// Format 5: format 4's tables hold the rows a segment adds; four
+    /// sections follow: the segment record (one), the inodes it replaces,
+    /// the versions it adds, and the builder state (bytes).
+    static let sectionsV5: [Section] = sectionsV4 + [
+        Section(name: "segment record", countWidth: 4, fields: [
+            Field(4), Field(4), Field(8), Field(8), Field(8),                    // number, previous segment
+            Field(4), Field(4), Field(4), Field(8), Field(4), Field(8), Field(8), // rows before it
+            Field(4), Field(8), Field(4), Field(8), Field(4)]),
+        Section(name: "replaced inode table", countWidth: 4, fields: [Field(4, delta: true)] + inodeFieldsV4),
+        Section(name: "version table", countWidth: 4, fields: [
+            Field(8, delta: true), Field(4), Field(8, delta: true), Field(4, delta: true), Field(8), Field(8)]),
+        Section(name: "builder state", countWidth: 8, fields: nil),
+    ]
+
+    static var inodeFieldsV4: [Field] {
+        sectionsV4.first { $0.name == "inode table" }!.fields!
     }
 
     /// Format 4: the inode gains its xattr set (u32), and four tables follow

@@ -16,6 +16,24 @@ struct IndexValidator {
         try validateContents(&index, storedBytes: stored)
         try validateTree(&index)
         try validateXattrs(index)
+        try validateVersions(index)
+    }
+
+    /// Versions (format 5): each names a distinct directory that is the
+    /// root's entry of that name.
+    private func validateVersions(_ index: ArchiveIndex) throws {
+        var seen = Set<UInt32>()
+        for (i, v) in index.versions.enumerated() {
+            guard v.nameLength > 0, fits(v.nameOffset, v.nameLength, in: index.strings.count) else {
+                throw fail("version \(i) has its name outside the string table")
+            }
+            let name = index.nameBytes(of: v)
+            guard Int(v.inode) < index.inodes.count, index.inodes[Int(v.inode)].kind == .directory,
+                  name.withUnsafeBytes({ index.lookup(directory: ArchiveIndex.rootInode, name: $0) }) == Int(v.inode),
+                  seen.insert(v.inode).inserted else {
+                throw fail("version \(i) (\"\(Escaped.text(name))\") is not a directory of its own at the top of the tree")
+            }
+        }
     }
 
     /// Sparse records: one per content at most, in content order, each

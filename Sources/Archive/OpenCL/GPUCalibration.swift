@@ -1,46 +1,42 @@
 import Foundation
 
-/// Measured GPU and CPU throughput on one device, which is what `auto`
-/// decides by: the GPU is used only where it beat the CPU on this machine.
+/// Measured GPU and CPU throughput of one job (compressing or decoding) on
+/// one device, which is what `auto` decides by: the GPU is used only where
+/// it beat the CPU on this machine.
 public struct GPUCalibration: Codable, Sendable, Equatable {
+    /// The cache key: device, platform, job, kernels version, build kind.
     public var device: String
-    /// Bytes of input per second, GPU wall time including transfers.
-    public var gpuCompress: Double
-    public var gpuDecode: Double
+    /// Bytes per second (of input when compressing, of output when
+    /// decoding), GPU wall time including transfers.
+    public var gpu: Double
     /// Bytes per second of all CPU workers together (one thread's rate times
-    /// the worker count), since the CPU path compresses frames in parallel.
-    public var cpuCompress: Double
-    public var cpuDecode: Double
+    /// the worker count), since the CPU path works on frames in parallel.
+    public var cpu: Double
     public var measured: Date
 
-    public var gpuCompressesFaster: Bool { gpuCompress > cpuCompress }
-    public var gpuDecodesFaster: Bool { gpuDecode > cpuDecode }
+    public var gpuIsFaster: Bool { gpu > cpu }
 }
 
-/// The CPU codec as the calibration sees it; the archive passes its own.
-public struct CPUCodecForCalibration {
-    public var compress: (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Int?
-    public var decode: (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) throws -> Void
-    public var threads: Int
+/// What a calibration measures: the GPU's and the CPU's rates in bytes per second.
+public typealias CalibrationRates = (gpu: Double, cpu: Double)
 
-    public init(threads: Int,
-                compress: @escaping (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Int?,
-                decode: @escaping (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) throws -> Void) {
-        self.threads = max(1, threads)
-        self.compress = compress
-        self.decode = decode
-    }
-}
-
-/// Short GPU-versus-CPU timing, cached in ~/.cache/gpuarc/calibration.json
-/// (or $XDG_CACHE_HOME/gpuarc) keyed by device, so it runs once per machine.
+/// Short GPU-versus-CPU timings, cached in ~/.cache/gpuarc/calibration.json
+/// (or $XDG_CACHE_HOME/gpuarc, or $GPUARC_CACHE_DIR) keyed by device and job, so each runs once
+/// per machine. The timing itself belongs to the side that does the job:
+/// the writer times its compressors (it has the encoders), the reader its
+/// decoders on the archive it opened (it never links an encoder).
 public enum GPUCalibrator {
-    /// Sample size: two 2 MiB frames, large enough that launch overhead
-    /// does not dominate, small enough to take well under a second.
+    /// Compression sample: two 2 MiB frames, large enough that launch
+    /// overhead does not dominate, small enough to take well under a second.
     public static let defaultSampleFrameSize = 2 << 20
 
+    /// `GPUARC_CACHE_DIR` moves only gpuarc's files (tests use it: moving
+    /// XDG_CACHE_HOME would move PoCL's compiled-kernel cache too, under it).
     public static var cacheFile: URL {
         let env = ProcessInfo.processInfo.environment
+        if let own = env["GPUARC_CACHE_DIR"], !own.isEmpty {
+            return URL(fileURLWithPath: own).appendingPathComponent("calibration.json")
+        }
         let base = env["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
         return base.appendingPathComponent("gpuarc/calibration.json")
@@ -49,63 +45,45 @@ public enum GPUCalibrator {
     /// Bumped whenever the kernels (or the CPU codec they are compared with)
     /// change enough to move the figures, so that figures cached before are
     /// measured again (2: the per-frame compressor and the wide-copy decoder
-    /// for CPU drivers; 3: the CPU LZ4X encoder got 1.3-1.5x faster; 4: the
-    /// CPU codec is compared at the build's level, 5-20x faster at the low
-    /// ones, and `auto` leaves CPU devices out).
-    static let kernelsVersion = 4
+    /// for CPU drivers; 3: the CPU LZ4X encoder got 1.3-1.5x faster; 4:
+    /// compression and decoding measured apart, decoding on the archive's
+    /// frames; 5: the CPU codec is compared at the build's level, 5-20x
+    /// faster at the low ones, and `auto` leaves CPU devices out).
+    static let kernelsVersion = 5
 
-    /// Device, platform and kernels version; debug builds keep their own
-    /// entries, since their CPU codec is many times slower than a release build's.
-    static func key(_ device: OpenCLDevice) -> String {
+    /// Device, platform, job and kernels version; debug builds keep their
+    /// own entries, since their CPU codec is many times slower than a release build's.
+    /// `sample` says what was measured (for compression: the sample size
+    /// and the CPU codec's level), so figures taken at another level are not reused.
+    static func key(_ device: OpenCLDevice, _ work: GPUSelection.Work, _ sample: String = "") -> String {
+        let job = sample.isEmpty ? work.rawValue : "\(work.rawValue) \(sample)"
         #if DEBUG
-        return "\(device.name) | \(device.platformName) | kernels v\(kernelsVersion) | debug build"
+        return "\(device.name) | \(device.platformName) | \(job) | kernels v\(kernelsVersion) | debug build"
         #else
-        return "\(device.name) | \(device.platformName) | kernels v\(kernelsVersion)"
+        return "\(device.name) | \(device.platformName) | \(job) | kernels v\(kernelsVersion)"
         #endif
     }
 
-    /// The cached figures for `device`, measuring and caching them first if needed.
-    public static func calibration(for device: OpenCLDevice, cpu: CPUCodecForCalibration,
-                                   sampleFrameSize: Int = defaultSampleFrameSize) throws -> GPUCalibration {
-        if let cached = loadAll()[key(device)] { return cached }
-        let fresh = try measure(device, cpu: cpu, sampleFrameSize: sampleFrameSize)
+    /// The cached figures of `work` on `device`, calling `measure` and caching
+    /// what it finds first if needed; nil when `measure` had nothing to time
+    /// (an archive without compressed frames), which is not cached.
+    public static func calibration(for device: OpenCLDevice, work: GPUSelection.Work, sample: String = "",
+                                   measure: (OpenCLDevice) throws -> CalibrationRates?) throws -> GPUCalibration? {
+        let key = key(device, work, sample)
+        if let cached = loadAll()[key] { return cached }
+        guard let rates = try measure(device) else { return nil }
+        let fresh = GPUCalibration(device: key, gpu: rates.gpu, cpu: rates.cpu,
+                                   // Whole seconds, as the ISO 8601 cache keeps them.
+                                   measured: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
         var all = loadAll()
-        all[key(device)] = fresh
+        all[key] = fresh
         store(all)
         return fresh
     }
 
-    public static func measure(_ device: OpenCLDevice, cpu: CPUCodecForCalibration,
-                               sampleFrameSize: Int = defaultSampleFrameSize) throws -> GPUCalibration {
-        let frames = sample(frameSize: sampleFrameSize)
-        let bytes = Double(frames.reduce(0) { $0 + $1.count })
-        let compressor = try GPULZ4XCompressor(device: device)
-        let decoder = try GPULZ4XDecoder(device: device)
-        let blocks = allocateOutputs(frames.map { GPULZ4XCompressor.outputBound($0.count) })
-        let cpuBlocks = allocateOutputs(frames.map { GPULZ4XCompressor.outputBound($0.count) })
-        let decoded = allocateOutputs(frames.map(\.count))
-        defer { (blocks + cpuBlocks + decoded).forEach { $0.deallocate() } }
-
-        return try withRawPointers(frames) { inputs in
-            _ = try compressor.compress(inputs, into: blocks)   // builds the kernels, not timed
-            var sizes: [Int?] = []
-            let gpuCompress = try seconds { sizes = try compressor.compress(inputs, into: blocks) }
-            let packed = zip(blocks, sizes).map { UnsafeRawBufferPointer(rebasing: $0[..<($1 ?? 0)]) }
-            _ = try decoder.decode(packed, into: decoded)
-            let gpuDecode = try seconds { _ = try decoder.decode(packed, into: decoded) }
-            let cpuCompress = seconds { for (i, o) in zip(inputs, cpuBlocks) { _ = cpu.compress(i, o) } }
-            let cpuDecode = try seconds { for (b, o) in zip(packed, decoded) { try cpu.decode(b, o) } }
-            let threads = Double(cpu.threads)
-            return GPUCalibration(device: key(device), gpuCompress: bytes / gpuCompress, gpuDecode: bytes / gpuDecode,
-                                  cpuCompress: bytes / cpuCompress * threads, cpuDecode: bytes / cpuDecode * threads,
-                                  // Whole seconds, as the ISO 8601 cache keeps them.
-                                  measured: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
-        }
-    }
-
     /// Deterministic text-like sample (identifiers, keywords, indentation):
     /// the same bytes on every machine, so cached figures compare.
-    static func sample(frameSize: Int) -> [[UInt8]] {
+    public static func sample(frameSize: Int) -> [[UInt8]] {
         let words = ["public", "func", "return", "let", "var", "if", "else", "for", "in", "struct", "class",
                      "self", "count", "buffer", "index", "offset", "frame", "(", ")", "{", "}", "=", "+", "0",
                      "1", "//", "the", "a", "of", "to", "\n", "\n    ", "\n        "]
@@ -119,6 +97,13 @@ public enum GPUCalibrator {
             }
             return Array(frame.prefix(frameSize))
         }
+    }
+
+    /// Wall seconds `body` takes (never zero, so rates stay finite).
+    public static func seconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return max(1e-9, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
     static func loadAll() -> [String: GPUCalibration] {
@@ -137,11 +122,5 @@ public enum GPUCalibrator {
         guard let data = try? encoder.encode(all) else { return }
         try? FileManager.default.createDirectory(at: cacheFile.deletingLastPathComponent(), withIntermediateDirectories: true)
         try? data.write(to: cacheFile, options: .atomic)
-    }
-
-    private static func seconds(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return max(1e-9, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 }

@@ -14,13 +14,16 @@ public enum GPUMode: String, CaseIterable, Sendable {
 /// faster. `gpu` uses whatever `--device` names, CPU devices included: that
 /// is how the tests run the kernels on PoCL.
 public enum GPUSelection {
-    public enum Work: String { case compress = "compressing", decode = "decoding" }
+    public enum Work: String, Sendable { case compress = "compressing", decode = "decoding" }
 
-    public static func devices(mode: GPUMode, list: String?, for work: Work, cpu: CPUCodecForCalibration,
-                               sampleFrameSize: Int = GPUCalibrator.defaultSampleFrameSize)
+    /// `measure` times `work` on a device against the CPU (only called when
+    /// the figures are not cached yet); `sample` names what it measures on,
+    /// so that remembered decisions made on another sample do not apply.
+    public static func devices(mode: GPUMode, list: String?, for work: Work, sample: String,
+                               measure: (OpenCLDevice) throws -> CalibrationRates?)
         throws -> (devices: [OpenCLDevice], note: String?) {
         if mode == .cpu { return ([], nil) }
-        let memoKey = Self.memoKey(work, list, sampleFrameSize)
+        let memoKey = Self.memoKey(work, list, sample)
         if mode == .auto, let note = AutoDecisionMemo.cpuNote(for: memoKey) { return ([], note) }
         let runtime: OpenCLRuntime
         do {
@@ -41,13 +44,18 @@ public enum GPUSelection {
         var faster: [OpenCLDevice] = []
         var slower: [String] = []
         var measuredFaster: [String] = []
+        var unmeasured = false
         for device in candidates {
-            let figures = try GPUCalibrator.calibration(for: device, cpu: cpu, sampleFrameSize: sampleFrameSize)
-            let (gpu, host, wins) = work == .compress
-                ? (figures.gpuCompress, figures.cpuCompress, figures.gpuCompressesFaster)
-                : (figures.gpuDecode, figures.cpuDecode, figures.gpuDecodesFaster)
-            let measured = "\(device.name) \(Int(gpu / 1e6)) MB/s vs CPU \(Int(host / 1e6)) MB/s"
-            if wins { faster.append(device); measuredFaster.append(measured) } else { slower.append(measured) }
+            guard let figures = try GPUCalibrator.calibration(for: device, work: work, sample: sample, measure: measure) else {
+                unmeasured = true
+                continue
+            }
+            let measured = "\(device.name) \(Int(figures.gpu / 1e6)) MB/s vs CPU \(Int(figures.cpu / 1e6)) MB/s"
+            if figures.gpuIsFaster { faster.append(device); measuredFaster.append(measured) } else { slower.append(measured) }
+        }
+        if faster.isEmpty && slower.isEmpty && unmeasured {
+            // Nothing to time on (no compressed frame): not remembered, the next archive may have some.
+            return ([], "nothing to measure OpenCL \(work.rawValue) on; \(work.rawValue) on the CPU")
         }
         let skipped = sameCores.isEmpty ? "" : "; CPU devices left out: \(sameCores.joined(separator: "; "))"
         if faster.isEmpty {
@@ -59,7 +67,7 @@ public enum GPUSelection {
     }
 
     /// What an `auto` decision remembered in `AutoDecisionMemo` is keyed by.
-    static func memoKey(_ work: Work, _ list: String?, _ sampleFrameSize: Int) -> String {
-        "\(work.rawValue) | devices \(list ?? "all") | sample \(sampleFrameSize)"
+    static func memoKey(_ work: Work, _ list: String?, _ sample: String) -> String {
+        "\(work.rawValue) | devices \(list ?? "all") | \(sample)"
     }
 }

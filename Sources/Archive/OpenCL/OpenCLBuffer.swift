@@ -2,13 +2,13 @@ import COpenCL
 
 /// A device buffer that is kept across batches and only reallocated when a
 /// batch needs more room than any before it.
-final class OpenCLBuffer {
+package final class OpenCLBuffer {
     private let device: OpenCLDevice
     private let flags: cl_mem_flags
     private(set) var mem: cl_mem?
     private(set) var capacity = 0
 
-    init(_ device: OpenCLDevice, flags: Int32) {
+    package init(_ device: OpenCLDevice, flags: Int32) {
         self.device = device
         self.flags = cl_mem_flags(flags)
     }
@@ -16,7 +16,7 @@ final class OpenCLBuffer {
     deinit { if let mem { clReleaseMemObject(mem) } }
 
     /// Makes room for `bytes` (at least 1, as OpenCL refuses empty buffers).
-    func ensure(_ bytes: Int) throws {
+    package func ensure(_ bytes: Int) throws {
         let wanted = max(bytes, 1)
         if wanted <= capacity { return }
         if UInt64(wanted) > device.maxAllocation {
@@ -34,7 +34,7 @@ final class OpenCLBuffer {
     }
 
     /// Queues a host → device copy; `bytes` must stay valid until the event completes.
-    func write(_ queue: cl_command_queue, _ bytes: UnsafeRawPointer, count: Int, at offset: Int = 0) throws -> cl_event? {
+    package func write(_ queue: cl_command_queue, _ bytes: UnsafeRawPointer, count: Int, at offset: Int = 0) throws -> cl_event? {
         if count == 0 { return nil }
         var event: cl_event?
         try OpenCLError.check(clEnqueueWriteBuffer(queue, mem, cl_bool(CL_FALSE), offset, count, bytes, 0, nil, &event),
@@ -43,7 +43,7 @@ final class OpenCLBuffer {
     }
 
     /// Queues a device → host copy; `bytes` must stay valid until the event completes.
-    func read(_ queue: cl_command_queue, into bytes: UnsafeMutableRawPointer, count: Int, at offset: Int = 0) throws -> cl_event? {
+    package func read(_ queue: cl_command_queue, into bytes: UnsafeMutableRawPointer, count: Int, at offset: Int = 0) throws -> cl_event? {
         if count == 0 { return nil }
         var event: cl_event?
         try OpenCLError.check(clEnqueueReadBuffer(queue, mem, cl_bool(CL_FALSE), offset, count, bytes, 0, nil, &event),

@@ -16,9 +16,9 @@ public final class OpenCLDevice: @unchecked Sendable, CustomStringConvertible {
     public let maxAllocation: UInt64
     public let computeUnits: Int
     public let maxWorkGroupSize: Int
-    let context: cl_context
+    package let context: cl_context
     /// Two queues so that consecutive batches overlap (see `OpenCLBatchSlots`).
-    let queues: [cl_command_queue]
+    package let queues: [cl_command_queue]
 
     private let lock = NSLock()
     private var programs: [String: cl_program] = [:]

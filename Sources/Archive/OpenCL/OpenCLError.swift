@@ -35,7 +35,7 @@ public enum OpenCLError: Error, CustomStringConvertible, Equatable {
     }
 
     /// Throws `.call` unless `code` is CL_SUCCESS.
-    static func check(_ code: cl_int, _ name: String) throws {
+    package static func check(_ code: cl_int, _ name: String) throws {
         if code != CL_SUCCESS { throw OpenCLError.call(name, code) }
     }
 

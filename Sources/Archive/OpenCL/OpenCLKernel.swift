@@ -2,11 +2,11 @@ import COpenCL
 
 /// A kernel object owned by one user: OpenCL kernel arguments are state on
 /// the kernel, so two threads must never share one.
-final class OpenCLKernel {
-    let kernel: cl_kernel
-    let name: String
+package final class OpenCLKernel {
+    package let kernel: cl_kernel
+    package let name: String
 
-    init(_ device: OpenCLDevice, file: String, name: String, options: String = "") throws {
+    package init(_ device: OpenCLDevice, file: String, name: String, options: String = "") throws {
         let program = try device.program(file, options: options)
         var status: cl_int = 0
         guard let kernel = clCreateKernel(program, name, &status), status == CL_SUCCESS else {
@@ -18,13 +18,13 @@ final class OpenCLKernel {
 
     deinit { clReleaseKernel(kernel) }
 
-    func set(_ index: Int, _ buffer: OpenCLBuffer) throws {
+    package func set(_ index: Int, _ buffer: OpenCLBuffer) throws {
         var mem = buffer.mem
         try OpenCLError.check(clSetKernelArg(kernel, cl_uint(index), MemoryLayout<cl_mem?>.size, &mem),
                               "clSetKernelArg(\(name), \(index))")
     }
 
-    func set<T: FixedWidthInteger>(_ index: Int, value: T) throws {
+    package func set<T: FixedWidthInteger>(_ index: Int, value: T) throws {
         var copy = value
         try OpenCLError.check(clSetKernelArg(kernel, cl_uint(index), MemoryLayout<T>.size, &copy),
                               "clSetKernelArg(\(name), \(index))")
@@ -32,7 +32,7 @@ final class OpenCLKernel {
 
     /// Queues a 1-D launch of `global` work-items in groups of `local`
     /// (rounded up so every group is full; kernels bound-check their ids).
-    func enqueue(_ queue: cl_command_queue, global: Int, local: Int) throws -> cl_event? {
+    package func enqueue(_ queue: cl_command_queue, global: Int, local: Int) throws -> cl_event? {
         if global == 0 { return nil }
         var globalSize = (global + local - 1) / local * local
         var localSize = local
@@ -61,28 +61,30 @@ public struct OpenCLTimings: Sendable {
 }
 
 /// A queued launch with the kernel's name, for the per-kernel timings.
-typealias OpenCLLaunch = (name: String, event: cl_event?)
+package typealias OpenCLLaunch = (name: String, event: cl_event?)
 
 extension OpenCLKernel {
-    func launch(_ queue: cl_command_queue, global: Int, local: Int) throws -> OpenCLLaunch {
+    package func launch(_ queue: cl_command_queue, global: Int, local: Int) throws -> OpenCLLaunch {
         (name, try enqueue(queue, global: global, local: local))
     }
 }
 
 /// The events one in-flight batch has queued, by kind, until `finish`.
-struct OpenCLBatchEvents {
-    var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
+package struct OpenCLBatchEvents {
+    package var uploads: [cl_event?] = [], kernels: [OpenCLLaunch] = [], downloads: [cl_event?] = []
+
+    package init() {}
 
     /// Waits for them, sums their profiled times and forgets them.
-    mutating func finish() throws -> OpenCLTimings {
+    package mutating func finish() throws -> OpenCLTimings {
         defer { self = OpenCLBatchEvents() }
         return try OpenCLEvents.finish(uploads: uploads, kernels: kernels, downloads: downloads)
     }
 }
 
-enum OpenCLEvents {
+package enum OpenCLEvents {
     /// Waits for `events` and releases them.
-    static func wait(_ events: [cl_event?]) throws {
+    package static func wait(_ events: [cl_event?]) throws {
         let live = events.compactMap { $0 }
         defer { live.forEach { clReleaseEvent($0) } }
         if live.isEmpty { return }
@@ -91,7 +93,7 @@ enum OpenCLEvents {
     }
 
     /// Nanoseconds between start and end of a completed event (0 for none).
-    static func duration(_ event: cl_event?) throws -> UInt64 {
+    package static func duration(_ event: cl_event?) throws -> UInt64 {
         guard let event else { return 0 }
         var start: cl_ulong = 0
         var end: cl_ulong = 0
@@ -104,7 +106,7 @@ enum OpenCLEvents {
 
     /// Waits for the events of one batch, sums their profiled times by kind
     /// and releases them.
-    static func finish(uploads: [cl_event?], kernels: [OpenCLLaunch], downloads: [cl_event?]) throws -> OpenCLTimings {
+    package static func finish(uploads: [cl_event?], kernels: [OpenCLLaunch], downloads: [cl_event?]) throws -> OpenCLTimings {
         let kernelEvents = kernels.map(\.event)
         try wait(uploads.map(retain) + kernelEvents.map(retain) + downloads.map(retain))
         defer { (uploads + kernelEvents + downloads).compactMap { $0 }.forEach { clReleaseEvent($0) } }

@@ -3,7 +3,7 @@
 /// callers; the build pipeline hands in its own buffers.
 
 /// Calls `body` with stable copies of `arrays`, freed afterwards.
-func withRawPointers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) throws -> R) throws -> R {
+package func withRawPointers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) throws -> R) throws -> R {
     let copies = arrays.map { array -> UnsafeMutableRawBufferPointer in
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 16)
         array.withUnsafeBytes { copy.copyMemory(from: $0) }
@@ -14,6 +14,6 @@ func withRawPointers<R>(_ arrays: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) 
 }
 
 /// Scratch outputs of the given sizes; the caller frees them.
-func allocateOutputs(_ sizes: [Int]) -> [UnsafeMutableRawBufferPointer] {
+package func allocateOutputs(_ sizes: [Int]) -> [UnsafeMutableRawBufferPointer] {
     sizes.map { UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer.allocate(byteCount: max($0, 1), alignment: 16)[..<$0]) }
 }

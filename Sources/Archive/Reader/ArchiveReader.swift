@@ -5,8 +5,11 @@ public struct ReaderOptions: Sendable {
     public var cacheBytes: Int = 512 << 20
     /// Decode the next frame in the background when a file is read sequentially.
     public var readAhead: Bool = true
-    /// Decodes whole LZ4X frames instead of the CPU decoder (`--decoder gpu`).
+    /// Decodes whole LZ4X frames instead of the CPU decoder.
     public var frameDecoder: FrameDecoding?
+    /// `--decoder`/`--device`: chooses `frameDecoder` once the archive is
+    /// open, when it is not set (nil: the CPU decoder, OpenCL never loaded).
+    public var decoderRequest: DecoderRequest?
     public init(cacheBytes: Int = 512 << 20, readAhead: Bool = true) {
         self.cacheBytes = cacheBytes
         self.readAhead = readAhead
@@ -19,6 +22,22 @@ public struct ReaderOptions: Sendable {
 public final class ArchiveReader: @unchecked Sendable {
     public let index: ArchiveIndex
     public let volumes: VolumeSet
+    /// What opening had to work around (the index read from its copy, or
+    /// rebuilt from parity): for the user to see, with what to do.
+    public let notices: [String]
+    /// Volumes after the last one the index lists, left by an append that
+    /// did not finish (the archive is as it was before it): to be reported,
+    /// and replaced by the next append.
+    public let leftoverVolumes: [BytePath]
+
+    /// The line to show for `leftoverVolumes`, if any.
+    public var leftoverWarning: String? {
+        guard !leftoverVolumes.isEmpty else { return nil }
+        let names = leftoverVolumes.map(\.description).joined(separator: ", ")
+        return "\(names) \(leftoverVolumes.count == 1 ? "is" : "are") not part of the archive: no complete index lists \(leftoverVolumes.count == 1 ? "it" : "them") (an append that did not finish leaves such volumes; the next append replaces them, or delete them)"
+    }
+    /// Why `--decoder auto` stayed on the CPU, when it did: for the user to see.
+    public let decoderNote: String?
     let cache: FrameCache
     private let options: ReaderOptions
     private let deltas: DeltaChunkCache
@@ -31,12 +50,21 @@ public final class ArchiveReader: @unchecked Sendable {
     }
 
     public init(path: BytePath, options: ReaderOptions = ReaderOptions()) throws {
-        let (index, volumes) = try ArchiveOpener.open(path: path)
+        let opened = try ArchiveOpener.open(path: path)
+        let (index, volumes) = (opened.index, opened.volumes)
         self.index = index
         self.volumes = volumes
+        notices = opened.notices
+        leftoverVolumes = opened.leftovers
         self.options = options
-        self.cache = FrameCache(store: FrameStore(index: index, volumes: volumes), budget: options.cacheBytes,
-                                decoder: options.frameDecoder)
+        let loader = FrameLoader(index: index, volumes: volumes)
+        var decoder = options.frameDecoder
+        var decoderNote: String?
+        if decoder == nil, let request = options.decoderRequest {
+            (decoder, decoderNote) = try OpenCLReadSetup.decoder(for: request, loader: loader)
+        }
+        self.decoderNote = decoderNote
+        self.cache = FrameCache(loader: loader, budget: options.cacheBytes, decoder: decoder)
         self.deltas = DeltaChunkCache(budget: max(options.cacheBytes / 16, 1 << 20))
     }
 
@@ -123,6 +151,16 @@ public final class ArchiveReader: @unchecked Sendable {
         return Int(end - offset)
     }
 
+    /// The decoded bytes of stored chunk `id` (an append compares a new
+    /// chunk with them, or takes them as its delta base).
+    public func chunkBytes(_ id: Int) throws -> [UInt8] {
+        let length = Int(index.chunks[id].length)
+        guard length > 0 else { return [] }
+        var bytes = [UInt8](repeating: 0, count: length)
+        try bytes.withUnsafeMutableBytes { try copy(chunk: id, from: 0, count: length, to: $0.baseAddress!) }
+        return bytes
+    }
+
     /// Index of the chunk ref whose byte range holds `offset` (binary search).
     private func firstRef(covering offset: UInt64, in refs: Range<Int>) -> Int {
         var lo = refs.lowerBound, hi = refs.upperBound
@@ -170,9 +208,17 @@ public final class ArchiveReader: @unchecked Sendable {
         return Array(buffer[Int(base.length)...])
     }
 
+    /// Restricts read-ahead to `frames` (sorted; nil: any frame): after a
+    /// frame, the next of these is read ahead instead of the frame after it.
+    /// An extraction of some paths sets the frames it needs, so that no
+    /// other frame is decoded (or read from its volume) on its behalf.
+    public func limitReadAhead(to frames: [Int]?) {
+        readAheadState.setAllowed(frames)
+    }
+
     private func prefetch(after frame: Int) {
-        let next = frame + 1
-        guard next < index.frames.count, !cache.isComplete(next), readAheadState.beginPrefetch(next) else { return }
+        guard let next = readAheadState.frame(after: frame, count: index.frames.count),
+              !cache.isComplete(next), readAheadState.beginPrefetch(next) else { return }
         let cache = self.cache, size = Int(index.frames[next].decodedSize), state = readAheadState
         DispatchQueue.global(qos: .utility).async {
             _ = try? cache.withFrame(next, upTo: size) { _ in () }
@@ -187,6 +233,26 @@ final class ReadAheadTracker: @unchecked Sendable {
     private let lock = NSLock()
     private var lastEnd: [Int: UInt64] = [:]
     private var inFlight: Set<Int> = []
+    /// The frames read-ahead may choose from, sorted (nil: any).
+    private var allowed: [Int]?
+
+    func setAllowed(_ frames: [Int]?) {
+        lock.lock(); defer { lock.unlock() }
+        allowed = frames
+    }
+
+    /// The frame to read ahead after `frame`: the next one, or the next of
+    /// the allowed ones (binary search); nil past the last.
+    func frame(after frame: Int, count: Int) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard let allowed else { return frame + 1 < count ? frame + 1 : nil }
+        var lo = 0, hi = allowed.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if allowed[mid] <= frame { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < allowed.count ? allowed[lo] : nil
+    }
 
     func isSequential(content: Int, offset: UInt64, end: UInt64) -> Bool {
         lock.lock(); defer { lock.unlock() }

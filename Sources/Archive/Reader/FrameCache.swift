@@ -32,7 +32,7 @@ final class FrameCache: @unchecked Sendable {
         }
     }
 
-    private let store: FrameStore
+    let loader: FrameLoader
     private let budget: Int
     private let lock = NSLock()
     private var entries: [Int: Entry] = [:]
@@ -48,8 +48,8 @@ final class FrameCache: @unchecked Sendable {
     /// Whole-frame decoder replacing the resumable CPU one, if set.
     private let decoder: FrameDecoding?
 
-    init(store: FrameStore, budget: Int, decoder: FrameDecoding? = nil) {
-        self.store = store
+    init(loader: FrameLoader, budget: Int, decoder: FrameDecoding? = nil) {
+        self.loader = loader
         self.budget = budget
         self.decoder = decoder
     }
@@ -70,7 +70,7 @@ final class FrameCache: @unchecked Sendable {
             try fill(entry, upTo: upTo)
         } catch {
             let failure = error as? ArchiveError
-                ?? ArchiveError(.corruptFrame, "\(store.location(frame)): \(error)")
+                ?? ArchiveError(.corruptFrame, "\(loader.location(frame)): \(error)")
             entry.failure = failure
             release(entry)
             onFailure?(frame, failure)
@@ -88,17 +88,17 @@ final class FrameCache: @unchecked Sendable {
     // MARK: - Loading and decoding (entry lock held)
 
     private func fill(_ entry: Entry, upTo: Int) throws {
-        let record = store.index.frames[entry.frame]
+        let record = loader.index.frames[entry.frame]
         let size = Int(record.decodedSize)
         let target = min(max(upTo, 0), size)
         if entry.decoded != nil && entry.available >= target { return }
         if entry.decoded == nil {
-            let payload = try store.loadPayload(entry.frame)
+            let payload = try loader.loadPayload(entry.frame)
             switch record.codec {
             case .raw:
                 entry.decoded = payload
                 entry.available = size
-                try checkDecoded(entry, record)
+                try loader.checkDecoded(entry.frame, UnsafeRawBufferPointer(payload))
                 charge(entry, payload.count, complete: true)
                 return
             case .lz4x:
@@ -110,45 +110,19 @@ final class FrameCache: @unchecked Sendable {
             }
         }
         guard let payload = entry.payload else { return }
+        let stored = UnsafeRawBufferPointer(start: payload.baseAddress, count: Int(record.storedSize))
         if let decoder {
-            try decodeWhole(entry, record, payload, decoder)
-            return
+            // A whole-frame decoder (the GPU's): all of it at the first read.
+            try loader.decode(entry.frame, stored, into: entry.decoded!, decoder: decoder)
+            entry.available = size
+        } else {
+            try loader.decodeStep(entry.frame, stored, into: entry.decoded!, progress: &entry.progress, until: target)
+            entry.available = entry.progress.output
+            guard entry.progress.finished else { return }
         }
-        do {
-            try LZ4XDecoder.decode(UnsafeRawBufferPointer(start: payload.baseAddress, count: Int(record.storedSize)),
-                                   into: entry.decoded!, progress: &entry.progress, until: target)
-        } catch {
-            throw ArchiveError(.corruptFrame, "\(store.location(entry.frame)): does not decode (\(error))")
-        }
-        entry.available = entry.progress.output
-        if entry.progress.finished {
-            try checkDecoded(entry, record)
-            payload.deallocate()
-            entry.payload = nil
-            charge(entry, -payload.count, complete: true)
-        }
-    }
-
-    /// Decodes the whole frame at once with `decoder` (entry lock held).
-    private func decodeWhole(_ entry: Entry, _ record: FrameRecord, _ payload: UnsafeMutableRawBufferPointer,
-                             _ decoder: FrameDecoding) throws {
-        do {
-            try decoder.decode(UnsafeRawBufferPointer(start: payload.baseAddress, count: Int(record.storedSize)),
-                               into: entry.decoded!)
-        } catch {
-            throw ArchiveError(.corruptFrame, "\(store.location(entry.frame)): does not decode (\(error))")
-        }
-        entry.available = Int(record.decodedSize)
-        try checkDecoded(entry, record)
         payload.deallocate()
         entry.payload = nil
         charge(entry, -payload.count, complete: true)
-    }
-
-    private func checkDecoded(_ entry: Entry, _ record: FrameRecord) throws {
-        guard XXHash64.hash(UnsafeRawBufferPointer(entry.decoded!)) == record.decodedHash else {
-            throw ArchiveError(.corruptFrame, "\(store.location(entry.frame)): decoded bytes fail their checksum")
-        }
     }
 
     /// Frees a failed entry's buffers; it stays cached as a remembered failure.

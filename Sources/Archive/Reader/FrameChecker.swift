@@ -13,30 +13,18 @@ extension ArchiveReader {
     }
 
     /// Runs `body` on a frame's checked decoded bytes (and its stored payload),
-    /// outside the cache: for --verify and the codec benchmark.
+    /// outside the cache: for --verify and the codec benchmark. The same
+    /// loader as the cache's (parity included, where the archive has it).
     public func withDecodedFrame<R>(_ frame: Int, _ body: (_ decoded: UnsafeRawBufferPointer, _ stored: UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let store = FrameStore(index: index, volumes: volumes)
+        let loader = FrameLoader(index: index, volumes: volumes)
         let record = index.frames[frame]
-        let payload = try store.loadPayload(frame)
+        let payload = try loader.loadPayload(frame)
         defer { payload.deallocate() }
         let stored = UnsafeRawBufferPointer(payload)
-        if record.codec == .raw {
-            guard XXHash64.hash(stored) == record.decodedHash else {
-                throw ArchiveError(.corruptFrame, "\(store.location(frame)): decoded bytes fail their checksum")
-            }
-            return try body(stored, stored)
-        }
         let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: max(Int(record.decodedSize), 1), alignment: 64)
         defer { decoded.deallocate() }
         let out = UnsafeMutableRawBufferPointer(rebasing: decoded[0..<Int(record.decodedSize)])
-        do {
-            try LZ4XDecoder.decode(stored, into: out)
-        } catch {
-            throw ArchiveError(.corruptFrame, "\(store.location(frame)): does not decode (\(error))")
-        }
-        guard XXHash64.hash(UnsafeRawBufferPointer(out)) == record.decodedHash else {
-            throw ArchiveError(.corruptFrame, "\(store.location(frame)): decoded bytes fail their checksum")
-        }
+        try loader.decode(frame, stored, into: out)
         return try body(UnsafeRawBufferPointer(out), stored)
     }
 

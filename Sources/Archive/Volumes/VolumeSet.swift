@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// The open volumes of an archive, checked against the index: each one present,
@@ -8,16 +9,25 @@ import Glibc
 /// header, from another archive, out of place) does not stop the archive from
 /// opening: it is recorded in `problems` and every read from it fails with that
 /// problem, so the files in the other volumes can still be restored or served.
-/// The last volume holds the index and must pass.
+/// The last volume holds the index and must pass, unless the index came from
+/// its copy or from parity.
+///
+/// With parity (`ParitySet`), a volume with a problem is read through it:
+/// its bytes are rebuilt from the other volumes and the parity volumes, so
+/// nothing is lost while no more volumes are damaged than there is parity.
 public final class VolumeSet: @unchecked Sendable {
     public let base: BytePath
     public let paths: [BytePath]
-    /// Volumes (0-based) that cannot be used, with why.
+    /// Volumes (0-based) that cannot be used as they are, with why.
     public let problems: [Int: ArchiveError]
+    /// The archive's parity volumes, when it has any that can be read.
+    public let parity: ParitySet?
     private let fds: [Int32]
 
-    /// Opens and checks volumes 1...count (the last one is already known to hold `index`).
-    init(base: BytePath, index: ArchiveIndex, lastFD: Int32) throws {
+    /// Opens and checks volumes 1...count. `lastFD`: the last volume, already
+    /// known to hold `index` (nil when the index came from elsewhere).
+    init(base: BytePath, index: ArchiveIndex, lastFD: Int32?, parity: ParitySet?) throws {
+        self.parity = parity
         self.base = base
         let count = index.volumeSizes.count
         var paths: [BytePath] = [], fds: [Int32] = [], problems: [Int: ArchiveError] = [:]
@@ -28,7 +38,7 @@ public final class VolumeSet: @unchecked Sendable {
             paths.append(path)
             do {
                 fds.append(try Self.open(path, number: number, index: index, fd: number == count ? lastFD : nil))
-            } catch let error as ArchiveError where number < count {
+            } catch let error as ArchiveError where number < count || lastFD == nil {
                 problems[number - 1] = error
                 fds.append(-1)
             }
@@ -36,7 +46,7 @@ public final class VolumeSet: @unchecked Sendable {
         // Every other volume disowned by the index: it is the last volume that
         // is out of place (another archive's), not all of the others.
         let foreign = problems.values.filter { $0.description.contains("belongs to another archive") }.count
-        if count > 1 && foreign == count - 1 {
+        if count > 1 && foreign == count - 1 && lastFD != nil {
             throw ArchiveError(.format, "\(paths[count - 1]) holds the index of another archive than volumes 1-\(count - 1) (their archive ids differ): it is out of place")
         }
         self.paths = paths
@@ -68,6 +78,10 @@ public final class VolumeSet: @unchecked Sendable {
         if number < count && UInt64(st.st_size) != expected {
             throw ArchiveError(.format, "volume \(path) has \(st.st_size) bytes but the index expects \(expected): it is truncated, damaged or from another archive")
         }
+        // The last one's frames all lie before its index.
+        if number == count && UInt64(st.st_size) < expected {
+            throw ArchiveError(.format, "volume \(path) has \(st.st_size) bytes but its frames reach \(expected): it is truncated")
+        }
         var raw = [UInt8](repeating: 0, count: VolumeHeader.size)
         let n = try raw.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, VolumeHeader.size, 0) }
         let header = try raw[0..<n].withUnsafeBytes { try VolumeHeader.decode($0, volume: path.description) }
@@ -82,6 +96,32 @@ public final class VolumeSet: @unchecked Sendable {
     }
 
     deinit { for fd in fds where fd >= 0 { close(fd) } }
+
+    /// Reads the bytes through parity: as written, even where the volume is
+    /// damaged or missing (throws when there is no parity or it cannot rebuild them).
+    func rebuild(volume: Int, offset: UInt64, count: Int, into buffer: UnsafeMutableRawPointer) throws {
+        guard let parity else { throw ArchiveError(.corruptFrame, "\(paths[volume]) cannot be rebuilt: the archive has no parity volumes") }
+        try parity.read(volume: volume, offset: offset, count: count, into: buffer)
+        rebuiltLock.lock()
+        rebuiltReads += 1
+        rebuiltLock.unlock()
+    }
+
+    private let rebuiltLock = NSLock()
+    private var rebuiltReads = 0
+
+    /// Reads served from parity so far (damage the archive has, even when it cost nothing).
+    public var readsRebuiltFromParity: Int {
+        rebuiltLock.lock(); defer { rebuiltLock.unlock() }
+        return rebuiltReads
+    }
+
+    /// Whether every problem volume can be read through parity (more lost
+    /// blocks per stripe than parity volumes still fail, when read).
+    public var problemsCoveredByParity: Bool {
+        guard let parity, !problems.isEmpty else { return problems.isEmpty }
+        return problems.count + parity.problems.count <= parity.layout.parityCount
+    }
 
     /// Opens a volume for reading. It must be a regular file: a FIFO named
     /// like a volume would block every reader forever, and a device would
@@ -108,9 +148,13 @@ public final class VolumeSet: @unchecked Sendable {
         return fd
     }
 
-    /// Reads exactly `count` bytes at `offset` of volume `volume` (0-based).
+    /// Reads exactly `count` bytes at `offset` of volume `volume` (0-based);
+    /// a volume with a problem is read through parity, where there is parity.
     func read(volume: Int, offset: UInt64, count: Int, into buffer: UnsafeMutableRawPointer) throws {
-        if let problem = problems[volume] { throw problem }
+        if let problem = problems[volume] {
+            guard parity != nil else { throw problem }
+            return try rebuild(volume: volume, offset: offset, count: count, into: buffer)
+        }
         let n: Int
         do {
             n = try Posix.preadFully(fds[volume], buffer, count, offset)

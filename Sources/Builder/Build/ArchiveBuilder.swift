@@ -157,21 +157,38 @@ public struct ArchiveBuilder {
         // fit after the last frame it opens a volume of its own.
         var index = IndexAssembler.assemble(tree: tree, stored: stored, chunks: packer.table.records, frames: frames,
                                             archiveID: archiveID)
+        // Known before the index is written (it records it): the data volumes
+        // are all written but the last, which the index may still move to a
+        // volume of its own.
+        index.parityCount = options.parity.count(forDataVolumes: writer.sizes.count)
         index.volumeSizes = writer.sizes
         var compressed = try IndexCodec.encodeCompressed(index)
         if !writer.fits(compressed.count + Footer.size) {
             try writer.startVolume()
             index.volumeSizes = writer.sizes
+            index.parityCount = options.parity.count(forDataVolumes: writer.sizes.count)
             compressed = try IndexCodec.encodeCompressed(index)
         }
-        let volumes = try writer.finish(index: compressed)
-        finished = true
+        try writer.writeIndex(compressed)
+        try writer.writeIndexCopy(compressed)
         endPhase("index")
+        let parityCount = index.parityCount
+        if parityCount > 0 {
+            guard writer.sizes.count + parityCount <= ReedSolomon.maxShards else {
+                throw ArchiveError(.usage, "\(writer.sizes.count) volumes and \(parityCount) parity volumes are more than the \(ReedSolomon.maxShards) Reed-Solomon allows: use a larger --volume-size or less parity")
+            }
+            let layout = try writer.writeParity(count: parityCount)
+            stats.parityVolumes = parityCount
+            stats.parityBytes = UInt64(parityCount) * layout.parityVolumeSize
+            endPhase("parity")
+        }
+        let volumes = try writer.commit(parityCount: parityCount)
+        finished = true
 
         stats.volumes = volumes.map(\.description)
         stats.indexBytes = compressed.count
         // The writer's sizes include the index and footer it has just written.
-        stats.outputBytes = writer.sizes.reduce(0, +)
+        stats.outputBytes = writer.volumeFileSizes.reduce(0, +)
         for (device, counts) in pipeline.framesByDevice {
             stats.framesByDevice[device] = ["lz4x": counts.lz4x, "raw": counts.raw]
             stats.framesLZ4X += counts.lz4x

@@ -1,5 +1,34 @@
 import Archive
+import ArchiveWriter
 import Foundation
+
+/// How many parity volumes a build writes: none, a count, or a percentage
+/// of the data volumes (rounded up, so 10% of 3 volumes is 1).
+public enum ParityAmount: Sendable, Equatable {
+    case none
+    case volumes(Int)
+    case percent(Double)
+
+    /// Parity volumes for `dataVolumes` data volumes.
+    public func count(forDataVolumes dataVolumes: Int) -> Int {
+        switch self {
+        case .none: return 0
+        case .volumes(let n): return n
+        case .percent(let p): return p <= 0 ? 0 : Int((Double(dataVolumes) * p / 100).rounded(.up))
+        }
+    }
+
+    /// "2", "25%", "0".
+    public init?(_ text: String) {
+        if text.hasSuffix("%") {
+            guard let p = Double(text.dropLast()), p >= 0, p <= 1000 else { return nil }
+            self = p == 0 ? .none : .percent(p)
+        } else {
+            guard let n = Int(text), n >= 0, n < ReedSolomon.maxShards else { return nil }
+            self = n == 0 ? .none : .volumes(n)
+        }
+    }
+}
 
 public struct BuildOptions: Sendable {
     public var frameSize = FormatLimits.defaultFrameSize
@@ -37,6 +66,9 @@ public struct BuildOptions: Sendable {
     public var makeCompressor: FrameCompressorFactory?
     /// Store extended attributes and ACLs (`--no-xattrs`: false).
     public var xattrs = true
+    /// Parity volumes to write (`--parity N` or `--parity P%`): any this many
+    /// lost or damaged volumes of the set can be rebuilt.
+    public var parity = ParityAmount.none
     /// Called between the scan and dedup. Tests use it to change the tree
     /// under a running build at a known point (no sleeps).
     public var afterScan: (@Sendable () -> Void)?

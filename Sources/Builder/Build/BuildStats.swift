@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import Foundation
 
 /// What a build did, for the summary and `--json`.
@@ -32,6 +33,9 @@ public struct BuildStats: Codable, Sendable {
     public var level = LZ4XLevel.default
     /// Whether similar chunks were looked for and delta-encoded.
     public var deltas = false
+    /// Parity volumes written and their bytes.
+    public var parityVolumes = 0
+    public var parityBytes: UInt64 = 0
     public var framesLZ4X = 0
     public var framesRaw = 0
     public var framesByDevice: [String: [String: Int]] = [:]
@@ -97,6 +101,9 @@ public struct BuildStats: Codable, Sendable {
         lines.append(String(format: "size: %@ -> %@ in %d volume(s) (index %@), %.1f%% smaller",
                             ByteSize.format(inputBytes), ByteSize.format(outputBytes), volumes.count,
                             ByteSize.format(UInt64(indexBytes)), reductionPercent))
+        if parityVolumes > 0 {
+            lines.append("parity: \(parityVolumes) volume(s), \(ByteSize.format(parityBytes)): any \(parityVolumes) lost or damaged volume(s) can be rebuilt (gpuarc-repair)")
+        }
         lines.append(String(format: "time: %.2f s, %.1f MB/s", seconds, throughputMBps))
         if !warnings.isEmpty { lines.append("warnings: \(warnings.count) (see above); the archive is missing what they name") }
         return lines.joined(separator: "\n")

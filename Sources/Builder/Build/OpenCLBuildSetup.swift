@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 
 /// Wires `--compressor` and `--device` into BuildOptions: picks the devices
 /// (measuring once per machine for `auto`), then makes one GPU frame
@@ -14,12 +15,11 @@ public enum OpenCLBuildSetup {
         // encoder for the whole measurement: its tables are allocated once,
         // as in a pipeline worker.
         let encoder = LZ4XEncoder(options: options.encoder)
-        let cpu = CPUCodecForCalibration(threads: options.threads, compress: { input, output in
-            encoder.compress(input, into: output)
-        }, decode: { block, output in
-            try LZ4XDecoder.decode(block, into: output)
-        })
-        let (devices, note) = try GPUSelection.devices(mode: mode, list: list, for: .compress, cpu: cpu)
+        let threads = options.threads
+        let sample = GPUCalibrator.defaultSampleFrameSize
+        let (devices, note) = try GPUSelection.devices(mode: mode, list: list, for: .compress, sample: "sample \(sample) level \(options.level)") {
+            try CompressCalibration.measure($0, encoder: encoder, threads: threads, sampleFrameSize: sample)
+        }
         guard !devices.isEmpty else { return note }
         // Built here, before the pipeline starts, so a kernel that does not
         // compile fails the build up front with its log. Workers share their

@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import Foundation
 
 /// FNV-1a 64 of dedup survivors on OpenCL devices: files are read into

@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import Glibc
 
 /// Stores file contents, in storage order: cuts them into content-defined

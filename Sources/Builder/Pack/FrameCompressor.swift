@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 
 /// Compresses one frame. Each pipeline worker owns one (encoders keep their
 /// hash tables between frames). Returns the LZ4X size written to `output`, or

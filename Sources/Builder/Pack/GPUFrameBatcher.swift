@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import Foundation
 
 /// One device's compressor shared by the pipeline workers assigned to it,

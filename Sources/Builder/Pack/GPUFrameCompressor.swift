@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 
 /// A pipeline worker's compressor on an OpenCL device: its frames go to the
 /// device's shared batcher. An OpenCL failure in the middle of a build does

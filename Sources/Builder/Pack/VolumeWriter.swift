@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import Glibc
 
 /// The output of a build: the directory OUT lives in, held open so that every
@@ -113,6 +114,8 @@ final class VolumeWriter {
     private(set) var sizes: [UInt64] = []
     private var fd: Int32 = -1
     private var tempNames: [[UInt8]] = []
+    /// The index copy and parity volumes being written: (temporary, final) names.
+    private var extraNames: [(temp: [UInt8], final: [UInt8])] = []
     private var framesInVolume = 0
 
     init(output: OutputLock, volumeSize: Int, archiveID: [UInt8]) throws {
@@ -141,8 +144,11 @@ final class VolumeWriter {
         while let entry = readdir(dir) {
             let entryName: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
             let suffix = Array(".partial".utf8)
-            guard entryName.count > suffix.count, entryName.reversed().starts(with: suffix.reversed()),
-                  VolumeNaming.number(of: Array(entryName.dropLast(suffix.count)), prefix: prefix) != nil else { continue }
+            guard entryName.count > suffix.count, entryName.reversed().starts(with: suffix.reversed()) else { continue }
+            let bare = Array(entryName.dropLast(suffix.count))
+            let isParity = bare.starts(with: prefix + [UInt8(ascii: "p")]) && bare.count > prefix.count + 1
+                && bare[(prefix.count + 1)...].allSatisfy { $0 >= 48 && $0 <= 57 }
+            guard VolumeNaming.number(of: bare, prefix: prefix) != nil || isParity || bare == output.baseName + Array(".idx".utf8) else { continue }
             stale.append(entryName)
         }
         for entryName in stale { _ = BytePath.withCString(entryName) { unlinkat(output.directory, $0, 0) } }
@@ -152,6 +158,7 @@ final class VolumeWriter {
     private func closeVolume() throws {
         guard fd >= 0 else { return }
         defer { fd = -1 }
+        volumeFileSizes.append(sizes[sizes.count - 1])
         if fsync(fd) != 0 {
             let code = errno
             close(fd)
@@ -208,53 +215,98 @@ final class VolumeWriter {
         framesInVolume == 0 || sizes[sizes.count - 1] + UInt64(bytes) <= volumeSize
     }
 
-    /// Writes the compressed index and the footer, then gives the volumes
-    /// their real names. The index must record `sizes` as they are now.
-    func finish(index compressed: [UInt8]) throws -> [BytePath] {
+    /// Writes the compressed index and the footer into the last volume and
+    /// closes it. The index must record `sizes` as they are now.
+    func writeIndex(_ compressed: [UInt8]) throws {
         let indexOffset = sizes[sizes.count - 1]
         try write(compressed)
         try write(Footer(indexOffset: indexOffset, indexSize: UInt64(compressed.count)).encoded())
         try closeVolume()
+    }
+
+    /// Writes the second copy of the index, `OUT.idx` (docs/FORMAT.md):
+    /// a volume header numbered 0, the same compressed index, a footer. It
+    /// is a file of its own so that damage to the end of the last volume
+    /// (a truncation, a bad sector over the footer) cannot reach both copies.
+    func writeIndexCopy(_ compressed: [UInt8]) throws {
+        let name = output.baseName + Array(".idx".utf8)
+        let temp = name + Array(".partial".utf8)
+        let copyPath = base.withSuffix(".idx")
+        let fd = BytePath.withCString(temp) { openat(output.directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        guard fd >= 0 else { throw ArchiveError(.io, "cannot create the index copy \(copyPath): \(posixErrorText(errno))") }
+        extraNames.append((temp, name))
+        var bytes = VolumeHeader(archiveID: archiveID, number: 0).encoded() + compressed
+        bytes += Footer(indexOffset: UInt64(VolumeHeader.size), indexSize: UInt64(compressed.count)).encoded()
+        let failure = bytes.withUnsafeBytes { Posix.writeAll(fd, $0.baseAddress!, $0.count) } ?? (fsync(fd) != 0 ? errno : nil)
+        let closed = close(fd) == 0 ? nil : errno
+        if let code = failure ?? closed { throw ArchiveError(.io, "writing the index copy \(copyPath) failed: \(posixErrorText(code))") }
+    }
+
+    /// Writes `count` parity volumes (`OUT.p01`, ...) over the finished data volumes.
+    func writeParity(count: Int) throws -> ParityLayout {
+        let names = (1...count).map { ParitySet.path(base: base, number: $0).lastComponent }
+        let temps = names.map { $0 + Array(".partial".utf8) }
+        for (temp, name) in zip(temps, names) { extraNames.append((temp, name)) }
+        let writer = ParityWriter(directory: output.directory, dataNames: tempNames, dataSizes: volumeFileSizes,
+                                  archiveID: archiveID, parityCount: count)
+        return try writer.write(to: temps) { ParitySet.path(base: base, number: $0 + 1) }
+    }
+
+    /// The size of every volume file, the last with its index and footer
+    /// (once `writeIndex` has run).
+    private(set) var volumeFileSizes: [UInt64] = []
+
+    /// Gives the volumes (and the index copy and parity volumes) their real
+    /// names, removes what an older archive at OUT had beyond them, and
+    /// flushes the directory.
+    func commit(parityCount: Int) throws -> [BytePath] {
         var finalPaths: [BytePath] = []
         for (i, temp) in tempNames.enumerated() {
-            let final = name(i + 1)
-            let renamed = BytePath.withCString(temp) { from in
-                BytePath.withCString(final) { to in renameat(output.directory, from, output.directory, to) }
-            }
-            guard renamed == 0 else {
-                throw ArchiveError(.io, "cannot rename \(BytePath(temp)) to \(BytePath(final)): \(posixErrorText(errno))")
-            }
+            try rename(temp, to: name(i + 1))
             finalPaths.append(VolumeNaming.path(base: base, number: i + 1))
         }
         tempNames = []
-        removeStaleVolumes(after: finalPaths.count)
+        for (temp, final) in extraNames { try rename(temp, to: final) }
+        extraNames = []
+        removeStale(VolumeNaming.existingVolumeNumbers(base: base).filter { $0 > finalPaths.count }.map(name), magic: VolumeHeader.magic)
+        removeStale(ParitySet.existingNumbers(base: base).filter { $0 > parityCount }.map { ParitySet.path(base: base, number: $0).lastComponent },
+                    magic: ParityLayout.magic)
         if fsync(output.directory) != 0 {
             throw ArchiveError(.io, "flushing directory \(base.parent) to disk failed: \(posixErrorText(errno)); the archive may not survive a crash")
         }
         return finalPaths
     }
 
-    /// An older archive of the same name may have had more volumes; left in
-    /// place they would be taken for part of this one. Only regular files
-    /// that really are gpuarc volumes are removed.
-    private func removeStaleVolumes(after count: Int) {
-        for number in VolumeNaming.existingVolumeNumbers(base: base) where number > count {
-            let volume = name(number)
-            let fd = BytePath.withCString(volume) { openat(output.directory, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+    private func rename(_ temp: [UInt8], to final: [UInt8]) throws {
+        let renamed = BytePath.withCString(temp) { from in
+            BytePath.withCString(final) { to in renameat(output.directory, from, output.directory, to) }
+        }
+        guard renamed == 0 else {
+            throw ArchiveError(.io, "cannot rename \(BytePath(temp)) to \(BytePath(final)): \(posixErrorText(errno))")
+        }
+    }
+
+    /// An older archive of the same name may have had more volumes (or
+    /// parity volumes); left in place they would be taken for part of this
+    /// one. Only regular files that start with `magic` are removed.
+    private func removeStale(_ names: [[UInt8]], magic expected: [UInt8]) {
+        for stale in names {
+            let fd = BytePath.withCString(stale) { openat(output.directory, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
             guard fd >= 0 else { continue }
             var st = stat()
             var magic = [UInt8](repeating: 0, count: 8)
-            let isVolume = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
-                && magic.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 8, 0) }) == 8 && magic == VolumeHeader.magic
+            let matches = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+                && magic.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 8, 0) }) == 8 && magic == expected
             close(fd)
-            if isVolume { _ = BytePath.withCString(volume) { unlinkat(output.directory, $0, 0) } }
+            if matches { _ = BytePath.withCString(stale) { unlinkat(output.directory, $0, 0) } }
         }
     }
 
     /// Removes everything written so far (after a failure).
     func abort() {
         if fd >= 0 { close(fd); fd = -1 }
-        for temp in tempNames { _ = BytePath.withCString(temp) { unlinkat(output.directory, $0, 0) } }
+        for temp in tempNames + extraNames.map(\.temp) { _ = BytePath.withCString(temp) { unlinkat(output.directory, $0, 0) } }
         tempNames = []
+        extraNames = []
     }
 }

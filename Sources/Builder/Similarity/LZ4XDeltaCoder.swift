@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 
 /// Delta coding with the archive's own codec: the target is LZ4X-compressed
 /// with the base as prefix dictionary (matches reach back into the base), so

@@ -1,4 +1,5 @@
 import COpenCL
+import Archive
 
 /// FNV-1a 64 of many byte ranges per launch, batches dealt round-robin over
 /// all given devices. The hash only nominates duplicate candidates; the

@@ -1,3 +1,5 @@
+import Archive
+
 /// Encoder levels (`--level 1...9`): one LZ4X format, decoded by the same
 /// decoder, so the level only trades build time for archive size. Level 1
 /// is LZ4's fast parse; the top level is the original top-K search, byte

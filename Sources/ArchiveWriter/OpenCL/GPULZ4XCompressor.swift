@@ -1,4 +1,5 @@
 import COpenCL
+import Archive
 
 /// Tuning of the compression kernel; the defaults are what docs/GPU.md measured.
 public struct GPULZ4XCompressorOptions: Sendable {

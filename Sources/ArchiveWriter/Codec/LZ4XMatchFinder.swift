@@ -1,4 +1,5 @@
 import CPrefetch
+import Archive
 
 /// Bucket width known at compile time: the encoder is specialized for the common widths, so
 /// their bucket loops unroll and bucket addresses are shifts.

@@ -1,3 +1,5 @@
+import Archive
+
 /// The low levels' parse (LZ4's fast parse on LZ4X's 3-byte offsets): one
 /// probe of a one-way hash table per position, the first match of at least
 /// `LZ4XEncoder.minUsefulMatch` bytes taken as it is, no lazy step. Over

@@ -1,3 +1,5 @@
+import Archive
+
 /// Writes sequences, refusing (returning false) any that would not fit.
 struct LZ4XSequenceWriter {
     let out: UnsafeMutableRawPointer

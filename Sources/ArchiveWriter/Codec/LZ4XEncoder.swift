@@ -1,4 +1,5 @@
 import Glibc
+import Archive
 
 /// How the encoder looks for a match at each position.
 public enum LZ4XSearch: Sendable, Equatable {

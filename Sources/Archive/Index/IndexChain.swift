@@ -1,0 +1,106 @@
+/// A format-5 index is a chain of segments: a build writes the first, each
+/// append one more at the end of its new last volume, pointing back to the
+/// one before. Reading follows the pointers from the newest to the first,
+/// then joins the segments oldest first into one index and validates that
+/// whole, exactly as a single index is validated. Older formats are a
+/// chain of one.
+enum IndexChain {
+    /// Most segments a chain may have: far more appends than anyone makes,
+    /// few enough that a hostile chain cannot keep a reader busy.
+    static let maxSegments = 1 << 16
+
+    /// The newest segment `newest` (compressed, read from `what`) and the
+    /// ones it points back to, fetched by `fetch` (which reads a segment's
+    /// compressed bytes where its locator says), joined and validated.
+    static func read(newest: UnsafeRawBufferPointer, what: String,
+                     fetch: (SegmentLocator) throws -> [UInt8]) throws -> ArchiveIndex {
+        var chain = [try IndexCodec.decodeCompressedSegment(newest, what: what)]
+        while let previous = chain.last!.segment.previous {
+            let number = chain.last!.segment.number - 1
+            guard chain.count < maxSegments else {
+                throw ArchiveError(.format, "\(what) is invalid: its index has more than \(maxSegments) segments")
+            }
+            let place = "index segment \(number) (volume \(UInt64(previous.volume) + 1), offset \(previous.offset))"
+            guard previous.size <= UInt64(Int32.max) else {
+                throw ArchiveError(.format, "\(what) is invalid: \(place) claims \(previous.size) bytes")
+            }
+            let bytes = try fetch(previous)
+            guard bytes.count == Int(previous.size), XXHash64.hash(bytes) == previous.hash else {
+                throw ArchiveError(.format, "\(place) is damaged: its bytes do not match the checksum the segment after it holds")
+            }
+            let part = try bytes.withUnsafeBytes { try IndexCodec.decodeCompressedSegment($0, what: place) }
+            guard part.segment.number == number else {
+                throw ArchiveError(.format, "\(place) is invalid: it says it is segment \(part.segment.number)")
+            }
+            chain.append(part)
+        }
+        return try merge(chain.reversed(), what: what)
+    }
+
+    /// Joins segments given oldest first (the first must be segment 1) and
+    /// validates the result.
+    static func merge<S: Sequence>(_ segments: S, what: String) throws -> ArchiveIndex where S.Element == DecodedSegment {
+        var merged: ArchiveIndex?
+        var infos: [IndexSegment] = []
+        for part in segments {
+            guard var index = merged else {
+                guard part.segment.number == 1 else {
+                    throw ArchiveError(.format, "\(what) is segment \(part.segment.number) of an index, not a whole index")
+                }
+                var first = part.tables
+                for (id, inode) in part.replacements {
+                    guard id < first.inodes.count else { throw ArchiveError(.format, "\(what) is invalid: it replaces inode \(id), which does not exist") }
+                    first.inodes[id] = inode
+                }
+                merged = first
+                infos.append(part.segment)
+                continue
+            }
+            try join(part, onto: &index, what: what)
+            merged = index
+            infos.append(part.segment)
+        }
+        guard var index = merged else { throw ArchiveError(.format, "\(what) holds no index") }
+        index.segments = infos
+        try IndexValidator(what: what).validate(&index)
+        return index
+    }
+
+    /// Appends one segment's rows to the index of the segments before it.
+    private static func join(_ part: DecodedSegment, onto index: inout ArchiveIndex, what: String) throws {
+        let s = part.segment
+        let t = part.tables
+        func fail(_ message: String) -> ArchiveError {
+            ArchiveError(.format, "\(what) is invalid: segment \(s.number) \(message)")
+        }
+        guard t.archiveID == index.archiveID else { throw fail("belongs to another archive") }
+        guard s.prior == TableCounts(of: index) else { throw fail("does not start where the segment before it ends") }
+        guard t.formatVersion == index.formatVersion else { throw fail("has another format than the segment before it") }
+        // The volumes before stay as they were; the one that was last now
+        // ends after the previous segment and its footer.
+        let before = index.volumeSizes
+        guard let previous = s.previous, Int(previous.volume) == before.count - 1, previous.offset == before.last,
+              t.volumeSizes.count >= before.count, Array(t.volumeSizes.prefix(before.count - 1)) == Array(before.dropLast()),
+              t.volumeSizes[before.count - 1] == previous.offset &+ previous.size &+ UInt64(Footer.size) else {
+            throw fail("does not continue the volumes of the segment before it")
+        }
+        index.volumeSizes = t.volumeSizes
+        index.parityCount = t.parityCount
+        index.frames += t.frames
+        index.chunks += t.chunks
+        index.contents += t.contents
+        index.chunkRefs += t.chunkRefs
+        index.inodes += t.inodes
+        index.entries += t.entries
+        index.strings += t.strings
+        index.xattrSets += t.xattrSets
+        index.xattrPairs += t.xattrPairs
+        index.sparse += t.sparse
+        index.extents += t.extents
+        index.versions += t.versions
+        for (id, inode) in part.replacements {
+            guard id < s.prior.inodes else { throw fail("replaces inode \(id), which is not before it") }
+            index.inodes[id] = inode
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import Glibc
+import Archive
+
+/// `gpuarc-repair`: checks every data and parity volume block by block
+/// against the checksums the parity volumes hold, and rebuilds the missing
+/// or damaged ones from parity into place: each into a new file, checked
+/// block by block, then renamed over the old name, the directory flushed.
+/// Where more blocks of a stripe are lost than there are parity volumes, it
+/// names the volumes that are beyond repair and leaves them as they are.
+public enum ArchiveRepair {
+    /// What a check found.
+    public struct Damage: Sendable {
+        /// Damaged or missing blocks of each volume, by name (data and parity volumes).
+        public var blocks: [(volume: BytePath, stripes: [Int])] = []
+        /// Volumes that cannot be rebuilt: some of their damaged blocks lie in
+        /// stripes with more damage than parity covers.
+        public var beyondRepair: [BytePath] = []
+        /// Stripes with more damaged blocks than parity volumes.
+        public var unrepairableStripes: [Int] = []
+        public var parityCount = 0
+        public var isIntact: Bool { blocks.isEmpty }
+        public var isRepairable: Bool { beyondRepair.isEmpty }
+    }
+
+    public struct Report: Sendable {
+        public var damage = Damage()
+        /// Volumes written anew from parity, in place.
+        public var rebuilt: [BytePath] = []
+        /// The index copy written anew (it was missing or did not match).
+        public var indexCopyRewritten = false
+    }
+
+    /// Finds the damage of archive `path` (any of its volumes). Without
+    /// any parity volume left, the data volumes are checked frame by frame
+    /// against the index instead (`ParitySet` nil): if the index says the
+    /// archive had parity, it is all that is lost, and a repair makes it again.
+    public static func check(_ path: BytePath) throws -> (Damage, ParitySet?) {
+        let base = VolumeNaming.base(of: path)
+        guard let parity = ParitySet.open(base: base) else {
+            return (try checkWithoutParity(base), nil)
+        }
+        let layout = parity.layout
+        var damage = Damage()
+        damage.parityCount = layout.parityCount
+        var bad = parity.damage()
+        // A data volume with more bytes than it had is damaged too (appended to).
+        for v in 0..<layout.dataCount where bad[v] == nil {
+            var st = stat()
+            let path = VolumeNaming.path(base: base, number: v + 1)
+            if path.withCString({ stat($0, &st) }) != 0 || UInt64(st.st_size) != layout.volumeSizes[v] { bad[v] = [] }
+        }
+        var lostPerStripe = [Int](repeating: 0, count: layout.stripeCount)
+        for stripes in bad.values { for s in stripes { lostPerStripe[s] += 1 } }
+        let unrepairable = Set(lostPerStripe.indices.filter { lostPerStripe[$0] > layout.parityCount })
+        damage.unrepairableStripes = unrepairable.sorted()
+        for shard in bad.keys.sorted() {
+            let name = shardPath(parity, shard)
+            damage.blocks.append((name, bad[shard]!))
+            if bad[shard]!.contains(where: unrepairable.contains) { damage.beyondRepair.append(name) }
+        }
+        return (damage, parity)
+    }
+
+    private static func shardPath(_ parity: ParitySet, _ shard: Int) -> BytePath {
+        shard < parity.layout.dataCount ? VolumeNaming.path(base: parity.base, number: shard + 1)
+            : ParitySet.path(base: parity.base, number: shard - parity.layout.dataCount + 1)
+    }
+
+    /// The archive's data volumes checked against its index (all its
+    /// frames, and the volumes' sizes), for an archive whose parity volumes
+    /// are all gone: they are the damage, repairable if the data is intact.
+    private static func checkWithoutParity(_ base: BytePath) throws -> Damage {
+        let reader = try ArchiveReader(path: VolumeNaming.path(base: base, number: 1))
+        let index = reader.index
+        guard index.parityCount > 0 else {
+            throw ArchiveError(.unsupported, "\(base) has no parity volumes (\(ParitySet.path(base: base, number: 1)), ...): nothing to rebuild from. gpuarc-extract --verify names what is damaged; build with --parity N to make archives that can be repaired")
+        }
+        var damage = Damage()
+        damage.parityCount = index.parityCount
+        let lostData = index.frames.indices.filter { (try? reader.checkFrame($0)) == nil }.map { Int(index.frames[$0].volume) }
+        let badVolumes = Set(lostData).union(reader.volumes.problems.keys)
+        for v in badVolumes.sorted() { damage.blocks.append((reader.volumes.paths[v], [])); damage.beyondRepair.append(reader.volumes.paths[v]) }
+        for j in 1...index.parityCount {
+            let path = ParitySet.path(base: base, number: j)
+            damage.blocks.append((path, []))
+            if !badVolumes.isEmpty { damage.beyondRepair.append(path) }
+        }
+        return damage
+    }
+
+    /// Checks archive `path` and rebuilds every damaged volume that can be
+    /// rebuilt; then the index copy, if it is missing or stale.
+    public static func repair(_ path: BytePath) throws -> Report {
+        var report = Report()
+        let (damage, found) = try check(path)
+        report.damage = damage
+        guard let parity = found else {
+            guard damage.isRepairable else { return report }
+            report.rebuilt = try remakeParity(VolumeNaming.base(of: path))
+            return report
+        }
+        let layout = parity.layout
+        let directory = parity.base.parent.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard directory >= 0 else { throw ArchiveError(.io, "cannot open directory \(parity.base.parent): \(posixErrorText(errno))") }
+        defer { close(directory) }
+        for (volume, _) in damage.blocks where !damage.beyondRepair.contains(volume) {
+            let shard = (0..<(layout.dataCount + layout.parityCount)).first { shardPath(parity, $0) == volume }!
+            try rebuild(shard, parity: parity, directory: directory)
+            report.rebuilt.append(volume)
+        }
+        if !report.rebuilt.isEmpty, fsync(directory) != 0 {
+            throw ArchiveError(.io, "flushing directory \(parity.base.parent) failed: \(posixErrorText(errno))")
+        }
+        if damage.isRepairable { report.indexCopyRewritten = try refreshIndexCopy(parity.base, directory: directory) }
+        return report
+    }
+
+    /// Writes shard `shard` anew into `<name>.repair` from its good blocks
+    /// and parity, checks every block of the new file, and renames it over
+    /// the old name.
+    private static func rebuild(_ shard: Int, parity: ParitySet, directory: Int32) throws {
+        let layout = parity.layout
+        let final = shardPath(parity, shard)
+        let name = final.lastComponent
+        let temp = name + Array(".repair".utf8)
+        _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) }   // an earlier repair's, interrupted
+        let fd = BytePath.withCString(temp) { openat(directory, $0, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        guard fd >= 0 else { throw ArchiveError(.io, "cannot create \(BytePath(temp)): \(posixErrorText(errno))") }
+        var keep = false
+        defer {
+            close(fd)
+            if !keep { _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) } }
+        }
+        let isData = shard < layout.dataCount
+        let base = isData ? UInt64(0) : UInt64(layout.firstBlockOffset)
+        if !isData {
+            let head = layout.encodedHead(number: shard - layout.dataCount + 1)
+            if let code = head.withUnsafeBytes({ Posix.pwriteAll(fd, $0.baseAddress!, $0.count, 0) }) {
+                throw ArchiveError(.io, "writing \(BytePath(temp)) failed: \(posixErrorText(code))")
+            }
+        }
+        let blocks = isData ? ParityLayout.blocks(of: layout.volumeSizes[shard], layout.blockSize) : layout.stripeCount
+        for stripe in 0..<blocks {
+            let bytes = try parity.shardOnDisk(shard, stripe: stripe) ?? parity.stripe(stripe)[shard]
+            let length = isData ? layout.bytes(inVolume: shard, block: stripe) : layout.blockSize
+            if let code = bytes.withUnsafeBytes({ Posix.pwriteAll(fd, $0.baseAddress!, length, base + UInt64(stripe) * UInt64(layout.blockSize)) }) {
+                throw ArchiveError(.io, "writing \(BytePath(temp)) failed: \(posixErrorText(code))")
+            }
+        }
+        let size = isData ? layout.volumeSizes[shard] : layout.parityVolumeSize
+        guard ftruncate(fd, off_t(size)) == 0, fsync(fd) == 0 else {
+            throw ArchiveError(.io, "flushing \(BytePath(temp)) failed: \(posixErrorText(errno))")
+        }
+        // Every block read back and checked before it replaces anything.
+        var block = [UInt8](repeating: 0, count: layout.blockSize)
+        for stripe in 0..<blocks {
+            let length = isData ? layout.bytes(inVolume: shard, block: stripe) : layout.blockSize
+            let got = try block.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, length, base + UInt64(stripe) * UInt64(layout.blockSize)) }
+            let expected = isData ? layout.blockHashes[shard][stripe] : layout.parityHashes[shard - layout.dataCount][stripe]
+            guard got == length, block.withUnsafeBytes({ XXHash64.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) == expected else {
+                throw ArchiveError(.io, "the rebuilt \(final) fails its check at block \(stripe): not replaced")
+            }
+        }
+        let renamed = BytePath.withCString(temp) { from in BytePath.withCString(name) { renameat(directory, from, directory, $0) } }
+        guard renamed == 0 else { throw ArchiveError(.io, "cannot rename \(BytePath(temp)) to \(final): \(posixErrorText(errno))") }
+        keep = true
+    }
+
+    /// Writes every parity volume anew over intact data volumes (all the
+    /// parity was lost): the same layout the build wrote, as it depends only
+    /// on the data volumes and the parity count the index records.
+    private static func remakeParity(_ base: BytePath) throws -> [BytePath] {
+        let reader = try ArchiveReader(path: VolumeNaming.path(base: base, number: 1))
+        let directory = base.parent.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard directory >= 0 else { throw ArchiveError(.io, "cannot open directory \(base.parent): \(posixErrorText(errno))") }
+        defer { close(directory) }
+        var sizes: [UInt64] = []
+        for path in reader.volumes.paths {
+            var st = stat()
+            guard path.withCString({ stat($0, &st) }) == 0 else { throw ArchiveError(.io, "cannot stat \(path): \(posixErrorText(errno))") }
+            sizes.append(UInt64(st.st_size))
+        }
+        let count = reader.index.parityCount
+        let finals = (1...count).map { ParitySet.path(base: base, number: $0) }
+        let temps = finals.map { $0.lastComponent + Array(".repair".utf8) }
+        for temp in temps { _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) } }
+        let writer = ParityWriter(directory: directory, dataNames: reader.volumes.paths.map(\.lastComponent), dataSizes: sizes,
+                                  archiveID: reader.index.archiveID, parityCount: count)
+        do {
+            _ = try writer.write(to: temps) { finals[$0] }
+        } catch {
+            for temp in temps { _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) } }
+            throw error
+        }
+        for (temp, final) in zip(temps, finals) {
+            let renamed = BytePath.withCString(temp) { from in BytePath.withCString(final.lastComponent) { renameat(directory, from, directory, $0) } }
+            guard renamed == 0 else { throw ArchiveError(.io, "cannot rename \(BytePath(temp)) to \(final): \(posixErrorText(errno))") }
+        }
+        _ = fsync(directory)
+        return finals
+    }
+
+    /// Writes `OUT.idx` anew from the last volume's index when it is missing
+    /// or differs; true if it did.
+    private static func refreshIndexCopy(_ base: BytePath, directory: Int32) throws -> Bool {
+        let numbers = VolumeNaming.existingVolumeNumbers(base: base)
+        guard let last = numbers.last else { return false }
+        let lastPath = VolumeNaming.path(base: base, number: last)
+        let fd = try VolumeSet.openVolume(lastPath)
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size >= VolumeHeader.size + Footer.size else { return false }
+        var footerBytes = [UInt8](repeating: 0, count: Footer.size)
+        _ = try footerBytes.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, Footer.size, UInt64(st.st_size) - UInt64(Footer.size)) }
+        let footer = try footerBytes.withUnsafeBytes { try Footer.decode($0, fileSize: UInt64(st.st_size), volume: lastPath.description) }
+        var compressed = [UInt8](repeating: 0, count: Int(footer.indexSize))
+        _ = try compressed.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, Int(footer.indexSize), footer.indexOffset) }
+        let index = try compressed.withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "the index in \(lastPath)") }
+        let copy = VolumeHeader(archiveID: index.archiveID, number: 0).encoded() + compressed
+            + Footer(indexOffset: UInt64(VolumeHeader.size), indexSize: UInt64(compressed.count)).encoded()
+        let name = base.lastComponent + Array(".idx".utf8)
+        let copyFD = BytePath.withCString(name) { openat(directory, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        if copyFD >= 0 {
+            defer { close(copyFD) }
+            var existing = [UInt8](repeating: 0, count: copy.count + 1)
+            let n = (try? existing.withUnsafeMutableBytes { try Posix.preadFully(copyFD, $0.baseAddress!, copy.count + 1, 0) }) ?? -1
+            if n == copy.count && Array(existing.prefix(n)) == copy { return false }
+        }
+        let temp = name + Array(".repair".utf8)
+        _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) }
+        let out = BytePath.withCString(temp) { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        guard out >= 0 else { throw ArchiveError(.io, "cannot create \(BytePath(temp)): \(posixErrorText(errno))") }
+        let failure = copy.withUnsafeBytes { Posix.writeAll(out, $0.baseAddress!, $0.count) } ?? (fsync(out) != 0 ? errno : nil)
+        close(out)
+        if let failure { throw ArchiveError(.io, "writing \(BytePath(temp)) failed: \(posixErrorText(failure))") }
+        let renamed = BytePath.withCString(temp) { from in BytePath.withCString(name) { renameat(directory, from, directory, $0) } }
+        guard renamed == 0 else { throw ArchiveError(.io, "cannot rename \(BytePath(temp)): \(posixErrorText(errno))") }
+        _ = fsync(directory)
+        return true
+    }
+}
