@@ -57,7 +57,7 @@ final class OpenCLBuildTests: ScratchTestCase {
     /// driven here as `auto` would drive it on a GPU.
     func testDecodeCalibrationMeasuresOnTheArchivesFrames() throws {
         _ = try gpuOptions(frameSize: 16 << 10)   // fails without an OpenCL platform
-        let device = try OpenCLTestSupport.device()
+        let device = try XCTUnwrap(OpenCLRuntime.shared().select(nil).first)
         let cache = temp("calibration-cache")
         setenv("GPUARC_CACHE_DIR", cache, 1)
         defer { unsetenv("GPUARC_CACHE_DIR") }

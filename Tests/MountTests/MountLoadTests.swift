@@ -43,6 +43,7 @@ final class MountLoadTests: XCTestCase {
         var options = BuildOptions()
         options.frameSize = TestArchive.frameSize
         options.threads = 2
+        options.deltas = true   // readers must resolve deltas too
         let stats = try ArchiveBuilder(sources: roots, output: out, options: options).run()
         XCTAssertGreaterThan(stats.duplicateFiles, 0)
         XCTAssertGreaterThan(stats.similarity.deltaChunks, 0)
