@@ -32,6 +32,7 @@ bench: build
 	bash bench/mount.sh $(DIR)
 	bash bench/palantir.sh $(DIR)
 	bash bench/parity.sh $(DIR)
+	bash bench/append.sh
 
 # The mount benchmark alone: gpuarc-mount against squashfuse on DIR.
 bench-mount: build

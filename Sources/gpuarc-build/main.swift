@@ -15,14 +15,29 @@ struct BuildCommand: ParsableCommand {
         abstract: "Archive directories into multi-volume gpuarc archives OUT.001, OUT.002, ...",
         discussion: """
             One SRC: its contents become the archive root. Several SRCs (successive \
-            backups of one tree): each becomes a top-level directory named after its \
-            directory name. Names are bytes: any name Linux allows is archived as it \
-            is. Exit status: 0 ok, 1 failed (nothing written), 2 archive written but \
-            some entries could not be archived as they were (named on stderr).
+            backups of one tree), or one with --name: each becomes a top-level \
+            directory (a version) named after its directory or NAME, and the archive \
+            takes appends: gpuarc-build --append OUT.001 [--name NAME] SRC... adds \
+            versions in new volumes, reading only files that changed. Names are \
+            bytes: any name Linux allows is archived as it is. Exit status: 0 ok, 1 \
+            failed (nothing written), 2 archive written but some entries could not be \
+            archived as they were (named on stderr).
             """)
 
-    @Argument(help: ArgumentHelp("Source directories, then the output base name.", valueName: "SRC... OUT"))
+    @Argument(help: ArgumentHelp("Source directories, then the output base name (with --append: only the sources).", valueName: "SRC... OUT"))
     var paths: [String]
+
+    @Option(help: ArgumentHelp("Add the SRCs as new versions of this archive (its first volume): new volumes after its last; its volumes are never modified.", valueName: "ARCHIVE.001"))
+    var append: String?
+
+    @Option(help: ArgumentHelp("With one SRC: the name of its top-level directory (its version), making the archive one that takes appends.", valueName: "NAME"))
+    var name: String?
+
+    @Flag(help: "With --append: read every file, even those the files cache finds unchanged.")
+    var reread = false
+
+    @Option(help: ArgumentHelp("With --append: what must match for a file to count as unchanged and not be read, beside its path (default: all four). Snapshots made with cp -al or rsync --link-dest get new ctimes: use size,mtime,inode for them.", valueName: "size,mtime,ctime,inode"))
+    var filesCache = "size,mtime,ctime,inode"
 
     @Option(help: "Decoded frame size (K/M/G suffixes).")
     var frameSize = "16M"
@@ -91,7 +106,15 @@ struct BuildCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        guard paths.count >= 2 else { throw ValidationError("give at least one SRC and the OUT base name") }
+        if append != nil {
+            guard !paths.isEmpty else { throw ValidationError("give at least one SRC to append") }
+        } else {
+            guard paths.count >= 2 else { throw ValidationError("give at least one SRC and the OUT base name") }
+            guard !reread else { throw ValidationError("--reread goes with --append") }
+        }
+        if name != nil && paths.count - (append == nil ? 1 : 0) != 1 {
+            throw ValidationError("--name names a single SRC; several SRCs are named after their directories")
+        }
     }
 
     func run() throws {
@@ -139,8 +162,23 @@ struct BuildCommand: ParsableCommand {
             throw ExitCode(1)
         }
 
-        var builder = ArchiveBuilder(sources: paths.dropLast().map(RawArguments.path), output: RawArguments.path(paths.last!),
-                                     options: options)
+        guard let cacheKeys = FilesCacheKeys(filesCache) else {
+            throw ValidationError("--files-cache takes a comma-separated list of size, mtime, ctime and inode")
+        }
+        options.filesCache = cacheKeys
+        options.reread = reread
+        if let name { options.name = RawArguments.path(name).bytes }
+        let sources: [BytePath], output: BytePath
+        if let append {
+            let archive = RawArguments.path(append)
+            options.append = archive
+            sources = paths.map(RawArguments.path)
+            output = VolumeNaming.base(of: archive)
+        } else {
+            sources = paths.dropLast().map(RawArguments.path)
+            output = RawArguments.path(paths.last!)
+        }
+        var builder = ArchiveBuilder(sources: sources, output: output, options: options)
         builder.showProgress = progress ?? (isatty(STDERR_FILENO) != 0 && !quiet)
         builder.onWarning = { message in
             FileHandle.standardError.write(Data("gpuarc-build: warning: \(message)\n".utf8))

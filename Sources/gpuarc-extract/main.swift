@@ -39,8 +39,11 @@ struct ExtractCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Paths inside the archive to restore (or, with --list, to list), each with everything below it; none: the whole tree.", valueName: "PATH"))
     var paths: [String] = []
 
-    @Flag(help: "List the tree with sizes instead of extracting.")
+    @Flag(help: "List the tree with sizes instead of extracting; on an archive of versions, the versions first (name, date added, files, bytes).")
     var list = false
+
+    @Flag(help: "List only the versions of a versioned archive (name, date added, files, bytes).")
+    var versions = false
 
     @Flag(help: "Decode every frame and check every checksum; write nothing.")
     var verify = false
@@ -64,7 +67,8 @@ struct ExtractCommand: ParsableCommand {
     var device: String?
 
     func validate() throws {
-        if !list && !verify && destination == nil { throw ValidationError("give a DEST directory, or --list / --verify") }
+        if !list && !verify && !versions && destination == nil { throw ValidationError("give a DEST directory, or --list / --versions / --verify") }
+        if versions && (list || verify || destination != nil) { throw ValidationError("--versions takes only the ARCHIVE") }
         if verify && !list && !paths.isEmpty { throw ValidationError("--verify checks the whole archive; it takes no PATH") }
     }
 
@@ -107,9 +111,14 @@ struct ExtractCommand: ParsableCommand {
             fail(throughParity ? "warning: \(reader.volumes.problems[volume]!); its frames are rebuilt from parity (gpuarc-repair rebuilds the volume)"
                                : "\(reader.volumes.problems[volume]!)")
         }
+        if versions {
+            let lines = Listing.versionLines(reader.index)
+            if lines.isEmpty { fail("the archive has no versions: it was built from one SRC at its root") }
+            for line in lines { print(line) }
+        }
         if list { try runList(reader) }
         if verify { try runVerify(reader) }
-        if let destination, !list, !verify { try runExtract(reader, into: RawArguments.path(destination)) }
+        if let destination, !list, !verify, !versions { try runExtract(reader, into: RawArguments.path(destination)) }
     }
 
     /// `--decoder`/`--device`: OpenCL decoding when asked or measured faster
@@ -161,7 +170,10 @@ struct ExtractCommand: ParsableCommand {
     /// `--list [PATH...]`: the tree, or only the selected subtrees (each
     /// PATH not in the archive named, exit 1).
     private func runList(_ reader: ArchiveReader) throws {
-        guard let paths = selectedPaths else { return Listing.print(reader.index) }
+        guard let paths = selectedPaths else {
+            for line in Listing.versionLines(reader.index) { print(line) }
+            return Listing.print(reader.index)
+        }
         let selection: PathSelection
         do {
             selection = try PathSelection(index: reader.index, paths: paths)

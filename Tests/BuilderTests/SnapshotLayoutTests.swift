@@ -69,7 +69,10 @@ final class SnapshotLayoutTests: ScratchTestCase {
         let one = try ArchiveBuilder(sources: [parent], output: oneOut, options: options).run()
         let many = try ArchiveBuilder(sources: roots, output: manyOut, options: options).run()
         XCTAssertEqual(one.similarity, many.similarity, "the same chunks, duplicates and deltas")
-        XCTAssertLessThan(abs(Double(one.outputBytes) - Double(many.outputBytes)), 0.01 * Double(many.outputBytes))
+        // Frames alike; the indexes differ: several SRCs make a versioned
+        // archive, whose index keeps the builder state for appends.
+        let frameBytes = { (s: BuildStats) in Double(s.outputBytes) - Double(s.indexBytes) }
+        XCTAssertLessThan(abs(frameBytes(one) - frameBytes(many)), 0.01 * frameBytes(many))
         let a = try ArchiveReader(path: oneOut + ".001").index, b = try ArchiveReader(path: manyOut + ".001").index
         XCTAssertEqual(a.chunks, b.chunks)
         XCTAssertEqual(a.frames.map(\.decodedHash), b.frames.map(\.decodedHash), "the same bytes in the same frames")

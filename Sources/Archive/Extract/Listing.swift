@@ -34,6 +34,18 @@ public enum Listing {
         return out
     }
 
+    /// The versions of a versioned archive, oldest first: one line each
+    /// (`version NAME  added DATE  N files  B bytes`), none for others.
+    public static func versionLines(_ index: ArchiveIndex) -> [String] {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return index.versions.map { v in
+            "version \(Escaped.text(index.nameBytes(of: v)))  added \(formatter.string(from: Date(timeIntervalSince1970: TimeInterval(v.added))))"
+                + "  \(v.files) files  \(v.bytes) bytes (\(ByteSize.format(v.bytes)))"
+        }
+    }
+
     public static func print(_ index: ArchiveIndex, selection: PathSelection? = nil) {
         for line in lines(index, selection: selection) { Swift.print(line) }
     }

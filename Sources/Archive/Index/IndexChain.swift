@@ -4,7 +4,7 @@
 /// then joins the segments oldest first into one index and validates that
 /// whole, exactly as a single index is validated. Older formats are a
 /// chain of one.
-enum IndexChain {
+package enum IndexChain {
     /// Most segments a chain may have: far more appends than anyone makes,
     /// few enough that a hostile chain cannot keep a reader busy.
     static let maxSegments = 1 << 16
@@ -12,7 +12,7 @@ enum IndexChain {
     /// The newest segment `newest` (compressed, read from `what`) and the
     /// ones it points back to, fetched by `fetch` (which reads a segment's
     /// compressed bytes where its locator says), joined and validated.
-    static func read(newest: UnsafeRawBufferPointer, what: String,
+    package static func read(newest: UnsafeRawBufferPointer, what: String,
                      fetch: (SegmentLocator) throws -> [UInt8]) throws -> ArchiveIndex {
         var chain = [try IndexCodec.decodeCompressedSegment(newest, what: what)]
         while let previous = chain.last!.segment.previous {

@@ -10,7 +10,7 @@ public enum IndexCodec {
     static let inodeRecordSizeV4 = 53
     static let xattrSetRecordSize = 12, xattrPairRecordSize = 24, sparseRecordSize = 16, extentRecordSize = 16
     /// Format 5's segment sections.
-    static let segmentRecordSize = 104, replacedInodeRecordSize = 4 + inodeRecordSizeV4, versionRecordSize = 40
+    static let segmentRecordSize = 100, replacedInodeRecordSize = 4 + inodeRecordSizeV4, versionRecordSize = 40
 
     /// Index format versions this code reads: 1 (tables row by row), 2
     /// (tables column by column, growing columns delta-coded: IndexColumns)

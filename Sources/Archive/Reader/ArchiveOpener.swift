@@ -9,7 +9,7 @@ import Glibc
 /// cannot be used (missing, truncated, damaged): its second copy `OUT.idx`,
 /// then the last volume rebuilt from parity. Either way the reader says so in
 /// a notice, and opens as it would have.
-enum ArchiveOpener {
+package enum ArchiveOpener {
     struct Opened {
         let index: ArchiveIndex
         let volumes: VolumeSet
@@ -36,6 +36,11 @@ enum ArchiveOpener {
             let fd = try VolumeSet.openVolume(lastPath)
             do {
                 let index = try readPrimary(fd: fd, path: lastPath, last: last, base: base, parity: parity)
+                if let newer = newerCopy(of: index, at: base.withSuffix(".idx")) {
+                    // The newest volumes of an appended archive are gone: the
+                    // last one left ends with the index of an older state.
+                    throw ArchiveError(.missingVolume, "its index describes \(index.volumeSizes.count) volumes, but the index copy describes \(newer) (a later append): the volumes after \(lastPath) are missing")
+                }
                 let (usable, notice) = matching(parity, index)
                 let volumes = try VolumeSet(base: base, index: index, lastFD: fd, parity: usable)
                 return Opened(index: index, volumes: volumes, notices: notice.map { [$0] } ?? [])
@@ -144,7 +149,7 @@ enum ArchiveOpener {
 
     /// Reads an older index segment where `locator` says: from its volume,
     /// or rebuilt from parity when the volume's bytes do not match.
-    static func fetchSegment(_ locator: SegmentLocator, base: BytePath, parity: ParitySet?) throws -> [UInt8] {
+    package static func fetchSegment(_ locator: SegmentLocator, base: BytePath, parity: ParitySet?) throws -> [UInt8] {
         let path = VolumeNaming.path(base: base, number: Int(locator.volume) + 1)
         var bytes = [UInt8](repeating: 0, count: Int(locator.size))
         var failure = "it does not match its checksum"
@@ -162,6 +167,20 @@ enum ArchiveOpener {
             return bytes
         }
         throw ArchiveError(.format, "index segment in \(path) at offset \(locator.offset) cannot be read: \(failure)")
+    }
+
+    /// The number of volumes the index copy describes when it is this
+    /// archive's and describes more than `index` (nil otherwise). A copy the
+    /// same size as the index read (a build's copy holds the very same
+    /// bytes) is not read again.
+    private static func newerCopy(of index: ArchiveIndex, at copyPath: BytePath) -> Int? {
+        var st = stat()
+        guard copyPath.withCString({ stat($0, &st) }) == 0 else { return nil }
+        if let newest = index.newestSegment,
+           UInt64(st.st_size) == UInt64(VolumeHeader.size) + newest.size + UInt64(Footer.size) { return nil }
+        guard let copy = try? readCopy(copyPath), copy.archiveID == index.archiveID,
+              copy.volumeSizes.count > index.volumeSizes.count else { return nil }
+        return copy.volumeSizes.count
     }
 
     /// The second copy, `OUT.idx`: a volume header numbered 0, the index, a footer.

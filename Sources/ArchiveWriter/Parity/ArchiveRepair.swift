@@ -215,7 +215,14 @@ public enum ArchiveRepair {
         let footer = try footerBytes.withUnsafeBytes { try Footer.decode($0, fileSize: UInt64(st.st_size), volume: lastPath.description) }
         var compressed = [UInt8](repeating: 0, count: Int(footer.indexSize))
         _ = try compressed.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, Int(footer.indexSize), footer.indexOffset) }
-        let index = try compressed.withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "the index in \(lastPath)") }
+        // An appended archive's index is a chain of segments through older
+        // volumes; its copy is the whole index in one segment (docs/FORMAT.md).
+        let index = try compressed.withUnsafeBytes {
+            try IndexChain.read(newest: $0, what: "the index in \(lastPath)") { try ArchiveOpener.fetchSegment($0, base: base, parity: nil) }
+        }
+        if index.segments.count > 1 || index.segments.contains(where: { !$0.builderState.isEmpty }) {
+            compressed = try IndexCodec.encodeCompressed(index)
+        }
         let copy = VolumeHeader(archiveID: index.archiveID, number: 0).encoded() + compressed
             + Footer(indexOffset: UInt64(VolumeHeader.size), indexSize: UInt64(compressed.count)).encoded()
         let name = base.lastComponent + Array(".idx".utf8)

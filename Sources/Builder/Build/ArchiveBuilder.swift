@@ -4,9 +4,16 @@ import Glibc
 
 /// Runs a whole build as a chain of stages that pass values:
 ///
-///     lock OUT -> open the SRCs -> scan -> whole-file dedup -> storage order
+///     lock OUT -> [append: open the archive] -> open the SRCs -> scan
+///       -> [append: files cache] -> whole-file dedup -> storage order
 ///       -> capture (read, chunk, decide, place; frames -> volumes)
 ///       -> index -> index and footer into the last volume
+///
+/// An append (`options.append`) continues the archive: chunk ids, frame
+/// numbers and volumes after its own, chunks found among the stored ones
+/// (by digest, then bytes) and similar ones used as delta bases, unchanged
+/// files reusing their stored content unread (`FilesCache`), and an index
+/// segment holding only the rows it adds.
 ///
 /// Every source read checks that the file is the version the scan saw
 /// (`SourceFiles`); what changed is stored as it was when read again, or
@@ -36,6 +43,10 @@ public struct ArchiveBuilder {
         let started = Date()
         let options = try self.options.validated()
         guard !sources.isEmpty else { throw ArchiveError(.usage, "give at least one source directory") }
+        if options.name != nil && sources.count > 1 {
+            throw ArchiveError(.usage, "--name names the one SRC; several SRCs are named after their directories")
+        }
+        let versioned = options.versioned || sources.count > 1
         raiseFileLimit()
         var stats = BuildStats()
         stats.sources = sources.map(\.description)
@@ -54,13 +65,36 @@ public struct ArchiveBuilder {
         // Locked before anything is read, so a second build to OUT fails at once.
         let outputLock = try OutputLock(base: output)
         defer { outputLock.release() }
+        // Opened under the lock: no other build can change it meanwhile.
+        let previous = try options.append.map { try PreviousArchive(path: $0) }
+        if let previous, !previous.leftovers.isEmpty {
+            // Said, but not an entry left out: the exit status stays 0.
+            onWarning("\(previous.leftovers.map(\.description).joined(separator: ", ")) left by an unfinished append will be replaced")
+        }
         let roots = try SourceRoots(sources)
         var scanOptions = ScanOptions()
+        scanOptions.versioned = versioned
+        if let name = options.name { scanOptions.versionNames = [name] }
         scanOptions.xattrs = options.xattrs
         scanOptions.threads = options.threads
         scanOptions.snapshots = options.snapshots
         if let lockFile = outputLock.identity { scanOptions.excluded.insert(lockFile) }
-        let tree = try TreeScanner.scan(roots, options: scanOptions)
+        var tree = try TreeScanner.scan(roots, options: scanOptions)
+        var reused: [Int: Int] = [:]
+        if let previous {
+            let existing = previous.versionNames
+            for root in tree.sourceRoots where existing.contains(tree.nodes[root].name) {
+                throw ArchiveError(.usage, "\(previous.path) already has a version named \"\(Escaped.text(tree.nodes[root].name))\": give the new one another name (--name NAME with one SRC)")
+            }
+            // Versions count on from the archive's (the similarity windows span runs).
+            let first = previous.index.versions.count
+            for id in tree.nodes.indices { tree.nodes[id].version += first }
+            if !options.reread { reused = FilesCache.match(tree: tree, previous: previous, keys: options.filesCache) }
+            stats.appendedTo = previous.path.description
+            stats.previousVersions = first
+            stats.filesReused = reused.count
+            stats.bytesReused = reused.keys.reduce(0) { $0 + tree.nodes[$1].size }
+        }
         endPhase("scan")
         tree.warnings.forEach(warn)
         count(tree, into: &stats)
@@ -73,7 +107,8 @@ public struct ArchiveBuilder {
         var duplicatesOf: [Int: [Int]] = [:]
         if options.dedup {
             let hasher = options.hasher ?? CPUFileHasher(threads: options.threads)
-            let result = FileDeduplicator(hasher: hasher, threads: options.threads).run(tree: tree, files: tree.primaryFiles, source: files)
+            let result = FileDeduplicator(hasher: hasher, threads: options.threads)
+                .run(tree: tree, files: tree.primaryFiles.filter { reused[$0] == nil }, source: files)
             for (duplicate, canonical) in result.canonical { duplicatesOf[canonical, default: []].append(duplicate) }
             for key in duplicatesOf.keys { duplicatesOf[key]!.sort { (tree.nodes[$0].version, $0) < (tree.nodes[$1].version, $1) } }
             stats.hashCollisions = result.hashCollisions
@@ -83,7 +118,7 @@ public struct ArchiveBuilder {
         let isDuplicate = Set(duplicatesOf.values.joined())
 
         // Distinct contents in storage order.
-        let distinct = tree.primaryFiles.filter { !isDuplicate.contains($0) && tree.nodes[$0].size > 0 }
+        let distinct = tree.primaryFiles.filter { !isDuplicate.contains($0) && tree.nodes[$0].size > 0 && reused[$0] == nil }
         let ordered = options.order.arrange(distinct.map {
             ContentOrder.Item(node: $0, key: tree.variants.orderKey($0, in: tree), name: tree.nodes[$0].name, version: tree.nodes[$0].version)
         })
@@ -92,7 +127,9 @@ public struct ArchiveBuilder {
 
         var archiveID = [UInt8](repeating: 0, count: 16)
         for i in 0..<16 { archiveID[i] = UInt8.random(in: 0...255) }
-        let writer = try VolumeWriter(output: outputLock, volumeSize: options.volumeSize, archiveID: archiveID)
+        if let previous { archiveID = previous.index.archiveID }
+        let writer = try VolumeWriter(output: outputLock, volumeSize: options.volumeSize, archiveID: archiveID,
+                                      continuing: previous?.volumeFileSizes ?? [])
         var finished = false
         defer { if !finished { writer.abort() } }
 
@@ -104,7 +141,7 @@ public struct ArchiveBuilder {
         let largestChunk = min(options.chunkSize * ContentPacker.maximumChunkFactor, options.frameSize)
         let frameBytes = min(options.frameSize, max(Int(clamping: totalBytes), largestChunk))
         let pipeline = FramePipeline(frameSize: frameBytes, workers: options.threads, writer: writer,
-                                     makeCompressor: makeCompressor)
+                                     firstNumber: previous?.counts.frames ?? 0, makeCompressor: makeCompressor)
         var similarity = options.similarity
         if !options.dedup {
             // "Store every file": no shared chunks and no deltas either.
@@ -114,7 +151,10 @@ public struct ArchiveBuilder {
         let packer = ContentPacker(pipeline: pipeline, files: files, chunkSize: options.chunkSize, similarity: similarity,
                                    coder: LZ4XDeltaCoder(options: ContentPacker.deltaEncoder),
                                    sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder),
-                                   readXattrs: options.xattrs)
+                                   readXattrs: options.xattrs,
+                                   table: ChunkTable(first: previous?.counts.chunks ?? 0, previous: previous?.chunksByDigest ?? [:]),
+                                   archive: previous?.reader)
+        if let previous { packer.stage.seed(with: previous.chunks, firstNew: previous.index.versions.count) }
         let analyzeAhead = similarity.deltaEnabled
             && (options.analyzeAhead ?? (ProcessInfo.processInfo.activeProcessorCount > 1))
         let preparer = analyzeAhead ? ChunkPreparer(
@@ -125,7 +165,8 @@ public struct ArchiveBuilder {
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
         packer.onProgress = meter.map { m in { m.update($0) } }
 
-        var capture = CaptureStage(tree: tree, packer: packer, duplicatesOf: duplicatesOf)
+        var capture = CaptureStage(tree: tree, packer: packer, duplicatesOf: duplicatesOf,
+                                   stored: StoredTree(continuing: previous?.index))
         do {
             for node in ordered {
                 let outcome = try preparer.map { try packer.capture(prepared: $0, node, version: tree.nodes[node].version) }
@@ -146,6 +187,7 @@ public struct ArchiveBuilder {
         var stored = capture.stored
         stats.filesReadAgain = capture.readAgain
         stats.storedBytes = stored.contents.reduce(0) { $0 + $1.size }
+        for (node, content) in reused { stored.contentOf[node] = content }
 
         // Empty files (as the scan saw them: never read, nothing to disagree with).
         for id in tree.primaryFiles where stored.contentOf[id] == nil && !stored.failed.contains(id) && tree.nodes[id].size == 0 {
@@ -155,22 +197,40 @@ public struct ArchiveBuilder {
 
         // The index is complete before the writer sees it; if it does not
         // fit after the last frame it opens a volume of its own.
-        var index = IndexAssembler.assemble(tree: tree, stored: stored, chunks: packer.table.records, frames: frames,
-                                            archiveID: archiveID)
+        try options.beforeIndex?()
+        let assembled = IndexAssembler.assemble(tree: tree, stored: stored, chunks: packer.table.records, frames: frames,
+                                                archiveID: archiveID, previous: previous?.index, versioned: versioned)
+        var index = assembled.index
+        // What a later append needs, kept in the segment (versioned archives only).
+        var segment = IndexSegment()
+        if versioned {
+            segment.builderState = BuilderStateRecorder.state(table: packer.table, tree: tree, stored: stored,
+                                                              inodeOfNode: assembled.inodeOfNode).encoded()
+        }
+        if let previous {
+            segment.number = (previous.index.segments.last?.number ?? 0) + 1
+            segment.previous = previous.index.newestSegment
+            segment.prior = previous.counts
+            segment.replacedInodes = [ArchiveIndex.rootInode]
+        }
+        // An append keeps the archive's parity, at least as many volumes of it.
+        let parityFor = { (volumes: Int) in max(options.parity.count(forDataVolumes: volumes), previous?.index.parityCount ?? 0) }
         // Known before the index is written (it records it): the data volumes
         // are all written but the last, which the index may still move to a
         // volume of its own.
-        index.parityCount = options.parity.count(forDataVolumes: writer.sizes.count)
+        index.parityCount = parityFor(writer.sizes.count)
         index.volumeSizes = writer.sizes
-        var compressed = try IndexCodec.encodeCompressed(index)
+        var compressed = try IndexCodec.encodeCompressed(index, segment: segment)
         if !writer.fits(compressed.count + Footer.size) {
             try writer.startVolume()
             index.volumeSizes = writer.sizes
-            index.parityCount = options.parity.count(forDataVolumes: writer.sizes.count)
-            compressed = try IndexCodec.encodeCompressed(index)
+            index.parityCount = parityFor(writer.sizes.count)
+            compressed = try IndexCodec.encodeCompressed(index, segment: segment)
         }
         try writer.writeIndex(compressed)
-        try writer.writeIndexCopy(compressed)
+        // The copy stands alone: the whole index in one segment, without
+        // the builder state (only the newest segment's chain needs it).
+        try writer.writeIndexCopy(previous == nil && !versioned ? compressed : try IndexCodec.encodeCompressed(index))
         endPhase("index")
         let parityCount = index.parityCount
         if parityCount > 0 {
@@ -182,7 +242,7 @@ public struct ArchiveBuilder {
             stats.parityBytes = UInt64(parityCount) * layout.parityVolumeSize
             endPhase("parity")
         }
-        let volumes = try writer.commit(parityCount: parityCount)
+        let volumes = try writer.commit(parityCount: parityCount, afterRename: options.afterVolumeRename)
         finished = true
 
         stats.volumes = volumes.map(\.description)
@@ -218,16 +278,16 @@ public struct ArchiveBuilder {
             sharing[content, default: 0] += 1
             if !stored.metadata(of: node, in: tree).xattrs.isEmpty { stats.entriesWithXattrs += 1 }
         }
-        for (content, files) in sharing where files > 1 && stored.contents[content].size > 0 {
+        for (content, files) in sharing where files > 1 && stored.size(of: content) > 0 {
             stats.duplicateFiles += files - 1
-            stats.duplicateBytes += UInt64(files - 1) * stored.contents[content].size
+            stats.duplicateBytes += UInt64(files - 1) * stored.size(of: content)
         }
         for node in tree.nodes.indices where tree.nodes[node].kind != .regular && !tree.nodes[node].metadata.xattrs.isEmpty {
             stats.entriesWithXattrs += 1
         }
         stats.sparseFiles = stored.sparse.count
         for (content, extents) in stored.sparse {
-            stats.holeBytes += stored.contents[content].size - extents.reduce(0) { $0 + $1.length }
+            stats.holeBytes += stored.size(of: content) - extents.reduce(0) { $0 + $1.length }
         }
     }
 
@@ -257,12 +317,13 @@ struct CaptureStage {
     let packer: ContentPacker
     let duplicatesOf: [Int: [Int]]
     private let linkNames: [Int: [Int]]
-    private(set) var stored = StoredTree()
+    private(set) var stored: StoredTree
     private(set) var warnings: [String] = []
     private(set) var readAgain = 0
 
-    init(tree: ScannedTree, packer: ContentPacker, duplicatesOf: [Int: [Int]]) {
+    init(tree: ScannedTree, packer: ContentPacker, duplicatesOf: [Int: [Int]], stored: StoredTree = StoredTree()) {
         self.tree = tree
+        self.stored = stored
         self.packer = packer
         self.duplicatesOf = duplicatesOf
         var names: [Int: [Int]] = [:]

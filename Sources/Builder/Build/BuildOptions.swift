@@ -69,6 +69,23 @@ public struct BuildOptions: Sendable {
     /// Parity volumes to write (`--parity N` or `--parity P%`): any this many
     /// lost or damaged volumes of the set can be rebuilt.
     public var parity = ParityAmount.none
+    /// A versioned archive: every SRC becomes a top-level directory recorded
+    /// as a version, which later appends add to; with one SRC, `name`
+    /// names it (`--name`; several SRCs are named after their directories).
+    public var versioned = false
+    public var name: [UInt8]?
+    /// `--append ARCHIVE.001`: the SRCs become new versions of that archive
+    /// (OUT is its base); its volumes are not modified.
+    public var append: BytePath?
+    /// What the files cache compares (`--files-cache`); `reread` (`--reread`)
+    /// turns it off: every file is read.
+    public var filesCache = FilesCacheKeys.all
+    public var reread = false
+    /// Called before the index is written, and after each volume is renamed
+    /// into place (with its number): tests stop a build there, as a kill
+    /// would, by throwing.
+    public var beforeIndex: (@Sendable () throws -> Void)?
+    public var afterVolumeRename: (@Sendable (Int) throws -> Void)?
     /// Called between the scan and dedup. Tests use it to change the tree
     /// under a running build at a known point (no sleeps).
     public var afterScan: (@Sendable () -> Void)?
@@ -102,7 +119,12 @@ public struct BuildOptions: Sendable {
             throw ArchiveError(.usage, "--level must be between \(LZ4XLevel.range.lowerBound) and \(LZ4XLevel.range.upperBound)")
         }
         o.threads = max(1, threads)
-        o.similarity.deltaEnabled = similarity.deltaEnabled && (deltas ?? (level >= Self.deltasFromLevel || order == .tree))
+        // An append's frames hold only its versions, not the versions of a
+        // file side by side with the archive's: deltas against the stored
+        // chunks are what finds the resemblance then.
+        o.similarity.deltaEnabled = similarity.deltaEnabled
+            && (deltas ?? (level >= Self.deltasFromLevel || order == .tree || append != nil))
+        if name != nil || append != nil { o.versioned = true }
         return o
     }
 }

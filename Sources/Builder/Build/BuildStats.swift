@@ -14,6 +14,12 @@ public struct BuildStats: Codable, Sendable {
     public var hardLinks = 0
     /// Files that changed after the scan and were stored as they were when read.
     public var filesReadAgain = 0
+    /// Appends: files the files cache found unchanged (not read), and their bytes.
+    public var filesReused = 0
+    public var bytesReused: UInt64 = 0
+    /// Appends: the archive appended to, and the versions it had before.
+    public var appendedTo: String?
+    public var previousVersions = 0
     /// Files stored with holes, and the bytes of holes not stored.
     public var sparseFiles = 0
     public var holeBytes: UInt64 = 0
@@ -83,6 +89,10 @@ public struct BuildStats: Codable, Sendable {
         }
         if filesReadAgain > 0 {
             lines.append("changed during the build: \(filesReadAgain) files, stored as they were when read again")
+        }
+        if let appendedTo {
+            lines.append("appended to \(appendedTo) (\(previousVersions) versions before): \(filesReused) unchanged files (\(ByteSize.format(bytesReused))) not read, "
+                         + "\(similarity.previousDuplicateChunks) chunks found stored, \(similarity.previousBases) deltas against stored chunks")
         }
         let s = similarity
         lines.append("chunks: \(s.chunks), \(s.duplicateChunks) duplicates stored as references, \(ByteSize.format(UInt64(s.dedupBytesSaved))) saved")

@@ -1,20 +1,36 @@
 import Archive
+import Foundation
 
 /// Turns the scanned tree and what was stored of it into the index: inode
 /// numbers in breadth-first order (root = 0), each directory's entries
 /// contiguous and sorted, hard links sharing an inode, duplicates sharing a
 /// content, names and attribute values interned in one string table, and
 /// identical attribute sets stored once.
+///
+/// An append (`previous`) continues the archive's index: its rows come
+/// first, unchanged, the new ones after them, and the root (inode 0) is
+/// replaced by one listing the old versions and the new ones, so the
+/// segment written holds only what the append adds (docs/FORMAT.md).
+/// A versioned build (or an append) records one version per SRC.
 struct IndexAssembler {
+    struct Assembled {
+        var index: ArchiveIndex
+        /// Inode of each archived scanned node.
+        var inodeOfNode: [Int: Int]
+    }
+
     static func assemble(tree: ScannedTree, stored: StoredTree, chunks: [ChunkRecord], frames: [FrameRecord],
-                         archiveID: [UInt8]) -> ArchiveIndex {
-        var index = ArchiveIndex()
-        index.archiveID = archiveID
-        index.frames = frames
-        index.chunks = chunks
-        index.contents = stored.contents
-        index.chunkRefs = stored.refs
-        for content in stored.sparse.keys.sorted() {
+                         archiveID: [UInt8], previous: ArchiveIndex? = nil, versioned: Bool = false,
+                         added: Date = Date()) -> Assembled {
+        var index = previous ?? ArchiveIndex()
+        if previous == nil { index.archiveID = archiveID }
+        let oldRoot = previous.map { $0.inodes[ArchiveIndex.rootInode] }
+        let oldRootEntries = previous.map { p in p.entryRange(ofDirectory: ArchiveIndex.rootInode).map { p.entries[$0] } } ?? []
+        index.frames += frames
+        index.chunks += chunks
+        index.contents += stored.contents
+        index.chunkRefs += stored.refs
+        for content in stored.sparse.keys.sorted() where content >= stored.firstContent {
             let extents = stored.sparse[content]!
             index.sparse.append(SparseRecord(content: UInt32(content), firstExtent: UInt64(index.extents.count),
                                              extentCount: UInt32(extents.count)))
@@ -43,6 +59,14 @@ struct IndexAssembler {
 
         var inodeOfNode: [Int: Int] = [:]
         func makeInode(_ id: Int) -> Int {
+            if id == 0, var root = oldRoot {
+                // The root continues the archive's: its own attributes, the newest time.
+                let m = tree.nodes[0].metadata
+                if (m.mtimeSec, m.mtimeNsec) > (root.mtimeSec, root.mtimeNsec) { (root.mtimeSec, root.mtimeNsec) = (m.mtimeSec, m.mtimeNsec) }
+                index.inodes[ArchiveIndex.rootInode] = root
+                inodeOfNode[0] = ArchiveIndex.rootInode
+                return ArchiveIndex.rootInode
+            }
             let n = tree.nodes[id]
             let m = stored.metadata(of: id, in: tree)
             var inode = Inode(kind: n.kind, mode: m.mode, uid: m.uid, gid: m.gid, mtimeSec: m.mtimeSec,
@@ -51,7 +75,7 @@ struct IndexAssembler {
             case .regular:
                 let content = stored.contentOf[id]!
                 inode.data = UInt64(content)
-                inode.size = stored.contents[content].size
+                inode.size = stored.size(of: content)
             case .symlink:
                 inode.data = intern(n.linkTarget)
                 inode.count = UInt32(n.linkTarget.count)
@@ -81,13 +105,37 @@ struct IndexAssembler {
                 if tree.nodes[kid].kind == .directory { subdirs += 1; queue.append(kid) }
                 pending.append((inode, tree.nodes[kid].name))
             }
-            for (inode, name) in pending {
-                index.entries.append(DirEntry(nameOffset: intern(name), nameLength: UInt32(name.count), inode: UInt32(inode)))
-                if index.inodes[inode].kind != .directory { index.inodes[inode].nlink += 1 }
+            var entries = pending.map { inode, name in
+                DirEntry(nameOffset: intern(name), nameLength: UInt32(name.count), inode: UInt32(inode))
             }
+            for (inode, _) in pending where index.inodes[inode].kind != .directory { index.inodes[inode].nlink += 1 }
+            if dirNode == 0 && oldRoot != nil {
+                // The archive's versions stay where they are, beside the new ones, in name order.
+                entries += oldRootEntries
+                subdirs += UInt32(oldRootEntries.filter { index.inodes[Int($0.inode)].kind == .directory }.count)
+                let names = entries.map { index.nameBytes(of: $0) }
+                entries = entries.indices.sorted { names[$0].lexicographicallyPrecedes(names[$1]) }.map { entries[$0] }
+                index.inodes[dirInode].count = UInt32(entries.count)
+            }
+            index.entries += entries
             index.inodes[dirInode].nlink = 2 + subdirs
         }
-        return index
+        if versioned {
+            var files = [UInt64](repeating: 0, count: tree.sourceRoots.count)
+            var bytes = [UInt64](repeating: 0, count: tree.sourceRoots.count)
+            for (id, node) in tree.nodes.enumerated() where node.kind == .regular && node.hardLinkOf == nil && inodeOfNode[id] != nil {
+                files[node.source] += 1
+                bytes[node.source] += index.inodes[inodeOfNode[id]!].size
+            }
+            for (source, root) in tree.sourceRoots.enumerated() {
+                guard let inode = inodeOfNode[root] else { continue }
+                let name = tree.nodes[root].name
+                index.versions.append(VersionRecord(nameOffset: intern(name), nameLength: UInt32(name.count),
+                                                    added: Int64(added.timeIntervalSince1970.rounded(.down)), inode: UInt32(inode),
+                                                    files: files[source], bytes: bytes[source]))
+            }
+        }
+        return Assembled(index: index, inodeOfNode: inodeOfNode)
     }
 }
 

@@ -6,8 +6,14 @@ import Archive
 /// the scan saw, the entries left out, and hard-link groups that had to be
 /// regrouped because a name was replaced during the build.
 struct StoredTree {
+    /// Contents and chunk refs this build adds; an append's continue the
+    /// archive's (ids from `firstContent`, refs from `firstRef`).
     var contents: [ContentRecord] = []
     var refs: [UInt32] = []
+    let firstContent: Int
+    let firstRef: Int
+    /// The archive's own contents (an append's files may reuse them).
+    let priorContents: [ContentRecord]
     /// Data extents of the contents with holes, by content.
     var sparse: [Int: [DataExtent]] = [:]
     /// Regular file node -> content.
@@ -21,10 +27,21 @@ struct StoredTree {
     var leaderOverride: [Int: Int] = [:]
     private var emptyContent: Int?
 
+    init(continuing prior: ArchiveIndex? = nil) {
+        priorContents = prior?.contents ?? []
+        firstContent = priorContents.count
+        firstRef = prior?.chunkRefs.count ?? 0
+    }
+
+    /// The size of content `id` (this build's or the archive's).
+    func size(of id: Int) -> UInt64 {
+        id >= firstContent ? contents[id - firstContent].size : priorContents[id].size
+    }
+
     /// Adds a stored content; its id.
     mutating func add(_ captured: ContentPacker.Captured) -> Int {
-        let id = contents.count
-        contents.append(ContentRecord(size: captured.size, firstRef: UInt64(refs.count), refCount: UInt32(captured.refs.count)))
+        let id = firstContent + contents.count
+        contents.append(ContentRecord(size: captured.size, firstRef: UInt64(firstRef + refs.count), refCount: UInt32(captured.refs.count)))
         refs += captured.refs
         if let extents = captured.extents { sparse[id] = extents }
         return id
@@ -33,8 +50,8 @@ struct StoredTree {
     /// The one content of every empty file.
     mutating func empty() -> Int {
         if let emptyContent { return emptyContent }
-        emptyContent = contents.count
-        contents.append(ContentRecord(size: 0, firstRef: UInt64(refs.count), refCount: 0))
+        emptyContent = firstContent + contents.count
+        contents.append(ContentRecord(size: 0, firstRef: UInt64(firstRef + refs.count), refCount: 0))
         return emptyContent!
     }
 

@@ -23,24 +23,59 @@ final class ChunkTable {
         let length: UInt32
     }
 
+    /// Chunk ids start here: 0 for a build, the archive's chunk count for
+    /// an append (ids below it are the archive's own chunks, `previous`).
+    let first: Int
+    /// Stored chunks of the archive an append adds to, by the first 8 bytes
+    /// of their digest: candidates to compare bytes with, never trusted as
+    /// they are.
+    let previous: [UInt64: [UInt32]]
+    /// Digests of the chunks this build stores, from `first` on.
     private(set) var digests: [ChunkDigest] = []
     private var firstIDOfDigest: [ChunkDigest: UInt32] = [:]
     private(set) var records: [ChunkRecord] = []
     private(set) var sources: [Source] = []
     private(set) var files: [SourceFile] = []
+    /// Per chunk this build stores: the chunk id its super-features were
+    /// filed under and the super-features (for the builder state).
+    private(set) var filing: [(under: UInt32, features: SuperFeatures?)] = []
+    /// The version being stored (set as each version starts) and, per chunk
+    /// this build stores, the version that stored it.
+    var currentVersion = 0
+    private(set) var versions: [UInt32] = []
 
-    /// Chunks decided so far.
-    var count: Int { digests.count }
+    init(first: Int = 0, previous: [UInt64: [UInt32]] = [:]) {
+        self.first = first
+        self.previous = previous
+    }
 
-    /// The first stored chunk with this digest.
+    /// Chunks decided so far, the archive's own included.
+    var count: Int { first + digests.count }
+
+    /// The first stored chunk with this digest (of this build).
     func firstID(of digest: ChunkDigest) -> UInt32? { firstIDOfDigest[digest] }
+
+    /// Chunks of the archive appended to whose digest may be this one.
+    func previousCandidates(of digest: ChunkDigest) -> [UInt32] { previous[digest.words.0] ?? [] }
+
+    /// The digest of chunk `id`, if this build stored it.
+    func digest(of id: UInt32) -> ChunkDigest? {
+        Int(id) >= first ? digests[Int(id) - first] : nil
+    }
 
     /// Adds a new stored chunk; its id. Its placement follows (`place`).
     func add(_ digest: ChunkDigest) -> UInt32 {
-        let id = UInt32(digests.count)
+        let id = UInt32(count)
         digests.append(digest)
+        filing.append((BuilderState.notFiled, nil))
+        versions.append(UInt32(currentVersion))
         if firstIDOfDigest[digest] == nil { firstIDOfDigest[digest] = id }
         return id
+    }
+
+    /// Records that chunk `id`'s super-features were filed under `under`.
+    func file(_ id: UInt32, features: SuperFeatures, under: UInt32) {
+        filing[Int(id) - first] = (under, features)
     }
 
     /// Chunks placed from now on come from this file.
@@ -51,13 +86,13 @@ final class ChunkTable {
     /// Records where chunk `id` (the next one to place) went and where its
     /// bytes came from (`offset` in the current file's stored bytes).
     func place(_ id: UInt32, _ record: ChunkRecord, offset: UInt64) {
-        precondition(Int(id) == records.count, "chunks are placed in the order they were decided")
+        precondition(Int(id) == first + records.count, "chunks are placed in the order they were decided")
         records.append(record)
         sources.append(Source(file: UInt32(files.count - 1), offset: offset, length: record.length))
     }
 
     /// The placement of chunk `id`, once placed.
     func placement(of id: UInt32) -> ChunkRecord? {
-        Int(id) < records.count ? records[Int(id)] : nil
+        (first..<(first + records.count)).contains(Int(id)) ? records[Int(id) - first] : nil
     }
 }

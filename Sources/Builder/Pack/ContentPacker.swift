@@ -66,7 +66,7 @@ final class ContentPacker {
     private let sketch = FrameSketch()
     private var slot: FramePipeline.Slot?
     /// Every stored chunk: digest, source, placement.
-    let table = ChunkTable()
+    let table: ChunkTable
     private(set) var bytesRead: UInt64 = 0
     var onProgress: ((UInt64) -> Void)?
     let stage: SimilarityStage
@@ -83,16 +83,19 @@ final class ContentPacker {
     /// Chunks are at most one frame long, so that a chunk never straddles frames.
     /// `coder` encodes the deltas; `sampleCoder` (a fast one) measures the
     /// filter's lossless reference.
+    /// An append passes the chunk table that continues the archive's and
+    /// the archive, whose chunks are read back from it.
     init(pipeline: FramePipeline, files: SourceFiles, chunkSize: Int, similarity: SimilarityStageOptions, coder: DeltaCoder,
-         sampleCoder: DeltaCoder, readXattrs: Bool = true) {
+         sampleCoder: DeltaCoder, readXattrs: Bool = true, table: ChunkTable = ChunkTable(), archive: ArchiveReader? = nil) {
         self.pipeline = pipeline
+        self.table = table
         self.files = files
         self.readXattrs = readXattrs
         let average = min(chunkSize, pipeline.frameSize)
         chunker = ContentDefinedChunker(averageSize: average, maximumSize: min(average * Self.maximumChunkFactor, pipeline.frameSize))
         source = SourceChunks(chunker: chunker)
         stage = SimilarityStage(options: similarity, coder: coder, estimator: sampleCoder, table: table,
-                                chunks: StoredChunks(table: table, files: files))
+                                chunks: StoredChunks(table: table, files: files, archive: archive))
     }
 
     deinit { source.release() }

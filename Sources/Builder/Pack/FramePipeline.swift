@@ -81,6 +81,7 @@ final class FramePipeline: @unchecked Sendable {
     private let lock = NSLock()
     private var failure: Error?
     private var nextNumber = 0
+    private let firstFrame: Int
     private(set) var frames: [FrameRecord] = []
     private(set) var framesByDevice: [String: (lz4x: Int, raw: Int)] = [:]
 
@@ -90,8 +91,11 @@ final class FramePipeline: @unchecked Sendable {
     /// Frame slots in the pool (`slotCount(workers:)`).
     let slots: Int
 
-    init(frameSize: Int, workers: Int, writer: VolumeWriter, makeCompressor: FrameCompressorFactory) {
+    /// `firstNumber`: the number of the first frame (an append's continue the archive's).
+    init(frameSize: Int, workers: Int, writer: VolumeWriter, firstNumber: Int = 0, makeCompressor: FrameCompressorFactory) {
         self.frameSize = frameSize
+        nextNumber = firstNumber
+        firstFrame = firstNumber
         self.writer = writer
         let pool = (0..<Self.slotCount(workers: workers)).map { _ in Slot(frameSize: frameSize) }
         slots = pool.count
@@ -181,7 +185,7 @@ final class FramePipeline: @unchecked Sendable {
 
     private func writeLoop() {
         var pending: [Int: Slot] = [:]
-        var expected = 0
+        var expected = firstFrame
         while let slot = toWrite.take() {
             pending[slot.number] = slot
             while let ready = pending.removeValue(forKey: expected) {

@@ -34,15 +34,24 @@ final class StoredChunks: ChunkReading {
         return max(1, min(64, (Int(clamping: l.rlim_cur) - 32) / 8))
     }
 
-    init(table: ChunkTable, files: SourceFiles, openLimit: Int = StoredChunks.defaultOpenLimit) {
+    /// An append reads the archive's own chunks (ids below `table.first`)
+    /// back from the archive, checked as every read of it is.
+    private let archive: ArchiveReader?
+
+    init(table: ChunkTable, files: SourceFiles, archive: ArchiveReader? = nil, openLimit: Int = StoredChunks.defaultOpenLimit) {
         self.table = table
         self.files = files
+        self.archive = archive
         self.openLimit = max(1, openLimit)
     }
 
     func bytes(of id: UInt32) -> [UInt8]? {
-        guard Int(id) < table.sources.count else { return nil }
-        let source = table.sources[Int(id)]
+        if Int(id) < table.first {
+            // A frame that does not read back gives no bytes: the new chunk is stored as it is.
+            return try? archive?.chunkBytes(Int(id))
+        }
+        guard Int(id) - table.first < table.sources.count else { return nil }
+        let source = table.sources[Int(id) - table.first]
         clock += 1
         let opened: OpenSource
         if let entry = open[source.file] {

@@ -118,10 +118,18 @@ final class VolumeWriter {
     private var extraNames: [(temp: [UInt8], final: [UInt8])] = []
     private var framesInVolume = 0
 
-    init(output: OutputLock, volumeSize: Int, archiveID: [UInt8]) throws {
+    /// Volumes of the archive an append continues (never opened for writing).
+    private let kept: Int
+
+    /// `continuing`: for an append, the file sizes of the archive's volumes;
+    /// the new volumes are numbered after them.
+    init(output: OutputLock, volumeSize: Int, archiveID: [UInt8], continuing: [UInt64] = []) throws {
         self.output = output
         self.volumeSize = UInt64(volumeSize)
         self.archiveID = archiveID
+        kept = continuing.count
+        sizes = continuing
+        volumeFileSizes = continuing
         removeStalePartials()
         try startVolume()
     }
@@ -247,7 +255,7 @@ final class VolumeWriter {
         let names = (1...count).map { ParitySet.path(base: base, number: $0).lastComponent }
         let temps = names.map { $0 + Array(".partial".utf8) }
         for (temp, name) in zip(temps, names) { extraNames.append((temp, name)) }
-        let writer = ParityWriter(directory: output.directory, dataNames: tempNames, dataSizes: volumeFileSizes,
+        let writer = ParityWriter(directory: output.directory, dataNames: (0..<kept).map { name($0 + 1) } + tempNames, dataSizes: volumeFileSizes,
                                   archiveID: archiveID, parityCount: count)
         return try writer.write(to: temps) { ParitySet.path(base: base, number: $0 + 1) }
     }
@@ -258,17 +266,21 @@ final class VolumeWriter {
 
     /// Gives the volumes (and the index copy and parity volumes) their real
     /// names, removes what an older archive at OUT had beyond them, and
-    /// flushes the directory.
-    func commit(parityCount: Int) throws -> [BytePath] {
+    /// flushes the directory. The volumes go first and the last of them (the
+    /// one with the index) after the others, then the copy: an append cut
+    /// short anywhere in here leaves the archive readers open as it was
+    /// before it (docs/FORMAT.md, "What a reader does to open an archive").
+    func commit(parityCount: Int, afterRename: ((Int) throws -> Void)? = nil) throws -> [BytePath] {
         var finalPaths: [BytePath] = []
         for (i, temp) in tempNames.enumerated() {
-            try rename(temp, to: name(i + 1))
-            finalPaths.append(VolumeNaming.path(base: base, number: i + 1))
+            try rename(temp, to: name(kept + i + 1))
+            finalPaths.append(VolumeNaming.path(base: base, number: kept + i + 1))
+            try afterRename?(kept + i + 1)
         }
         tempNames = []
         for (temp, final) in extraNames { try rename(temp, to: final) }
         extraNames = []
-        removeStale(VolumeNaming.existingVolumeNumbers(base: base).filter { $0 > finalPaths.count }.map(name), magic: VolumeHeader.magic)
+        removeStale(VolumeNaming.existingVolumeNumbers(base: base).filter { $0 > sizes.count }.map(name), magic: VolumeHeader.magic)
         removeStale(ParitySet.existingNumbers(base: base).filter { $0 > parityCount }.map { ParitySet.path(base: base, number: $0).lastComponent },
                     magic: ParityLayout.magic)
         if fsync(output.directory) != 0 {

@@ -13,6 +13,11 @@ struct ScanOptions {
     /// One SRC of snapshot directories (`SnapshotLayout`): each a version
     /// when they look like snapshots (`auto`), always (`on`) or never (`off`).
     var snapshots = SnapshotDetection.auto
+    /// Versioned archives (`--name`, appends): every SRC becomes a
+    /// top-level directory, even a single one, named by `versionNames`
+    /// where given (else after the directory it is).
+    var versioned = false
+    var versionNames: [[UInt8]]?
 }
 
 /// `--snapshots`.
@@ -41,14 +46,15 @@ struct TreeScanner {
     /// directory named after the directory it really is.
     static func scan(_ sources: SourceRoots, options: ScanOptions = ScanOptions()) throws -> ScannedTree {
         var tree: ScannedTree
-        if sources.roots.count == 1 {
-            tree = scanSource(sources.roots[0], source: 0, options: options)
-        } else {
+        let versioned = sources.roots.count > 1 || options.versioned
+        if versioned {
             tree = try scanVersions(sources, options: options)
+        } else {
+            tree = scanSource(sources.roots[0], source: 0, options: options)
         }
         tree.sourceNames = sources.roots.map(\.argument)
         tree.linkHardLinks()
-        if sources.roots.count > 1 {
+        if versioned {
             tree.versionRoots = tree.sourceRoots
             tree.variants = VariantDirectories(tree: tree, forced: [0])
         } else {
@@ -129,11 +135,15 @@ struct TreeScanner {
     /// ids are those of one walk of the SRCs one after the other.
     private static func scanVersions(_ sources: SourceRoots, options: ScanOptions) throws -> ScannedTree {
         var names = Set<[UInt8]>()
-        for root in sources.roots {
-            guard !root.name.isEmpty, root.name != Array(".".utf8), root.name != Array("..".utf8) else {
-                throw ArchiveError(.usage, "source \(root.argument) has no name to become a top-level directory (is it \"/\"?)")
+        let topNames = options.versionNames ?? sources.roots.map(\.name)
+        precondition(topNames.count == sources.roots.count, "one name per SRC")
+        for (root, name) in zip(sources.roots, topNames) {
+            guard !name.isEmpty, name != Array(".".utf8), name != Array("..".utf8), !name.contains(UInt8(ascii: "/")) else {
+                throw ArchiveError(.usage, options.versionNames != nil
+                    ? "--name \"\(Escaped.text(name))\" cannot name a top-level directory (empty, \".\", \"..\" or with a \"/\")"
+                    : "source \(root.argument) has no name to become a top-level directory (is it \"/\"?): give it one with --name")
             }
-            guard names.insert(root.name).inserted else {
+            guard names.insert(name).inserted else {
                 throw ArchiveError(.usage, "two sources would both become the top-level directory \"\(Escaped.text(root.name))\": give each SRC a distinct directory name")
             }
         }
@@ -156,7 +166,7 @@ struct TreeScanner {
                 node.parent = node.parent < 0 ? 0 : node.parent + offset
                 tree.nodes.append(node)
             }
-            tree.nodes[offset].name = sources.roots[source].name
+            tree.nodes[offset].name = topNames[source]
             tree.warnings += scanned.warnings
             tree.sourceRoots.append(offset)
             children.append(offset)

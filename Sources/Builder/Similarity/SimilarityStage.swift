@@ -105,6 +105,7 @@ public final class SimilarityStage {
     /// before the version's first chunk. Expired index entries go here.
     public func beginVersion(_ version: Int) {
         index.startVersion(version)
+        table.currentVersion = version
         versionStarted = true
     }
 
@@ -136,6 +137,17 @@ public final class SimilarityStage {
                 return .duplicate(of: earlier)
             }
         }
+        if options.chunkDedupEnabled {
+            // A chunk the archive appended to already stores: its state kept
+            // 8 bytes of the digest, so only bytes read back and compared count.
+            for earlier in table.previousCandidates(of: digest) {
+                guard let earlierBytes = chunks.bytes(of: earlier), Self.equal(earlierBytes, chunk) else { continue }
+                counters.duplicateChunks += 1
+                counters.duplicateBytes += chunk.count
+                counters.previousDuplicateChunks += 1
+                return .duplicate(of: earlier)
+            }
+        }
         let id = table.add(digest)
 
         guard options.deltaEnabled else { return storeLiteral(chunk, id: id) }
@@ -148,39 +160,77 @@ public final class SimilarityStage {
         }
 
         guard let match = index.lookup(superFeatures) else {
-            index.insert(superFeatures, chunkID: id)
+            file(superFeatures, of: id, under: id)
             return storeLiteral(chunk, id: id)
         }
         guard !frameReaches(match.chunkID, frame) else {
             counters.basesInFrameReach += 1
-            index.insert(superFeatures, chunkID: id)
+            file(superFeatures, of: id, under: id)
             return storeLiteral(chunk, id: id)
         }
-        guard let base = chunks.bytes(of: match.chunkID), ChunkDigest(of: base) == table.digests[Int(match.chunkID)] else {
+        // A base this build stored must still have its digest (its source
+        // may have changed); one of the archive appended to was checked
+        // against its frame's checksums as it was read.
+        guard let base = chunks.bytes(of: match.chunkID),
+              table.digest(of: match.chunkID).map({ ChunkDigest(of: base) == $0 }) ?? true else {
             counters.unavailableBases += 1
-            index.insert(superFeatures, chunkID: id)
+            file(superFeatures, of: id, under: id)
             return storeLiteral(chunk, id: id)
         }
         guard !frameHoldsAsMuch(as: base, of: samples, frame) else {
             counters.contentInFrame += 1
-            index.insert(superFeatures, chunkID: id)
+            file(superFeatures, of: id, under: id)
             return storeLiteral(chunk, id: id)
         }
         guard let delta = coder.encode(target: chunk, base: base),
               filter.accepts(length: chunk.count, deltaLength: delta.count) else {
             counters.filterRejections += 1
-            index.insert(superFeatures, chunkID: id)
+            file(superFeatures, of: id, under: id)
             return storeLiteral(chunk, id: id)
         }
         // The base stays the family's representative: filing this chunk's
         // super-features under the base keeps the base findable through the
         // newest version's features after the base's own loose-tier entries
         // have expired, while deltas never become bases (depth 1).
-        index.insert(superFeatures, chunkID: match.chunkID)
+        file(superFeatures, of: id, under: match.chunkID)
+        if Int(match.chunkID) < table.first { counters.previousBases += 1 }
         counters.deltaHits[match.tier - 1] += 1
         counters.deltaInputBytes += chunk.count
         counters.deltaOutputBytes += delta.count
         return .delta(id: id, base: match.chunkID, tier: match.tier, encoded: delta)
+    }
+
+    /// Files `superFeatures` in the index under `under` (the chunk itself,
+    /// or its base) and notes it in the chunk table for the builder state.
+    private func file(_ superFeatures: SuperFeatures, of id: UInt32, under: UInt32) {
+        index.insert(superFeatures, chunkID: under)
+        table.file(id, features: superFeatures, under: under)
+    }
+
+    /// Files the super-features an earlier build of the archive kept
+    /// (`BuilderState`), version by version, before an append's first
+    /// version `firstNew`: tier 1 for all, tiers 2 and 3 only for chunks of
+    /// versions still inside their windows when `firstNew` starts (the rest
+    /// would expire at once). Chunks filed under a base are filed under it
+    /// again, at the version that filed them.
+    func seed(with previous: [BuilderState.Chunk], firstNew: Int) {
+        guard options.deltaEnabled else { return }
+        let filed = previous.indices.filter {
+            previous[$0].features.count == BuilderState.featureCount && previous[$0].filedUnder != BuilderState.notFiled
+        }
+        let order = filed.sorted { (previous[$0].version, $0) < (previous[$1].version, $1) }
+        var version = -1
+        for i in order {
+            let chunk = previous[i]
+            let v = Int(chunk.version)
+            if v != version {
+                index.startVersion(v)
+                version = v
+            }
+            let tiers = v > firstNew - options.index.tier3Window ? 3 : v > firstNew - options.index.tier2Window ? 2 : 1
+            index.insert(SuperFeatures(stored: chunk.features, tiers: tiers), chunkID: chunk.filedUnder)
+        }
+        counters.seededChunks = order.count
     }
 
     /// True when stored chunk `id` lies close behind the chunk being decided

@@ -29,6 +29,11 @@ public struct SimilarityStats: Codable, Equatable, Sendable {
     /// Digest-equal chunks whose earlier bytes read back different: a source
     /// file changed during the build (or a SHA-256 collision). Stored literally.
     public var unconfirmedDuplicates = 0
+    /// Appends: duplicates of chunks the archive already stored, deltas
+    /// whose base it stored, and its chunks whose super-features were loaded.
+    public var previousDuplicateChunks = 0
+    public var previousBases = 0
+    public var seededChunks = 0
 
     public init() {}
 

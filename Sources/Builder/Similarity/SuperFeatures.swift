@@ -24,10 +24,34 @@ public struct SuperFeatures: Hashable, Sendable {
                 for f in features.values[start..<(start + size)] {
                     h = SimilarityHashing.mix(h ^ f)
                 }
-                return h
+                return Self.fold(h)
             }
         }
     }
+
+    /// Super-features are kept as 32-bit values: an append finds chunks of
+    /// earlier runs by the values their builder state kept (docs/FORMAT.md,
+    /// "Builder state"), and 32 bits still leave a false match on a
+    /// super-feature about once per 4 billion lookups (the delta filter and
+    /// the base's digest check catch those anyway).
+    static func fold(_ h: UInt64) -> UInt64 { (h ^ h >> 32) & 0xFFFF_FFFF }
+
+    /// Super-features as a builder state keeps them: tier 1, 2 and 3 in
+    /// order (`BuilderState.featureCount` values); `tiers` says which tiers
+    /// to take (the others are left empty, so they find nothing).
+    init(stored values: [UInt32], tiers: Int) {
+        var start = 0
+        var all: [[UInt64]] = []
+        for (t, size) in Self.groupSizes.enumerated() {
+            let count = ChunkFeatures.count / size
+            all.append(t < tiers ? values[start..<(start + count)].map { UInt64($0) } : [])
+            start += count
+        }
+        self.tiers = all
+    }
+
+    /// All tiers' values in order, as a builder state keeps them.
+    var stored: [UInt32] { tiers.joined().map { UInt32(truncatingIfNeeded: $0) } }
 
     /// The super-features of `tier` (1, 2 or 3).
     public func values(tier: Int) -> [UInt64] {

@@ -1,0 +1,357 @@
+import CSysCalls
+import Glibc
+import XCTest
+@testable import Archive
+@testable import Builder
+
+/// `gpuarc-build --append`: versions added to an archive in new volumes,
+/// its own volumes untouched, each version restored exactly (bytes and
+/// metadata, names as bytes) after any number of appends; unchanged files
+/// reused unread (and what that trusts), chunks found among the stored ones,
+/// deltas against them, and an append cut short leaving the archive as it was.
+final class AppendTests: ScratchTestCase {
+    /// `caf\xe9.txt`: a name that is not UTF-8.
+    static let latin: [UInt8] = Array("caf".utf8) + [0xE9] + Array(".txt".utf8)
+
+    func options() -> BuildOptions {
+        var o = BuildOptions()
+        o.frameSize = 16 << 10
+        o.volumeSize = 64 << 10
+        o.threads = 2
+        return o
+    }
+
+    /// One snapshot of a small tree: text that changes a little from version
+    /// to version, a random file that does not, a non-UTF-8 name, a symlink,
+    /// a hard link pair, an xattr and set times.
+    func snapshot(_ version: Int, in parent: String) -> String {
+        let f = TreeFixture(root: parent + "/snap\(version)")
+        f.dir("")
+        f.file("stable.bin", TreeFixture.random(40_000, seed: 7), mtime: (1_600_000_000, 5))
+        var text = TreeFixture.text(60_000, seed: 3)
+        for k in 0..<version { text[1000 + k * 7919] ^= 0x20 }   // a few bytes per version
+        f.file("docs/notes.txt", text, mode: 0o640)
+        f.file("docs/v\(version).txt", TreeFixture.text(5_000, seed: UInt64(100 + version)))
+        let latin = BytePath(f.root).appending(Array("docs/".utf8) + Self.latin)
+        let fd = latin.withCString { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
+        _ = write(fd, "latin \(version)", 7 + String(version).count)
+        close(fd)
+        f.symlink("link", to: "docs/notes.txt")
+        f.file("pair1", Array("pair \(version)".utf8))
+        f.hardLink("docs/pair2", to: "pair1")
+        XCTAssertEqual(lsetxattr(f.path("stable.bin"), "user.origin", "snapshot", 8, 0), 0)
+        return f.root
+    }
+
+    func versionsRestored(_ archive: String, _ expected: [(name: String, source: String)], file: StaticString = #filePath, line: UInt = #line) throws {
+        let reader = try ArchiveReader(path: archive)
+        XCTAssertEqual(reader.notices, [], file: file, line: line)
+        XCTAssertEqual(reader.index.versions.map { Escaped.text(reader.index.nameBytes(of: $0)) }, expected.map(\.name), file: file, line: line)
+        let dest = temp("append-dest") + "/r"
+        XCTAssertEqual(try Extractor(reader: reader, destination: dest).run().failures, [], file: file, line: line)
+        for (name, source) in expected {
+            let diff = TreeSnapshot(source).differences(from: TreeSnapshot(dest + "/" + name))
+            XCTAssertTrue(diff.isEmpty, "\(name): " + diff.prefix(10).joined(separator: "\n"), file: file, line: line)
+        }
+        for v in reader.index.versions {
+            let source = expected.first { $0.name == Escaped.text(reader.index.nameBytes(of: v)) }!.source
+            // Hard links count once.
+            let files = Set(TreeSnapshot(source).entries.filter { $0.value.type == S_IFREG }.map { $0.value.linkGroup ?? $0.key }).count
+            XCTAssertEqual(Int(v.files), files, file: file, line: line)
+        }
+    }
+
+    func sizes(_ out: String) -> [String: Data] {
+        var all: [String: Data] = [:]
+        for n in VolumeNaming.existingVolumeNumbers(base: BytePath(out)) {
+            let path = VolumeNaming.path(base: BytePath(out), number: n).description
+            all[path] = FileManager.default.contents(atPath: path)
+        }
+        return all
+    }
+
+    func testRoundTripsAfterOneTwoAndManyAppends() throws {
+        let work = temp("append-work")
+        let out = temp("append-out") + "/arc"
+        var o = options()
+        o.name = Array("day0".utf8)
+        o.versioned = true
+        let first = snapshot(0, in: work)
+        XCTAssertEqual(try ArchiveBuilder(sources: [BytePath(first)], output: BytePath(out), options: o).run().warnings, [])
+        var expected = [(name: "day0", source: first)]
+        try versionsRestored(out + ".001", expected)
+        for day in 1...5 {
+            let before = sizes(out)
+            var a = options()
+            a.append = BytePath(out + ".001")
+            a.name = Array("day\(day)".utf8)
+            let source = snapshot(day, in: work)
+            let stats = try ArchiveBuilder(sources: [BytePath(source)], output: BytePath(out), options: a).run()
+            XCTAssertEqual(stats.warnings, [])
+            XCTAssertEqual(stats.previousVersions, day)
+            XCTAssertGreaterThan(stats.similarity.previousDuplicateChunks, 0, "the random file's chunks are stored already")
+            // Volumes written before are not touched.
+            let after = sizes(out)
+            for (path, bytes) in before { XCTAssertEqual(after[path], bytes, "\(path) changed") }
+            XCTAssertGreaterThan(after.count, before.count)
+            expected.append((name: "day\(day)", source: source))
+            if day <= 2 || day == 5 { try versionsRestored(out + ".001", expected) }
+        }
+        let reader = try ArchiveReader(path: out + ".001")
+        XCTAssertEqual(reader.index.segments.count, 6)
+        // The copy stands alone and describes the same archive.
+        let copyOnly = temp("append-copy")
+        for (path, bytes) in sizes(out) where !path.hasSuffix(".\(String(format: "%03d", sizes(out).count))") {
+            FileManager.default.createFile(atPath: copyOnly + "/" + (path as NSString).lastPathComponent, contents: bytes)
+        }
+        FileManager.default.createFile(atPath: copyOnly + "/arc.idx", contents: FileManager.default.contents(atPath: out + ".idx"))
+        let fromCopy = try ArchiveReader(path: copyOnly + "/arc.001")
+        XCTAssertEqual(fromCopy.index.versions, reader.index.versions)
+        XCTAssertEqual(fromCopy.index.inodes, reader.index.inodes)
+        XCTAssertTrue(fromCopy.notices.first?.contains("copy") == true, "\(fromCopy.notices)")
+    }
+
+    /// Several SRCs in one append, a delta against a chunk stored by the
+    /// build before, and names that clash.
+    func testSeveralSourcesDeltasAcrossRunsAndNameClashes() throws {
+        let work = temp("append-multi")
+        let out = temp("append-multi-out") + "/arc"
+        let s0 = snapshot(0, in: work), s1 = snapshot(1, in: work)
+        var o = options()
+        o.deltas = true
+        XCTAssertEqual(try ArchiveBuilder(sources: [BytePath(s0)], output: BytePath(out), options: {
+            var v = o; v.versioned = true; return v
+        }()).run().warnings, [])
+        var a = options()
+        a.append = BytePath(out + ".001")
+        // notes.txt changed by a byte: found similar to the stored chunk and stored as a delta against it.
+        let stats = try ArchiveBuilder(sources: [BytePath(s1), BytePath(snapshot(2, in: work))], output: BytePath(out), options: a).run()
+        XCTAssertGreaterThan(stats.similarity.previousBases, 0, "\(stats.similarity)")
+        try versionsRestored(out + ".001", [("snap0", s0), ("snap1", s1), ("snap2", work + "/snap2")])
+        let clash = ArchiveBuilder(sources: [BytePath(s1)], output: BytePath(out), options: a)
+        XCTAssertThrowsError(try clash.run()) { XCTAssertTrue("\($0)".contains("already has a version named \"snap1\""), "\($0)") }
+        a.name = Array("snap1".utf8)
+        XCTAssertThrowsError(try ArchiveBuilder(sources: [BytePath(s0)], output: BytePath(out), options: a).run())
+    }
+
+    /// The files cache trusts metadata, as borg's does: a file whose bytes
+    /// changed while its path, size, mtime and inode stayed (and, with the
+    /// default keys, its ctime) keeps its stored content; with ctime among
+    /// the keys the same change is seen (writing moves the ctime), and a
+    /// changed mtime is always read again.
+    func testFilesCacheReusesByMetadataAndRereadsChangedFiles() throws {
+        let src = TreeFixture(root: temp("cache-src") + "/data")
+        src.dir("")
+        src.file("same.txt", TreeFixture.text(20_000, seed: 1), mtime: (1_500_000_000, 1))
+        src.file("sneaky.txt", Array("original content".utf8), mtime: (1_500_000_000, 2))
+        src.file("touched.txt", Array("touched v1".utf8), mtime: (1_500_000_000, 3))
+        let out = temp("cache-out") + "/arc"
+        var o = options()
+        o.name = Array("mon".utf8)
+        _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(out), options: o).run()
+
+        // Same size, same mtime, same inode: rewritten in place, times set back.
+        func rewrite(_ name: String, _ text: String, mtime: (Int, Int)) {
+            let fd = open(src.path(name), O_WRONLY)
+            _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
+            var times = [timespec(tv_sec: mtime.0, tv_nsec: mtime.1), timespec(tv_sec: mtime.0, tv_nsec: mtime.1)]
+            futimens(fd, &times)
+            close(fd)
+        }
+        rewrite("sneaky.txt", "CHANGED content!", mtime: (1_500_000_000, 2))
+        rewrite("touched.txt", "touched v2", mtime: (1_600_000_000, 3))
+
+        // cp -al style keys (no ctime): the sneaky change is not seen, by design.
+        var a = options()
+        a.append = BytePath(out + ".001")
+        a.name = Array("tue".utf8)
+        a.filesCache = [.size, .mtime, .inode]
+        let tue = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(out), options: a).run()
+        XCTAssertEqual(tue.filesReused, 2, "same.txt and sneaky.txt")
+        let reader = try ArchiveReader(path: out + ".001")
+        func content(_ path: String) throws -> String {
+            let inode = try XCTUnwrap(reader.index.resolve(path: path))
+            var bytes = [UInt8](repeating: 0, count: Int(reader.index.inodes[inode].size))
+            _ = try bytes.withUnsafeMutableBytes { try reader.read(inode: inode, offset: 0, count: $0.count, into: $0.baseAddress!) }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        XCTAssertEqual(try content("tue/sneaky.txt"), "original content", "reused unread: the documented trade-off")
+        XCTAssertEqual(try content("tue/touched.txt"), "touched v2", "a changed mtime is read again")
+
+        // The default keys include ctime, which the rewrite moved: read again.
+        a.name = Array("wed".utf8)
+        a.filesCache = .all
+        let wed = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(out), options: a).run()
+        XCTAssertEqual(wed.filesReused, 3, "tue's stamps are the files as they are now")
+        a.name = Array("thu".utf8)
+        a.reread = true
+        XCTAssertEqual(try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(out), options: a).run().filesReused, 0)
+        let again = try ArchiveReader(path: out + ".001")
+        XCTAssertEqual(again.index.versions.count, 4)
+        let dest = temp("cache-dest")
+        XCTAssertEqual(try Extractor(reader: again, destination: dest).run().failures, [])
+        XCTAssertEqual(try String(contentsOfFile: dest + "/thu/sneaky.txt", encoding: .utf8), "CHANGED content!")
+        XCTAssertEqual(try String(contentsOfFile: dest + "/mon/sneaky.txt", encoding: .utf8), "original content")
+    }
+
+    /// The default keys: the same in-place rewrite with times set back is
+    /// seen through the ctime it moved.
+    func testDefaultKeysSeeARewriteThroughItsCtime() throws {
+        let src = TreeFixture(root: temp("ctime-src") + "/data")
+        src.dir("")
+        src.file("sneaky.txt", Array("original content".utf8), mtime: (1_500_000_000, 2))
+        let out = temp("ctime-out") + "/arc"
+        var o = options()
+        o.name = Array("mon".utf8)
+        _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(out), options: o).run()
+        var st = stat()
+        stat(src.path("sneaky.txt"), &st)
+        let before = st.st_ctim
+        // Until the clock has moved on, a rewrite could keep the ctime.
+        while true {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME_COARSE, &now)
+            if (now.tv_sec, now.tv_nsec) > (before.tv_sec, before.tv_nsec) { break }
+            sched_yield()
+        }
+        let fd = open(src.path("sneaky.txt"), O_WRONLY)
+        _ = "CHANGED content!".withCString { pwrite(fd, $0, 16, 0) }
+        var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 2), timespec(tv_sec: 1_500_000_000, tv_nsec: 2)]
+        futimens(fd, &times)
+        close(fd)
+        var a = options()
+        a.append = BytePath(out + ".001")
+        a.name = Array("tue".utf8)
+        XCTAssertEqual(try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(out), options: a).run().filesReused, 0)
+        let dest = temp("ctime-dest")
+        XCTAssertEqual(try Extractor(reader: try ArchiveReader(path: out + ".001"), destination: dest).run().failures, [])
+        XCTAssertEqual(try String(contentsOfFile: dest + "/tue/sneaky.txt", encoding: .utf8), "CHANGED content!")
+    }
+
+    /// An append stopped before its index, or after some of its volumes
+    /// were renamed into place (as a kill there would leave them), leaves
+    /// the archive as it was: same versions, same bytes; the volumes left
+    /// over are named, and the next append writes over them.
+    func testInterruptedAppendLeavesThePreviousState() throws {
+        let work = temp("interrupt-work")
+        let out = temp("interrupt-out") + "/arc"
+        var o = options()
+        o.name = Array("day0".utf8)
+        let s0 = snapshot(0, in: work)
+        _ = try ArchiveBuilder(sources: [BytePath(s0)], output: BytePath(out), options: o).run()
+        let before = sizes(out)
+        let copyBefore = FileManager.default.contents(atPath: out + ".idx")
+        struct Stop: Error {}
+
+        // A new volume per frame or two: the append writes several.
+        let big = TreeFixture(root: work + "/big")
+        big.dir("")
+        for k in 0..<6 { big.file("r\(k).bin", TreeFixture.random(40_000, seed: UInt64(50 + k))) }
+        var a = options()
+        a.append = BytePath(out + ".001")
+        a.name = Array("day1".utf8)
+        a.beforeIndex = { throw Stop() }
+        XCTAssertThrowsError(try ArchiveBuilder(sources: [BytePath(big.root)], output: BytePath(out), options: a).run())
+        XCTAssertEqual(sizes(out), before, "nothing is left of an append stopped before its index")
+        try versionsRestored(out + ".001", [("day0", s0)])
+
+        a.beforeIndex = nil
+        a.afterVolumeRename = { number in if number == before.count + 2 { throw Stop() } }
+        XCTAssertThrowsError(try ArchiveBuilder(sources: [BytePath(big.root)], output: BytePath(out), options: a).run())
+        let left = sizes(out).keys.filter { before[$0] == nil }.sorted()
+        XCTAssertEqual(left.count, 2, "two volumes were renamed into place")
+        for (path, bytes) in before { XCTAssertEqual(FileManager.default.contents(atPath: path), bytes) }
+        XCTAssertEqual(FileManager.default.contents(atPath: out + ".idx"), copyBefore)
+        let reader = try ArchiveReader(path: out + ".001")
+        XCTAssertEqual(reader.notices, [])
+        XCTAssertEqual(reader.leftoverVolumes.map(\.description), left)
+        try versionsRestored(out + ".001", [("day0", s0)])
+
+        // The next append replaces them.
+        a.afterVolumeRename = nil
+        let stats = try ArchiveBuilder(sources: [BytePath(big.root)], output: BytePath(out), options: a).run()
+        XCTAssertEqual(stats.warnings, [], "volumes left over are not entries lost")
+        let after = try ArchiveReader(path: out + ".001")
+        XCTAssertEqual(after.leftoverVolumes, [])
+        try versionsRestored(out + ".001", [("day0", s0), ("day1", big.root)])
+    }
+
+    /// Archives that cannot take an append are refused before anything is
+    /// written, each with what to do.
+    func testAppendsAreRefusedWhereTheyCannotBeMade() throws {
+        let src = TreeFixture(root: temp("refuse-src") + "/data")
+        src.dir("")
+        for k in 0..<8 { src.file("f\(k).bin", TreeFixture.random(30_000, seed: UInt64(k))) }
+        var a = options()
+        func refused(_ out: String, _ text: String, file: StaticString = #filePath, line: UInt = #line) {
+            a.append = BytePath(out + ".001")
+            a.name = Array("next".utf8)
+            let before = sizes(out)
+            XCTAssertThrowsError(try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(out), options: a).run(),
+                                 file: file, line: line) {
+                XCTAssertTrue("\($0)".contains(text), "\($0)", file: file, line: line)
+            }
+            XCTAssertEqual(sizes(out), before, file: file, line: line)
+        }
+        // One SRC at the root: no place for a version.
+        let plain = temp("refuse-plain") + "/arc"
+        _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(plain), options: options()).run()
+        refused(plain, "gpuarc-build --name NAME SRC OUT")
+
+        var o = options()
+        o.name = Array("first".utf8)
+        // A volume truncated.
+        let cut = temp("refuse-cut") + "/arc"
+        _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(cut), options: o).run()
+        XCTAssertEqual(truncate(cut + ".002", 1000), 0)
+        refused(cut, "Repair it first")
+        // The index damaged (the copy would be read instead).
+        let damaged = temp("refuse-index") + "/arc"
+        _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(damaged), options: o).run()
+        let last = VolumeNaming.path(base: BytePath(damaged), number: VolumeNaming.existingVolumeNumbers(base: BytePath(damaged)).last!).description
+        var st = stat()
+        stat(last, &st)
+        ArchiveDamage.flipByte(last, at: Int(st.st_size) - Footer.size - 2)
+        refused(damaged, "damaged")
+        // Another build holds the lock.
+        let locked = temp("refuse-lock") + "/arc"
+        _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(locked), options: o).run()
+        let holder = try OutputLock(base: BytePath(locked))
+        refused(locked, "another gpuarc-build is writing")
+        holder.release()
+    }
+
+    /// Tier 2 and 3 entries live for their windows of versions across runs
+    /// as within one: after each append the loose tiers hold only the
+    /// chunks of the last `window` versions, tier 1 those of all.
+    func testTierWindowsExpireAcrossRuns() throws {
+        let work = temp("tiers-work")
+        let out = temp("tiers-out") + "/arc"
+        var o = options()
+        o.deltas = true
+        o.similarity.index = SimilarityIndexOptions(enabledTiers: 3, tier2Window: 3, tier3Window: 2)
+        o.name = Array("v0".utf8)
+        func version(_ v: Int) -> String {
+            let f = TreeFixture(root: work + "/v\(v)")
+            f.dir("")
+            f.file("own.bin", TreeFixture.random(64_000, seed: UInt64(1000 + v)))   // chunks no other version has
+            return f.root
+        }
+        var stats = try ArchiveBuilder(sources: [BytePath(version(0))], output: BytePath(out), options: o).run()
+        var chunksPerVersion = [stats.similarity.literalChunks]
+        for v in 1...5 {
+            var a = o
+            a.append = BytePath(out + ".001")
+            a.name = Array("v\(v)".utf8)
+            stats = try ArchiveBuilder(sources: [BytePath(version(v))], output: BytePath(out), options: a).run()
+            chunksPerVersion.append(stats.similarity.literalChunks)
+            let entries = stats.similarity.indexEntries
+            let all = chunksPerVersion.reduce(0, +)
+            let last3 = chunksPerVersion.suffix(3).reduce(0, +), last2 = chunksPerVersion.suffix(2).reduce(0, +)
+            XCTAssertEqual(entries[0], 3 * all, "tier 1 keeps every version (v\(v))")
+            XCTAssertEqual(entries[1], 4 * last3, "tier 2: the last 3 versions (v\(v))")
+            XCTAssertEqual(entries[2], 6 * last2, "tier 3: the last 2 versions (v\(v))")
+            XCTAssertEqual(stats.similarity.seededChunks, all - chunksPerVersion.last!)
+        }
+    }
+}
