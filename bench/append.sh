@@ -55,7 +55,7 @@ series() {
   # The versions restore exactly: each compared with its source.
   rm -rf "$WORK/x"; "$BIN/gpuarc-extract" "$WORK/inc.001" "$WORK/x" >/dev/null 2>&1
   for d in "${dirs[@]}"; do
-    diff -r "$d" "$WORK/x/$(basename "$d")" >/dev/null || { echo "  MISMATCH: $(basename "$d")" >&2; exit 1; }
+    diff -r --no-dereference "$d" "$WORK/x/$(basename "$d")" >/dev/null || { echo "  MISMATCH: $(basename "$d")" >&2; exit 1; }
   done
   echo "  every version restored byte for byte (diff -r)"
   rm -rf "$WORK/x" "$WORK"/all.* "$WORK"/inc.*
@@ -76,7 +76,7 @@ unchanged() {
     changed+=("$(timed "$BIN/gpuarc-build" -q --no-progress --append "$WORK/day.001" --name day3 "$tree")")
   done
   rm -rf "$WORK/x"; "$BIN/gpuarc-extract" "$WORK/day.001" "$WORK/x" day3 >/dev/null 2>&1
-  diff -r "$tree" "$WORK/x/day3" >/dev/null || { echo "  MISMATCH: day3" >&2; exit 1; }
+  diff -r --no-dereference "$tree" "$WORK/x/day3" >/dev/null || { echo "  MISMATCH: day3" >&2; exit 1; }
   local f=$(best "${full[@]}")
   printf '%-34s %10s %8s\n' "system tree: $((size >> 20)) MiB, $files files" "seconds" "of full"
   printf '%-34s %10s\n' "  full build (--name day1)" "$f"

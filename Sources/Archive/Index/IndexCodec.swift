@@ -126,8 +126,13 @@ public enum IndexCodec {
     }
 
     /// Compressed form as stored in the last volume.
+    /// zlib level 5: half the time of level 6 for 2% more index (on an
+    /// append's segment of a 313 MiB tree, 958 KB: 7.8 against 15.3 ms,
+    /// 120.8 against 118.5 KB), where an unchanged append takes 0.1 s in all.
+    static let compressionLevel: Int32 = 5
+
     public static func encodeCompressed(_ index: ArchiveIndex, segment: IndexSegment = IndexSegment()) throws -> [UInt8] {
-        try Zlib.compress(encode(index, segment: segment))
+        try Zlib.compress(encode(index, segment: segment), level: compressionLevel)
     }
 
     /// Inflates the header alone first: a stream that is not an index is refused

@@ -171,13 +171,15 @@ package enum ArchiveOpener {
 
     /// The number of volumes the index copy describes when it is this
     /// archive's and describes more than `index` (nil otherwise). A copy the
-    /// same size as the index read (a build's copy holds the very same
+    /// size of one holding the segments just read (the copy holds the same
     /// bytes) is not read again.
     private static func newerCopy(of index: ArchiveIndex, at copyPath: BytePath) -> Int? {
         var st = stat()
         guard copyPath.withCString({ stat($0, &st) }) == 0 else { return nil }
-        if let newest = index.newestSegment,
-           UInt64(st.st_size) == UInt64(VolumeHeader.size) + newest.size + UInt64(Footer.size) { return nil }
+        if let newest = index.newestSegment {
+            let segments = index.segments.dropFirst().reduce(newest.size) { $0 + ($1.previous?.size ?? 0) }
+            if UInt64(st.st_size) == UInt64(VolumeHeader.size) + segments + UInt64(Footer.size) { return nil }
+        }
         guard let copy = try? readCopy(copyPath), copy.archiveID == index.archiveID,
               copy.volumeSizes.count > index.volumeSizes.count else { return nil }
         return copy.volumeSizes.count
@@ -198,7 +200,7 @@ package enum ArchiveOpener {
         let n = try raw.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, VolumeHeader.size, 0) }
         let header = try raw[0..<n].withUnsafeBytes { try VolumeHeader.decode($0, volume: path.description) }
         guard header.number == 0 else { throw ArchiveError(.format, "\(path) is not an index copy (its header says volume \(header.number))") }
-        let index = try readIndex(size: UInt64(st.st_size), what: path, expectOffset: UInt64(VolumeHeader.size),
+        let index = try readIndex(size: UInt64(st.st_size), what: path,
                                   volume: nil, base: path, parity: nil) { offset, count, buffer in
             try Posix.preadFully(fd, buffer, count, offset)
         }
@@ -220,12 +222,12 @@ package enum ArchiveOpener {
     }
 
     /// Footer and index of a file of `size` bytes read through `read`
-    /// (offset, count, buffer -> bytes read), checked; `expectOffset`: where
-    /// the index must start (the copy's), else it must match the index's own
-    /// record of its volume size. `volume`: the file's volume (0-based), nil
-    /// for the copy, which holds a whole index; older segments are read from
-    /// the volumes of `base` (or `parity`).
-    private static func readIndex(size: UInt64, what path: BytePath, expectOffset: UInt64? = nil, volume: Int?,
+    /// (offset, count, buffer -> bytes read), checked. `volume`: the file's
+    /// volume (0-based), whose older segments are read from the volumes of
+    /// `base` (or `parity`) and whose index must start where the index says
+    /// its volume ends; nil for the copy, which holds every segment itself,
+    /// the oldest at offset 32.
+    private static func readIndex(size: UInt64, what path: BytePath, volume: Int?,
                                   base: BytePath, parity: ParitySet?,
                                   read: (UInt64, Int, UnsafeMutableRawPointer) throws -> Int) throws -> ArchiveIndex {
         guard size >= UInt64(VolumeHeader.size + Footer.size) else {
@@ -240,15 +242,33 @@ package enum ArchiveOpener {
         var compressed = [UInt8](repeating: 0, count: Int(footer.indexSize))
         let got = try compressed.withUnsafeMutableBytes { try read(footer.indexOffset, Int(footer.indexSize), $0.baseAddress!) }
         guard got == Int(footer.indexSize) else { throw ArchiveError(.format, "\(path): the index is truncated") }
+        // A copy holds every segment, oldest first from offset 32: each older
+        // one ends where the one after it starts.
+        var copyCursor = footer.indexOffset
         var index = try compressed.withUnsafeBytes { bytes in
-            guard volume != nil else { return try IndexCodec.decodeCompressed(bytes, what: "the index in \(path)") }
-            return try IndexChain.read(newest: bytes, what: "the index in \(path)") { try fetchSegment($0, base: base, parity: parity) }
+            try IndexChain.read(newest: bytes, what: "the index in \(path)") { locator in
+                guard volume == nil else { return try fetchSegment(locator, base: base, parity: parity) }
+                guard locator.size <= copyCursor - UInt64(VolumeHeader.size) else {
+                    throw ArchiveError(.format, "\(path): an index segment of \(locator.size) bytes does not fit before offset \(copyCursor)")
+                }
+                copyCursor -= locator.size
+                var older = [UInt8](repeating: 0, count: Int(locator.size))
+                let got = try older.withUnsafeMutableBytes { try read(copyCursor, $0.count, $0.baseAddress!) }
+                guard got == older.count, XXHash64.hash(older) == locator.hash else {
+                    throw ArchiveError(.format, "\(path): the index segment at offset \(copyCursor) does not match its checksum")
+                }
+                return older
+            }
+        }
+        if volume == nil && copyCursor != UInt64(VolumeHeader.size) {
+            throw ArchiveError(.format, "\(path): its oldest index segment starts at offset \(copyCursor), not \(VolumeHeader.size)")
         }
         if let volume {
             index.newestSegment = SegmentLocator(volume: UInt32(volume), offset: footer.indexOffset, size: footer.indexSize,
                                                  hash: XXHash64.hash(compressed))
         }
-        let expected = expectOffset ?? index.volumeSizes.last ?? 0
+        // (A copy's index is where its chain says, checked above.)
+        let expected = volume == nil ? footer.indexOffset : index.volumeSizes.last ?? 0
         guard footer.indexOffset == expected else {
             throw ArchiveError(.format, "\(path): the index says it starts at \(expected) but the footer says \(footer.indexOffset)")
         }

@@ -161,6 +161,17 @@ public final class ArchiveReader: @unchecked Sendable {
         return bytes
     }
 
+    /// Bytes that would have to be decoded to give chunk `id`'s bytes now
+    /// (0 when its frames are at hand in the cache): an append weighs a
+    /// delta base by it.
+    public func chunkReadCost(_ id: Int) -> Int {
+        func cost(_ chunk: ChunkRecord) -> Int {
+            max(0, Int(chunk.offset) + Int(chunk.storedLength) - cache.available(Int(chunk.frame)))
+        }
+        let chunk = index.chunks[id]
+        return chunk.kind == .literal ? cost(chunk) : cost(chunk) + cost(index.chunks[Int(chunk.base)])
+    }
+
     /// Index of the chunk ref whose byte range holds `offset` (binary search).
     private func firstRef(covering offset: UInt64, in refs: Range<Int>) -> Int {
         var lo = refs.lowerBound, hi = refs.upperBound

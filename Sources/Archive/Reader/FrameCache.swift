@@ -79,6 +79,12 @@ final class FrameCache: @unchecked Sendable {
         return try body(UnsafeRawBufferPointer(start: entry.decoded!.baseAddress, count: entry.available))
     }
 
+    /// Decoded bytes of the frame at hand now (0 when it is not cached).
+    func available(_ frame: Int) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        return entries[frame]?.available ?? 0
+    }
+
     /// Whether the frame is cached and complete (read-ahead skips those).
     func isComplete(_ frame: Int) -> Bool {
         lock.lock(); defer { lock.unlock() }

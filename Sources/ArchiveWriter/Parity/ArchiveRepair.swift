@@ -216,15 +216,19 @@ public enum ArchiveRepair {
         var compressed = [UInt8](repeating: 0, count: Int(footer.indexSize))
         _ = try compressed.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, Int(footer.indexSize), footer.indexOffset) }
         // An appended archive's index is a chain of segments through older
-        // volumes; its copy is the whole index in one segment (docs/FORMAT.md).
+        // volumes; its copy holds them all, oldest first (docs/FORMAT.md).
+        var older: [[UInt8]] = []
         let index = try compressed.withUnsafeBytes {
-            try IndexChain.read(newest: $0, what: "the index in \(lastPath)") { try ArchiveOpener.fetchSegment($0, base: base, parity: nil) }
+            try IndexChain.read(newest: $0, what: "the index in \(lastPath)") { locator in
+                let bytes = try ArchiveOpener.fetchSegment(locator, base: base, parity: nil)
+                older.insert(bytes, at: 0)
+                return bytes
+            }
         }
-        if index.segments.count > 1 || index.segments.contains(where: { !$0.builderState.isEmpty }) {
-            compressed = try IndexCodec.encodeCompressed(index)
-        }
-        let copy = VolumeHeader(archiveID: index.archiveID, number: 0).encoded() + compressed
-            + Footer(indexOffset: UInt64(VolumeHeader.size), indexSize: UInt64(compressed.count)).encoded()
+        var copy = VolumeHeader(archiveID: index.archiveID, number: 0).encoded()
+        for segment in older { copy += segment }
+        let offset = UInt64(copy.count)
+        copy += compressed + Footer(indexOffset: offset, indexSize: UInt64(compressed.count)).encoded()
         let name = base.lastComponent + Array(".idx".utf8)
         let copyFD = BytePath.withCString(name) { openat(directory, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
         if copyFD >= 0 {

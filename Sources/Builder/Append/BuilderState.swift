@@ -1,36 +1,40 @@
 import Archive
 
 /// What a build keeps in its index segment so that a later append can find
-/// what is already stored without reading it: the chunk digests and
-/// super-features of the chunks the segment adds, and the files cache of
-/// the versions it adds. Readers never parse it; the index's zlib check
-/// covers it like every other byte (docs/FORMAT.md, "Builder state").
+/// what is already stored without reading it: for each chunk the segment
+/// adds, 16 bytes of its digest and its 12 similarity features at 16 bits
+/// (from which every tier's super-features are recomputed), and the files
+/// cache of the versions it adds. Readers never parse it; the index's zlib
+/// check covers it like every other byte (docs/FORMAT.md, "Builder state").
 ///
-/// All three tiers are kept per chunk (13 values of 32 bits); an append
+/// About 41 bytes per stored chunk after zlib (the digest and features are
+/// random), 5 MB per GiB stored at the default 8 KiB chunks. An append
 /// loads tier 1 for every version and tiers 2 and 3 only for the chunks of
 /// the last `--tier2-window` and `--tier3-window` versions, so the
 /// similarity index it holds stays bounded however many versions come
 /// (docs/SIMILARITY.md).
 struct BuilderState: Equatable {
-    static let magic: [UInt8] = Array("GPUARCB1".utf8)
+    static let magic: [UInt8] = Array("GPUARCB2".utf8)
     /// `filedUnder` of a chunk that has no similarity entries.
     static let notFiled = UInt32.max
-    /// Super-features per chunk, all tiers.
-    static let featureCount = SuperFeatures.groupSizes.reduce(0) { $0 + ChunkFeatures.count / $1 }
+    /// Bytes per chunk row: digest, version, filing, features, flags.
+    static let chunkRowSize = 16 + 4 + 4 + 2 * ChunkFeatures.count + 1
 
     /// Per chunk the segment adds, in chunk-table order.
     struct Chunk: Equatable {
-        /// The first 8 bytes of the chunk's SHA-256: enough to find a
-        /// candidate; a duplicate is only taken after comparing bytes.
-        var digest: UInt64
+        /// The first 16 bytes of the chunk's SHA-256 (`ChunkDigest.words.0`
+        /// and `.1`): an append takes a new chunk with the same 128 bits as
+        /// a duplicate without reading the stored one back (reading it would
+        /// decode a whole frame per chunk; two different chunks share them
+        /// once in 2^64 pairs, the odds borg and restic take with theirs).
+        var digest: DigestPrefix
         /// The version whose build stored it (0-based over the archive).
         var version: UInt32
         /// The chunk id its super-features are filed under (a delta chunk's
         /// are filed under its base), or `notFiled`.
         var filedUnder: UInt32
-        /// Super-features as `SuperFeatures` holds them (32-bit values):
-        /// tier 1 (3), tier 2 (4), tier 3 (6); empty when it has none.
-        var features: [UInt32]
+        /// Its features as `SuperFeatures.kept`, or nil when it has none.
+        var features: PackedFeatures?
     }
 
     /// Per regular file of the versions the segment adds: what the files
@@ -46,17 +50,25 @@ struct BuilderState: Equatable {
     var files: [FileStamp] = []
 
     /// Column by column, growing columns as differences from the row before
-    /// (the index's zlib stream then squeezes them to little).
-    func encoded() -> [UInt8] {
+    /// (the index's zlib stream then squeezes them to little). `first`: the
+    /// archive-wide id of the first chunk row (filing is kept relative to it).
+    func encoded(firstChunk first: Int) -> [UInt8] {
         var w = ByteWriter()
         w.raw(Self.magic)
         w.u32(UInt32(chunks.count))
-        for c in chunks { w.u64(c.digest) }
+        for c in chunks { w.u64(c.digest.high) }
+        for c in chunks { w.u64(c.digest.low) }
         var previous: UInt32 = 0
         for c in chunks { w.u32(c.version &- previous); previous = c.version }
-        for c in chunks { w.u32(c.filedUnder) }
-        for k in 0..<Self.featureCount { for c in chunks { w.u32(c.features.count == Self.featureCount ? c.features[k] : 0) } }
-        for c in chunks { w.u8(c.features.count == Self.featureCount ? 1 : 0) }
+        // 0: not filed; else 1 + how far back the chunk it is filed under is
+        // (1 for itself, the common case).
+        for (k, c) in chunks.enumerated() {
+            w.u32(c.filedUnder == Self.notFiled ? 0 : UInt32(first + k) &- c.filedUnder &+ 1)
+        }
+        for f in 0..<ChunkFeatures.count {
+            for c in chunks { w.u16(c.features?[f] ?? 0) }
+        }
+        for c in chunks { w.u8(c.features == nil ? 0 : 1) }
         w.u32(UInt32(files.count))
         var inode: UInt32 = 0, ctime: Int64 = 0, ino: UInt64 = 0
         for f in files { w.u32(f.inode &- inode); inode = f.inode }
@@ -68,25 +80,33 @@ struct BuilderState: Equatable {
 
     /// Parses what `encoded` wrote; `what` names it in errors. An empty
     /// state (a segment written without one) parses as empty.
-    init(decoding bytes: [UInt8], what: String) throws {
+    init(decoding bytes: [UInt8], firstChunk first: Int, what: String) throws {
         guard !bytes.isEmpty else { return }
         try bytes.withUnsafeBytes { raw in
             var r = ByteReader(raw, what: what)
             guard try r.raw(8) == Self.magic else { throw ArchiveError(.format, "\(what) is not a gpuarc builder state") }
-            let n = try r.count(of: 8 + 4 + 4 + 4 * Self.featureCount + 1, section: "chunk state")
-            var digests: [UInt64] = [], versions: [UInt32] = [], filed: [UInt32] = []
-            var sfs = [[UInt32]](repeating: [], count: Self.featureCount)
+            let n = try r.count(of: Self.chunkRowSize, section: "chunk state")
+            var highs: [UInt64] = [], digests: [DigestPrefix] = [], versions: [UInt32] = [], filed: [UInt32] = []
+            var features = [PackedFeatures](repeating: PackedFeatures(), count: n)
             digests.reserveCapacity(n)
-            for _ in 0..<n { digests.append(try r.u64()) }
+            for _ in 0..<n { highs.append(try r.u64()) }
+            for k in 0..<n { digests.append(DigestPrefix(high: highs[k], low: try r.u64())) }
             var version: UInt32 = 0
             for _ in 0..<n { version = version &+ (try r.u32()); versions.append(version) }
-            for _ in 0..<n { filed.append(try r.u32()) }
-            for k in 0..<Self.featureCount { for _ in 0..<n { sfs[k].append(try r.u32()) } }
+            for k in 0..<n {
+                let back = try r.u32()
+                guard back <= UInt32(first + k) + 1 else {
+                    throw ArchiveError(.format, "\(what) is damaged: chunk \(first + k) is filed under a chunk before the first")
+                }
+                filed.append(back == 0 ? Self.notFiled : UInt32(first + k) + 1 - back)
+            }
+            for f in 0..<ChunkFeatures.count { for i in 0..<n { features[i][f] = try r.u16() } }
+            chunks.reserveCapacity(n)
             for i in 0..<n {
                 let flags = try r.u8()
-                guard flags <= 1 else { throw ArchiveError(.format, "\(what) is damaged: chunk \(i) has flags \(flags)") }
+                guard flags <= 1 else { throw ArchiveError(.format, "\(what) is damaged: chunk \(first + i) has flags \(flags)") }
                 chunks.append(Chunk(digest: digests[i], version: versions[i], filedUnder: filed[i],
-                                    features: flags == 1 ? sfs.map { $0[i] } : []))
+                                    features: flags == 1 ? features[i] : nil))
             }
             let m = try r.count(of: 4 + 8 + 4 + 8, section: "files cache")
             var inodes: [UInt32] = [], ctimes: [Int64] = [], nsecs: [UInt32] = []
@@ -100,6 +120,18 @@ struct BuilderState: Equatable {
             }
             guard r.remaining == 0 else { throw ArchiveError(.format, "\(what) is damaged: \(r.remaining) bytes after its end") }
         }
+    }
+
+    /// Only the file stamps of an encoded state (the files cache needs
+    /// them before anything is read; the chunk rows, only if a chunk is).
+    static func stamps(decoding bytes: [UInt8], what: String) throws -> [FileStamp] {
+        guard bytes.count >= 12 else { return try BuilderState(decoding: bytes, firstChunk: 0, what: what).files }
+        let n = Int(bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian })
+        let filesAt = 12 + n * chunkRowSize
+        guard Array(bytes.prefix(8)) == magic, filesAt <= bytes.count else {
+            return try BuilderState(decoding: bytes, firstChunk: 0, what: what).files   // says what is wrong
+        }
+        return try BuilderState(decoding: magic + [0, 0, 0, 0] + Array(bytes[filesAt...]), firstChunk: 0, what: what).files
     }
 
     init(chunks: [Chunk] = [], files: [FileStamp] = []) {
@@ -117,8 +149,9 @@ enum BuilderStateRecorder {
         state.chunks.reserveCapacity(table.digests.count)
         for k in table.digests.indices {
             let filing = table.filing[k]
-            state.chunks.append(BuilderState.Chunk(digest: table.digests[k].words.0, version: table.versions[k],
-                                                   filedUnder: filing.under, features: filing.features?.stored ?? []))
+            state.chunks.append(BuilderState.Chunk(digest: DigestPrefix(table.digests[k]),
+                                                   version: table.versions[k], filedUnder: filing.under,
+                                                   features: filing.features.map { PackedFeatures($0.kept) }))
         }
         var stamps: [UInt32: BuilderState.FileStamp] = [:]
         // A file stored as it was later than the scan gets no stamp: the
@@ -131,4 +164,41 @@ enum BuilderStateRecorder {
         state.files = stamps.keys.sorted().map { stamps[$0]! }
         return state
     }
+}
+
+/// The first 16 bytes of a chunk's SHA-256, as a builder state keeps them.
+struct DigestPrefix: Hashable {
+    var high: UInt64
+    var low: UInt64
+    init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
+    init(_ digest: ChunkDigest) { self.init(high: digest.words.0, low: digest.words.1) }
+}
+
+/// A chunk's 12 kept features (`SuperFeatures.kept`) in three words, four
+/// 16-bit features each: no allocation per chunk when an append loads the
+/// archive's tens of thousands.
+struct PackedFeatures: Equatable {
+    var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+
+    init() {}
+    init(_ kept: [UInt16]) {
+        for (f, v) in kept.enumerated() { self[f] = v }
+    }
+
+    subscript(f: Int) -> UInt16 {
+        get {
+            let word = f < 4 ? words.0 : f < 8 ? words.1 : words.2
+            return UInt16(truncatingIfNeeded: word >> (16 * UInt64(f % 4)))
+        }
+        set {
+            let shift = 16 * UInt64(f % 4), mask = ~(UInt64(0xFFFF) << shift), bits = UInt64(newValue) << shift
+            switch f / 4 {
+            case 0: words.0 = words.0 & mask | bits
+            case 1: words.1 = words.1 & mask | bits
+            default: words.2 = words.2 & mask | bits
+            }
+        }
+    }
+
+    static func == (a: PackedFeatures, b: PackedFeatures) -> Bool { a.words == b.words }
 }

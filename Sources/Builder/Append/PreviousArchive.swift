@@ -17,14 +17,8 @@ final class PreviousArchive {
     /// The size of every volume file (the last with its index and footer):
     /// where the append's volumes continue.
     let volumeFileSizes: [UInt64]
-    /// By chunk id; chunks of a segment written without builder state have
-    /// digest 0 and no super-features (they are never deduplicated against).
-    let chunks: [BuilderState.Chunk]
     /// Files cache stamps by inode.
     let stamps: [UInt32: BuilderState.FileStamp]
-    /// Chunk ids by the first 8 bytes of their SHA-256 (candidates only: a
-    /// duplicate is taken after comparing bytes).
-    let chunksByDigest: [UInt64: [UInt32]]
     /// Volumes an interrupted append left after the last complete index
     /// (the append writes over them).
     var leftovers: [BytePath] { reader.leftoverVolumes }
@@ -63,30 +57,63 @@ final class PreviousArchive {
         }
         volumeFileSizes = sizes
 
-        var chunks: [BuilderState.Chunk] = []
-        chunks.reserveCapacity(index.chunks.count)
         var stamps: [UInt32: BuilderState.FileStamp] = [:]
         for segment in index.segments {
-            let state = try BuilderState(decoding: segment.builderState, what: "the builder state of index segment \(segment.number) of \(path)")
+            for stamp in try BuilderState.stamps(decoding: segment.builderState, what: Self.stateName(segment, path)) {
+                stamps[stamp.inode] = stamp
+            }
+        }
+        self.stamps = stamps
+    }
+
+    private static func stateName(_ segment: IndexSegment, _ path: BytePath) -> String {
+        "the builder state of index segment \(segment.number) of \(path)"
+    }
+
+    /// By chunk id; chunks of a segment written without builder state are
+    /// `Chunk.unknown` (never deduplicated against, no super-features).
+    /// Decoded when first needed: an append that stores no chunk never is.
+    func chunks() throws -> [BuilderState.Chunk] {
+        if let loaded = loadedChunks { return loaded }
+        var chunks: [BuilderState.Chunk] = []
+        chunks.reserveCapacity(index.chunks.count)
+        for (k, segment) in index.segments.enumerated() {
+            let state = try BuilderState(decoding: segment.builderState, firstChunk: segment.prior.chunks,
+                                         what: Self.stateName(segment, path))
             // A segment's chunks start at its prior count; one without state
             // (or with a state that does not fit) leaves its chunks unknown.
             let first = segment.prior.chunks
-            let end = index.segments.first(where: { $0.number == segment.number + 1 })?.prior.chunks ?? index.chunks.count
+            let end = k + 1 < index.segments.count ? index.segments[k + 1].prior.chunks : index.chunks.count
             while chunks.count < first { chunks.append(BuilderState.Chunk.unknown) }
-            if state.chunks.count == end - first && chunks.count == first {
-                chunks += state.chunks
-            }
-            for stamp in state.files { stamps[stamp.inode] = stamp }
+            if state.chunks.count == end - first && chunks.count == first { chunks += state.chunks }
         }
         while chunks.count < index.chunks.count { chunks.append(BuilderState.Chunk.unknown) }
-        var byDigest: [UInt64: [UInt32]] = [:]
+        loadedChunks = chunks
+        return chunks
+    }
+
+    private var loadedChunks: [BuilderState.Chunk]?
+
+    /// Chunk ids by the first 16 bytes of their SHA-256 (the first of a
+    /// digest stored twice: an earlier build stored it before it could know).
+    func chunksByDigest() throws -> [DigestPrefix: UInt32] {
+        var byDigest: [DigestPrefix: UInt32] = [:]
+        let chunks = try chunks()
         byDigest.reserveCapacity(chunks.count)
-        for (id, chunk) in chunks.enumerated() where chunk.digest != 0 {
-            byDigest[chunk.digest, default: []].append(UInt32(id))
+        for (id, chunk) in chunks.enumerated() where chunk.version != BuilderState.Chunk.unknown.version {
+            if byDigest[chunk.digest] == nil { byDigest[chunk.digest] = UInt32(id) }
         }
-        self.chunks = chunks
-        self.stamps = stamps
-        chunksByDigest = byDigest
+        return byDigest
+    }
+
+    /// The compressed bytes of the archive's index segments, oldest first,
+    /// read from their volumes and checked against their locators.
+    func segmentBytes() throws -> [[UInt8]] {
+        guard let newest = index.newestSegment else {
+            throw ArchiveError(.format, "cannot append to \(path): its index was not read from its last volume")
+        }
+        let locators = index.segments.dropFirst().map { $0.previous! } + [newest]
+        return try locators.map { try ArchiveOpener.fetchSegment($0, base: reader.volumes.base, parity: reader.volumes.parity) }
     }
 
     /// The version names already in the archive.
@@ -98,5 +125,6 @@ final class PreviousArchive {
 
 extension BuilderState.Chunk {
     /// A chunk nothing is known of (its segment kept no builder state).
-    static let unknown = BuilderState.Chunk(digest: 0, version: 0, filedUnder: BuilderState.notFiled, features: [])
+    static let unknown = BuilderState.Chunk(digest: DigestPrefix(high: 0, low: 0), version: UInt32.max,
+                                            filedUnder: BuilderState.notFiled, features: nil)
 }

@@ -105,7 +105,7 @@ public struct ArchiveBuilder {
 
         // Whole-file dedup: duplicate -> the file whose content it shares.
         var duplicatesOf: [Int: [Int]] = [:]
-        if options.dedup {
+        if options.dedup && tree.primaryFiles.contains(where: { reused[$0] == nil && tree.nodes[$0].size > 0 }) {
             let hasher = options.hasher ?? CPUFileHasher(threads: options.threads)
             let result = FileDeduplicator(hasher: hasher, threads: options.threads)
                 .run(tree: tree, files: tree.primaryFiles.filter { reused[$0] == nil }, source: files)
@@ -143,6 +143,12 @@ public struct ArchiveBuilder {
         let pipeline = FramePipeline(frameSize: frameBytes, workers: options.threads, writer: writer,
                                      firstNumber: previous?.counts.frames ?? 0, makeCompressor: makeCompressor)
         var similarity = options.similarity
+        if let previous {
+            let stored = previous.index.frames.reduce(UInt64(0)) { $0 + UInt64($1.decodedSize) }
+            similarity.deltaEnabled = options.appendDeltas(reading: totalBytes, stored: stored)
+            stats.deltas = similarity.deltaEnabled && options.dedup
+        }
+        similarity.recordFeatures = versioned
         if !options.dedup {
             // "Store every file": no shared chunks and no deltas either.
             similarity.chunkDedupEnabled = false
@@ -152,9 +158,12 @@ public struct ArchiveBuilder {
                                    coder: LZ4XDeltaCoder(options: ContentPacker.deltaEncoder),
                                    sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder),
                                    readXattrs: options.xattrs,
-                                   table: ChunkTable(first: previous?.counts.chunks ?? 0, previous: previous?.chunksByDigest ?? [:]),
+                                   table: ChunkTable(first: previous?.counts.chunks ?? 0,
+                                                     previous: previous.map { p in { (try? p.chunksByDigest()) ?? [:] } }),
                                    archive: previous?.reader)
-        if let previous { packer.stage.seed(with: previous.chunks, firstNew: previous.index.versions.count) }
+        // (A builder state that does not parse only means nothing is found in it:
+        // every candidate is checked against the stored bytes.)
+        if let previous { packer.stage.seed(with: { (try? previous.chunks()) ?? [] }, firstNew: previous.index.versions.count) }
         let analyzeAhead = similarity.deltaEnabled
             && (options.analyzeAhead ?? (ProcessInfo.processInfo.activeProcessorCount > 1))
         let preparer = analyzeAhead ? ChunkPreparer(
@@ -205,7 +214,8 @@ public struct ArchiveBuilder {
         var segment = IndexSegment()
         if versioned {
             segment.builderState = BuilderStateRecorder.state(table: packer.table, tree: tree, stored: stored,
-                                                              inodeOfNode: assembled.inodeOfNode).encoded()
+                                                              inodeOfNode: assembled.inodeOfNode)
+                .encoded(firstChunk: previous?.counts.chunks ?? 0)
         }
         if let previous {
             segment.number = (previous.index.segments.last?.number ?? 0) + 1
@@ -228,9 +238,9 @@ public struct ArchiveBuilder {
             compressed = try IndexCodec.encodeCompressed(index, segment: segment)
         }
         try writer.writeIndex(compressed)
-        // The copy stands alone: the whole index in one segment, without
-        // the builder state (only the newest segment's chain needs it).
-        try writer.writeIndexCopy(previous == nil && !versioned ? compressed : try IndexCodec.encodeCompressed(index))
+        // The copy stands alone: every segment, the archive's earlier ones
+        // (as their volumes hold them) before this one.
+        try writer.writeIndexCopy(compressed, older: try previous?.segmentBytes() ?? [])
         endPhase("index")
         let parityCount = index.parityCount
         if parityCount > 0 {

@@ -37,6 +37,25 @@ struct IndexAssembler {
             index.extents += extents
         }
         var interned: [[UInt8]: UInt64] = [:]
+        if let previous, let newest = previous.versions.last {
+            // Names and link targets the newest version already has are
+            // referred to, not stored again: an append's segment then holds
+            // the strings of what is new (on Django patch releases, half of
+            // each append's index).
+            var dirs = [Int(newest.inode)]
+            while let dir = dirs.popLast() {
+                for e in previous.entryRange(ofDirectory: dir).map({ previous.entries[$0] }) {
+                    let name = previous.nameBytes(of: e)
+                    if interned[name] == nil { interned[name] = e.nameOffset }
+                    let inode = previous.inodes[Int(e.inode)]
+                    if inode.kind == .directory { dirs.append(Int(e.inode)) }
+                    if inode.kind == .symlink {
+                        let target = Array(previous.strings[Int(inode.data)..<(Int(inode.data) + Int(inode.count))])
+                        if interned[target] == nil { interned[target] = inode.data }
+                    }
+                }
+            }
+        }
         func intern(_ bytes: [UInt8]) -> UInt64 {
             if let offset = interned[bytes] { return offset }
             let offset = UInt64(index.strings.count)

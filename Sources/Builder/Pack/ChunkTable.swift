@@ -26,10 +26,10 @@ final class ChunkTable {
     /// Chunk ids start here: 0 for a build, the archive's chunk count for
     /// an append (ids below it are the archive's own chunks, `previous`).
     let first: Int
-    /// Stored chunks of the archive an append adds to, by the first 8 bytes
-    /// of their digest: candidates to compare bytes with, never trusted as
-    /// they are.
-    let previous: [UInt64: [UInt32]]
+    /// Stored chunks of the archive an append adds to, by the first 16
+    /// bytes of their digest (`DigestPrefix`).
+    private(set) lazy var previous: [DigestPrefix: UInt32] = loadPrevious?() ?? [:]
+    private let loadPrevious: (() -> [DigestPrefix: UInt32])?
     /// Digests of the chunks this build stores, from `first` on.
     private(set) var digests: [ChunkDigest] = []
     private var firstIDOfDigest: [ChunkDigest: UInt32] = [:]
@@ -44,9 +44,10 @@ final class ChunkTable {
     var currentVersion = 0
     private(set) var versions: [UInt32] = []
 
-    init(first: Int = 0, previous: [UInt64: [UInt32]] = [:]) {
+    /// `previous` is called the first time a chunk is looked up among them.
+    init(first: Int = 0, previous: (() -> [DigestPrefix: UInt32])? = nil) {
         self.first = first
-        self.previous = previous
+        loadPrevious = previous
     }
 
     /// Chunks decided so far, the archive's own included.
@@ -55,8 +56,10 @@ final class ChunkTable {
     /// The first stored chunk with this digest (of this build).
     func firstID(of digest: ChunkDigest) -> UInt32? { firstIDOfDigest[digest] }
 
-    /// Chunks of the archive appended to whose digest may be this one.
-    func previousCandidates(of digest: ChunkDigest) -> [UInt32] { previous[digest.words.0] ?? [] }
+    /// The chunk of the archive appended to with this digest's first 16 bytes.
+    func previousChunk(with digest: ChunkDigest) -> UInt32? {
+        loadPrevious == nil ? nil : previous[DigestPrefix(digest)]
+    }
 
     /// The digest of chunk `id`, if this build stored it.
     func digest(of id: UInt32) -> ChunkDigest? {

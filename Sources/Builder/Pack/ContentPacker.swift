@@ -67,7 +67,9 @@ final class ContentPacker {
     private var slot: FramePipeline.Slot?
     /// Every stored chunk: digest, source, placement.
     let table: ChunkTable
-    private(set) var bytesRead: UInt64 = 0
+    private(set) var bytesRead: UInt64 = 0 { didSet { readBudget.sourceBytes = Int(clamping: bytesRead) } }
+    /// Limits what an append decodes of its archive for delta bases.
+    private let readBudget: ArchiveReadBudget
     var onProgress: ((UInt64) -> Void)?
     let stage: SimilarityStage
     /// How files are cut into chunks (a `ChunkPreparer` must cut the same way).
@@ -94,8 +96,9 @@ final class ContentPacker {
         let average = min(chunkSize, pipeline.frameSize)
         chunker = ContentDefinedChunker(averageSize: average, maximumSize: min(average * Self.maximumChunkFactor, pipeline.frameSize))
         source = SourceChunks(chunker: chunker)
-        stage = SimilarityStage(options: similarity, coder: coder, estimator: sampleCoder, table: table,
-                                chunks: StoredChunks(table: table, files: files, archive: archive))
+        let stored = StoredChunks(table: table, files: files, archive: archive)
+        readBudget = stored.budget
+        stage = SimilarityStage(options: similarity, coder: coder, estimator: sampleCoder, table: table, chunks: stored)
     }
 
     deinit { source.release() }

@@ -35,8 +35,9 @@ final class StoredChunks: ChunkReading {
     }
 
     /// An append reads the archive's own chunks (ids below `table.first`)
-    /// back from the archive, checked as every read of it is.
+    /// back from the archive, checked as every read of it is, within `budget`.
     private let archive: ArchiveReader?
+    let budget = ArchiveReadBudget()
 
     init(table: ChunkTable, files: SourceFiles, archive: ArchiveReader? = nil, openLimit: Int = StoredChunks.defaultOpenLimit) {
         self.table = table
@@ -47,8 +48,12 @@ final class StoredChunks: ChunkReading {
 
     func bytes(of id: UInt32) -> [UInt8]? {
         if Int(id) < table.first {
+            guard let archive else { return nil }
+            let cost = archive.chunkReadCost(Int(id))
+            guard budget.allows(cost) else { return nil }
+            budget.decoded += cost
             // A frame that does not read back gives no bytes: the new chunk is stored as it is.
-            return try? archive?.chunkBytes(Int(id))
+            return try? archive.chunkBytes(Int(id))
         }
         guard Int(id) - table.first < table.sources.count else { return nil }
         let source = table.sources[Int(id) - table.first]
@@ -96,5 +101,26 @@ final class StoredChunks: ChunkReading {
             skipped = end
         }
         return done == count
+    }
+}
+
+/// How much of the archive an append decodes to reach delta bases. A base
+/// in an old frame costs the decoding of that frame up to it (16 MiB frames:
+/// milliseconds for a delta that saves a few KiB), so the archive is decoded
+/// for bases up to `factor` times the bytes the append reads from its
+/// sources, plus one frame's worth: an append of a few changed files does
+/// not decode the archive for them (those chunks are stored literally),
+/// while one that reads a new version whole uses every base it finds.
+/// Measured: on a 313 MiB tree with 1% of its files changed, deltas against
+/// bases all over the archive took the append from 0.13 to 0.4 s.
+final class ArchiveReadBudget {
+    static let factor = 8
+    static let allowance = 16 << 20
+    /// Source bytes read so far, and archive bytes decoded for bases.
+    var sourceBytes = 0
+    var decoded = 0
+
+    func allows(_ cost: Int) -> Bool {
+        cost == 0 || decoded + cost <= Self.allowance + Self.factor * sourceBytes
     }
 }

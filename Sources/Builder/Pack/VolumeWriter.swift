@@ -236,15 +236,20 @@ final class VolumeWriter {
     /// a volume header numbered 0, the same compressed index, a footer. It
     /// is a file of its own so that damage to the end of the last volume
     /// (a truncation, a bad sector over the footer) cannot reach both copies.
-    func writeIndexCopy(_ compressed: [UInt8]) throws {
+    /// `older`: an append's earlier index segments, oldest first (the copy
+    /// holds them all before the newest, so it needs no volume to be read).
+    func writeIndexCopy(_ compressed: [UInt8], older: [[UInt8]] = []) throws {
         let name = output.baseName + Array(".idx".utf8)
         let temp = name + Array(".partial".utf8)
         let copyPath = base.withSuffix(".idx")
         let fd = BytePath.withCString(temp) { openat(output.directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { throw ArchiveError(.io, "cannot create the index copy \(copyPath): \(posixErrorText(errno))") }
         extraNames.append((temp, name))
-        var bytes = VolumeHeader(archiveID: archiveID, number: 0).encoded() + compressed
-        bytes += Footer(indexOffset: UInt64(VolumeHeader.size), indexSize: UInt64(compressed.count)).encoded()
+        var bytes = VolumeHeader(archiveID: archiveID, number: 0).encoded()
+        for segment in older { bytes += segment }
+        let offset = UInt64(bytes.count)
+        bytes += compressed
+        bytes += Footer(indexOffset: offset, indexSize: UInt64(compressed.count)).encoded()
         let failure = bytes.withUnsafeBytes { Posix.writeAll(fd, $0.baseAddress!, $0.count) } ?? (fsync(fd) != 0 ? errno : nil)
         let closed = close(fd) == 0 ? nil : errno
         if let code = failure ?? closed { throw ArchiveError(.io, "writing the index copy \(copyPath) failed: \(posixErrorText(code))") }

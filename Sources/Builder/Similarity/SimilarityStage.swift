@@ -18,6 +18,10 @@ public struct SimilarityStageOptions: Sendable {
     /// sizes by -0.08% to +0.12% (Django patch and major releases, both orders).
     public var filterSampleInterval = 16
     public var samplingBits = 6
+    /// Without deltas, still compute each stored chunk's super-features so
+    /// that the builder state keeps them: a versioned archive's next append
+    /// finds its chunks as delta bases (set by the builder for versioned builds).
+    public var recordFeatures = false
 
     public init(deltaEnabled: Bool = true, index: SimilarityIndexOptions = SimilarityIndexOptions(),
                 filterHistory: Int = 64, filterSampleInterval: Int = 16, samplingBits: Int = 6) {
@@ -137,20 +141,24 @@ public final class SimilarityStage {
                 return .duplicate(of: earlier)
             }
         }
-        if options.chunkDedupEnabled {
-            // A chunk the archive appended to already stores: its state kept
-            // 8 bytes of the digest, so only bytes read back and compared count.
-            for earlier in table.previousCandidates(of: digest) {
-                guard let earlierBytes = chunks.bytes(of: earlier), Self.equal(earlierBytes, chunk) else { continue }
-                counters.duplicateChunks += 1
-                counters.duplicateBytes += chunk.count
-                counters.previousDuplicateChunks += 1
-                return .duplicate(of: earlier)
-            }
+        if options.chunkDedupEnabled, let earlier = table.previousChunk(with: digest) {
+            // A chunk the archive appended to already stores: the same first
+            // 128 bits of SHA-256 (`BuilderState.Chunk.digest`).
+            counters.duplicateChunks += 1
+            counters.duplicateBytes += chunk.count
+            counters.previousDuplicateChunks += 1
+            return .duplicate(of: earlier)
         }
         let id = table.add(digest)
 
-        guard options.deltaEnabled else { return storeLiteral(chunk, id: id) }
+        guard options.deltaEnabled else {
+            if options.recordFeatures {
+                let superFeatures = analysis.resemblance?.superFeatures
+                    ?? SuperFeatures(features: extractor.featuresAndSamples(of: chunk).0)
+                table.file(id, features: superFeatures, under: id)
+            }
+            return storeLiteral(chunk, id: id)
+        }
         let resemblance = analysis.resemblance ?? analyzer.resemblance(of: chunk, sampledForFilter: analysis.sampledForFilter)
         let superFeatures = resemblance.superFeatures
         let samples = resemblance.samples
@@ -159,6 +167,7 @@ public final class SimilarityStage {
             filter.record(length: chunk.count, compressedLength: lossless)
         }
 
+        seedNow()
         guard let match = index.lookup(superFeatures) else {
             file(superFeatures, of: id, under: id)
             return storeLiteral(chunk, id: id)
@@ -213,10 +222,23 @@ public final class SimilarityStage {
     /// versions still inside their windows when `firstNew` starts (the rest
     /// would expire at once). Chunks filed under a base are filed under it
     /// again, at the version that filed them.
-    func seed(with previous: [BuilderState.Chunk], firstNew: Int) {
+    ///
+    /// Done when the first chunk needs the index, not before: an append
+    /// whose chunks are all stored already (or that reads no file at all)
+    /// never pays for it.
+    func seed(with load: @escaping () -> [BuilderState.Chunk], firstNew: Int) {
         guard options.deltaEnabled else { return }
+        pendingSeed = (load, firstNew)
+    }
+
+    private var pendingSeed: (load: () -> [BuilderState.Chunk], firstNew: Int)?
+
+    private func seedNow() {
+        guard let (load, firstNew) = pendingSeed else { return }
+        pendingSeed = nil
+        let previous = load()
         let filed = previous.indices.filter {
-            previous[$0].features.count == BuilderState.featureCount && previous[$0].filedUnder != BuilderState.notFiled
+            previous[$0].features != nil && previous[$0].filedUnder != BuilderState.notFiled
         }
         let order = filed.sorted { (previous[$0].version, $0) < (previous[$1].version, $1) }
         var version = -1
@@ -228,9 +250,10 @@ public final class SimilarityStage {
                 version = v
             }
             let tiers = v > firstNew - options.index.tier3Window ? 3 : v > firstNew - options.index.tier2Window ? 2 : 1
-            index.insert(SuperFeatures(stored: chunk.features, tiers: tiers), chunkID: chunk.filedUnder)
+            index.insert(packed: chunk.features!, tiers: tiers, chunkID: chunk.filedUnder)
         }
         counters.seededChunks = order.count
+        index.startVersion(table.currentVersion)
     }
 
     /// True when stored chunk `id` lies close behind the chunk being decided

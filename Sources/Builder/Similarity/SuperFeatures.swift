@@ -14,44 +14,43 @@ public struct SuperFeatures: Hashable, Sendable {
 
     /// `tiers[t]` holds the super-features of tier t+1.
     public let tiers: [[UInt64]]
+    /// The features they are made of, as a builder state keeps them: the low
+    /// 16 bits of each (the low bits of a maximum are its uniform ones; the
+    /// top bits of the maximum of ~128 samples are nearly always set).
+    /// Super-features are hashed from these, so an append recomputes the
+    /// super-features of every tier of a stored chunk from 24 bytes
+    /// (docs/FORMAT.md, "Builder state"). Two different chunks share a
+    /// 16-bit feature once in 65536; a tier-3 super-feature needs two.
+    public let kept: [UInt16]
 
     public init(features: ChunkFeatures) {
+        self.init(kept: features.values.map { UInt16(truncatingIfNeeded: $0) })
+    }
+
+    /// From kept features; tiers above `tiers` are left empty (they find nothing).
+    init(kept: [UInt16], tiers enabled: Int = SuperFeatures.tierCount) {
+        precondition(kept.count == ChunkFeatures.count, "a chunk has exactly \(ChunkFeatures.count) features")
+        self.kept = kept
         tiers = Self.groupSizes.enumerated().map { tierIndex, size in
-            stride(from: 0, to: ChunkFeatures.count, by: size).map { start in
-                // Salting by tier and position keeps SFs of different groups
-                // apart even where their features coincide.
-                var h = SimilarityHashing.mix(UInt64(tierIndex) << 32 | UInt64(start))
-                for f in features.values[start..<(start + size)] {
-                    h = SimilarityHashing.mix(h ^ f)
-                }
-                return Self.fold(h)
+            guard tierIndex < enabled else { return [] }
+            return stride(from: 0, to: ChunkFeatures.count, by: size).map { start in
+                Self.hash(tier: tierIndex, start: start, size: size) { kept[$0] }
             }
         }
     }
 
-    /// Super-features are kept as 32-bit values: an append finds chunks of
-    /// earlier runs by the values their builder state kept (docs/FORMAT.md,
-    /// "Builder state"), and 32 bits still leave a false match on a
-    /// super-feature about once per 4 billion lookups (the delta filter and
-    /// the base's digest check catch those anyway).
-    static func fold(_ h: UInt64) -> UInt64 { (h ^ h >> 32) & 0xFFFF_FFFF }
-
-    /// Super-features as a builder state keeps them: tier 1, 2 and 3 in
-    /// order (`BuilderState.featureCount` values); `tiers` says which tiers
-    /// to take (the others are left empty, so they find nothing).
-    init(stored values: [UInt32], tiers: Int) {
-        var start = 0
-        var all: [[UInt64]] = []
-        for (t, size) in Self.groupSizes.enumerated() {
-            let count = ChunkFeatures.count / size
-            all.append(t < tiers ? values[start..<(start + count)].map { UInt64($0) } : [])
-            start += count
+    /// The super-feature of features start..<start+size of tier `tier`
+    /// (0-based), `feature(i)` giving kept feature i.
+    @inline(__always)
+    static func hash(tier: Int, start: Int, size: Int, _ feature: (Int) -> UInt16) -> UInt64 {
+        // Salting by tier and position keeps SFs of different groups
+        // apart even where their features coincide.
+        var h = SimilarityHashing.mix(UInt64(tier) << 32 | UInt64(start))
+        for f in start..<(start + size) {
+            h = SimilarityHashing.mix(h ^ UInt64(feature(f)))
         }
-        self.tiers = all
+        return h
     }
-
-    /// All tiers' values in order, as a builder state keeps them.
-    var stored: [UInt32] { tiers.joined().map { UInt32(truncatingIfNeeded: $0) } }
 
     /// The super-features of `tier` (1, 2 or 3).
     public func values(tier: Int) -> [UInt64] {
