@@ -18,7 +18,7 @@ RUNS=${RUNS:-3}
 if [ $# -eq 0 ]; then
   TREES=()
   for set in patch system; do
-    first=$(bash bench/corpus.sh $set | head -1) && TREES+=("$(dirname "$first")")
+    first=$(bash bench/corpus.sh $set | sed -n 1p) && [ -n "$first" ] && TREES+=("$(dirname "$first")")
   done
   [ ${#TREES[@]} -gt 0 ] || TREES=(/usr/share/doc)
 else

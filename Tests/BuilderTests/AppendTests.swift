@@ -111,6 +111,22 @@ final class AppendTests: ScratchTestCase {
         XCTAssertTrue(fromCopy.notices.first?.contains("copy") == true, "\(fromCopy.notices)")
     }
 
+    /// `gpuarc-build /backups out` over snapshot directories records them as
+    /// versions, so the next snapshot is appended to that archive too.
+    func testAnArchiveOfSnapshotsInOneSRCTakesAppends() throws {
+        let parent = temp("append-snapshots")
+        let sources = (0..<3).map { snapshot($0, in: parent) }
+        let out = temp("append-snapshots-out") + "/arc"
+        _ = try ArchiveBuilder(sources: [BytePath(parent)], output: BytePath(out), options: options()).run()
+        XCTAssertEqual(try ArchiveReader(path: out + ".001").index.versions.count, 3)
+        var a = options()
+        a.append = BytePath(out + ".001")
+        let next = snapshot(3, in: temp("append-snapshots-next"))
+        let stats = try ArchiveBuilder(sources: [BytePath(next)], output: BytePath(out), options: a).run()
+        XCTAssertGreaterThan(stats.similarity.previousDuplicateChunks, 0)
+        try versionsRestored(out + ".001", [("snap0", sources[0]), ("snap1", sources[1]), ("snap2", sources[2]), ("snap3", next)])
+    }
+
     /// Several SRCs in one append, a delta against a chunk stored by the
     /// build before, and names that clash.
     func testSeveralSourcesDeltasAcrossRunsAndNameClashes() throws {
@@ -145,6 +161,7 @@ final class AppendTests: ScratchTestCase {
         src.file("same.txt", TreeFixture.text(20_000, seed: 1), mtime: (1_500_000_000, 1))
         src.file("sneaky.txt", Array("original content".utf8), mtime: (1_500_000_000, 2))
         src.file("touched.txt", Array("touched v1".utf8), mtime: (1_500_000_000, 3))
+        XCTAssertEqual(lsetxattr(src.path("same.txt"), "user.kept", "yes", 3, 0), 0)
         let out = temp("cache-out") + "/arc"
         var o = options()
         o.name = Array("mon".utf8)
@@ -192,6 +209,11 @@ final class AppendTests: ScratchTestCase {
         XCTAssertEqual(try Extractor(reader: again, destination: dest).run().failures, [])
         XCTAssertEqual(try String(contentsOfFile: dest + "/thu/sneaky.txt", encoding: .utf8), "CHANGED content!")
         XCTAssertEqual(try String(contentsOfFile: dest + "/mon/sneaky.txt", encoding: .utf8), "original content")
+        // A reused file keeps what the scan saw of it: its attributes are this version's.
+        var value = [UInt8](repeating: 0, count: 8)
+        XCTAssertEqual(lgetxattr(dest + "/wed/same.txt", "user.kept", &value, 8), 3)
+        let diff = TreeSnapshot(src.root).differences(from: TreeSnapshot(dest + "/thu"))
+        XCTAssertTrue(diff.isEmpty, diff.joined(separator: "\n"))
     }
 
     /// The default keys: the same in-place rewrite with times set back is

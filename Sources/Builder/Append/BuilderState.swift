@@ -142,7 +142,7 @@ struct BuilderState: Equatable {
 
 /// Makes the builder state of a build's segment from what it stored: its
 /// chunks (from `table.first` on) and a stamp per regular-file inode of the
-/// versions it added.
+/// newest version it added.
 enum BuilderStateRecorder {
     static func state(table: ChunkTable, tree: ScannedTree, stored: StoredTree, inodeOfNode: [Int: Int]) -> BuilderState {
         var state = BuilderState()
@@ -154,9 +154,19 @@ enum BuilderStateRecorder {
                                                    features: filing.features.map { PackedFeatures($0.kept) }))
         }
         var stamps: [UInt32: BuilderState.FileStamp] = [:]
-        // A file stored as it was later than the scan gets no stamp: the
+        // Stamps of the newest version only: the files cache compares with
+        // it alone (ten versions at once would otherwise keep ten times as
+        // many). A file stored as it was later than the scan gets none: the
         // next append reads it again rather than trust a stamp of another version.
-        for (node, inode) in inodeOfNode where tree.nodes[node].kind == .regular && stored.fresh[node] == nil {
+        var newest: [Int] = []
+        var stack = tree.versionRoots.last.map { [$0] } ?? []
+        while let dir = stack.popLast() {
+            for kid in tree.nodes[dir].children {
+                if tree.nodes[kid].kind == .directory { stack.append(kid) } else { newest.append(stored.leader(of: kid, in: tree)) }
+            }
+        }
+        for node in newest where tree.nodes[node].kind == .regular && stored.fresh[node] == nil {
+            guard let inode = inodeOfNode[node] else { continue }
             let identity = tree.nodes[node].identity
             stamps[UInt32(inode)] = BuilderState.FileStamp(inode: UInt32(inode), ctimeSec: identity.ctimeSec,
                                                            ctimeNsec: UInt32(truncatingIfNeeded: identity.ctimeNsec), ino: identity.ino)

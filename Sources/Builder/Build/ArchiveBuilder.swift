@@ -11,9 +11,9 @@ import Glibc
 ///
 /// An append (`options.append`) continues the archive: chunk ids, frame
 /// numbers and volumes after its own, chunks found among the stored ones
-/// (by digest, then bytes) and similar ones used as delta bases, unchanged
-/// files reusing their stored content unread (`FilesCache`), and an index
-/// segment holding only the rows it adds.
+/// (by the 128 digest bits its builder state keeps) and similar ones used
+/// as delta bases, unchanged files reusing their stored content unread
+/// (`FilesCache`), and an index segment holding only the rows it adds.
 ///
 /// Every source read checks that the file is the version the scan saw
 /// (`SourceFiles`); what changed is stored as it was when read again, or
@@ -46,7 +46,9 @@ public struct ArchiveBuilder {
         if options.name != nil && sources.count > 1 {
             throw ArchiveError(.usage, "--name names the one SRC; several SRCs are named after their directories")
         }
-        let versioned = options.versioned || sources.count > 1
+        // Known to be versioned before the scan (so every SRC is scanned as a
+        // top-level directory); one SRC of snapshots is found to be by the scan.
+        let versionedSources = options.versioned || sources.count > 1
         raiseFileLimit()
         var stats = BuildStats()
         stats.sources = sources.map(\.description)
@@ -73,13 +75,16 @@ public struct ArchiveBuilder {
         }
         let roots = try SourceRoots(sources)
         var scanOptions = ScanOptions()
-        scanOptions.versioned = versioned
+        scanOptions.versioned = versionedSources
         if let name = options.name { scanOptions.versionNames = [name] }
         scanOptions.xattrs = options.xattrs
         scanOptions.threads = options.threads
         scanOptions.snapshots = options.snapshots
         if let lockFile = outputLock.identity { scanOptions.excluded.insert(lockFile) }
         var tree = try TreeScanner.scan(roots, options: scanOptions)
+        // Versions at the root (SRCs, or snapshot directories of one SRC):
+        // the archive records them and keeps what a later append needs.
+        let versioned = versionedSources || !tree.versionRoots.isEmpty
         var reused: [Int: Int] = [:]
         if let previous {
             let existing = previous.versionNames
@@ -161,10 +166,13 @@ public struct ArchiveBuilder {
                                    table: ChunkTable(first: previous?.counts.chunks ?? 0,
                                                      previous: previous.map { p in { (try? p.chunksByDigest()) ?? [:] } }),
                                    archive: previous?.reader)
-        // (A builder state that does not parse only means nothing is found in it:
-        // every candidate is checked against the stored bytes.)
+        // The builder state is trusted as the index is (its zlib check and its
+        // locator's XXH64 cover it); one that does not parse only means nothing
+        // is found in it, and the chunks are stored again.
         if let previous { packer.stage.seed(with: { (try? previous.chunks()) ?? [] }, firstNew: previous.index.versions.count) }
-        let analyzeAhead = similarity.deltaEnabled
+        // (Also without deltas where the features are kept: the preparer
+        // computes them off the packer thread.)
+        let analyzeAhead = (similarity.deltaEnabled || similarity.recordFeatures && similarity.chunkDedupEnabled)
             && (options.analyzeAhead ?? (ProcessInfo.processInfo.activeProcessorCount > 1))
         let preparer = analyzeAhead ? ChunkPreparer(
             files: ordered, sources: files, identities: Dictionary(uniqueKeysWithValues: ordered.map { ($0, tree.nodes[$0].identity) }),

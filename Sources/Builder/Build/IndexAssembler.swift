@@ -140,18 +140,26 @@ struct IndexAssembler {
             index.inodes[dirInode].nlink = 2 + subdirs
         }
         if versioned {
-            var files = [UInt64](repeating: 0, count: tree.sourceRoots.count)
-            var bytes = [UInt64](repeating: 0, count: tree.sourceRoots.count)
-            for (id, node) in tree.nodes.enumerated() where node.kind == .regular && node.hardLinkOf == nil && inodeOfNode[id] != nil {
-                files[node.source] += 1
-                bytes[node.source] += index.inodes[inodeOfNode[id]!].size
-            }
-            for (source, root) in tree.sourceRoots.enumerated() {
+            for root in tree.versionRoots {
                 guard let inode = inodeOfNode[root] else { continue }
+                // Its regular files, a hard-link group once (where its first name in the version is).
+                var files: UInt64 = 0, bytes: UInt64 = 0
+                var seen = Set<Int>()
+                var stack = [root]
+                while let dir = stack.popLast() {
+                    for kid in tree.nodes[dir].children where stored.isArchived(kid, in: tree) {
+                        let node = tree.nodes[kid]
+                        if node.kind == .directory { stack.append(kid) }
+                        guard node.kind == .regular, seen.insert(stored.leader(of: kid, in: tree)).inserted,
+                              let inode = inodeOfNode[stored.leader(of: kid, in: tree)] else { continue }
+                        files += 1
+                        bytes += index.inodes[inode].size
+                    }
+                }
                 let name = tree.nodes[root].name
                 index.versions.append(VersionRecord(nameOffset: intern(name), nameLength: UInt32(name.count),
                                                     added: Int64(added.timeIntervalSince1970.rounded(.down)), inode: UInt32(inode),
-                                                    files: files[source], bytes: bytes[source]))
+                                                    files: files, bytes: bytes))
             }
         }
         return Assembled(index: index, inodeOfNode: inodeOfNode)

@@ -50,6 +50,10 @@ public struct ChunkAnalyzer {
         let firstTime = seen.insert(digest.words.0).inserted || !options.chunkDedupEnabled
         if options.deltaEnabled && firstTime {
             analysis.resemblance = resemblance(of: chunk, sampledForFilter: analysis.sampledForFilter)
+        } else if options.recordFeatures && firstTime {
+            // Only the features the builder state keeps: no samples, no filter estimate.
+            analysis.resemblance = Resemblance(superFeatures: SuperFeatures(features: extractor.featuresAndSamples(of: chunk).0),
+                                               samples: [], losslessLength: nil)
         }
         return analysis
     }
