@@ -27,15 +27,26 @@ enum Zlib {
     /// than the caller agreed to. A longer or shorter stream, a truncated one, or
     /// stray bytes after it are errors.
     static func decompress(_ input: UnsafeRawBufferPointer, what: String, size: Int) throws -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: size + 1)
-        let (produced, ended, leftover) = try output.withUnsafeMutableBytes { try inflate(input, into: $0, what: what) }
+        // Not zeroed first: inflate writes every byte that is returned.
+        var result: (produced: Int, ended: Bool, leftover: Int) = (0, false, 0)
+        var failure: Error?
+        let output = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, initialized in
+            do {
+                result = try inflate(input, into: UnsafeMutableRawBufferPointer(buffer), what: what)
+            } catch {
+                failure = error
+            }
+            initialized = failure == nil ? min(result.produced, size + 1) : 0
+        }
+        if let failure { throw failure }
+        let (produced, ended, leftover) = result
         guard ended, produced == size else {
             throw ArchiveError(.format, "\(what) is damaged: it inflates to \(produced > size ? "more than \(size)" : "\(produced)") bytes, not the \(size) its header gives")
         }
         guard leftover == 0 else {
             throw ArchiveError(.format, "\(what) is damaged: \(leftover) stray bytes after the zlib stream")
         }
-        output.removeLast()
+        precondition(output.count == size)
         return output
     }
 
