@@ -38,19 +38,9 @@ final class AppendMountTests: XCTestCase {
         let mount = try MountedArchive(archive: out + ".001")
         defer { mount.unmount() }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount.mountpoint).sorted(), ["day0", "day1", "day2"])
-        var tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        tools.appendPathComponent("Tools/treecmp.py")
         for v in 0..<3 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            p.arguments = [tools.path, sources[v], mount.path("day\(v)")]
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = pipe
-            try p.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0, text)
+            let (status, text) = try MountHarness.treecmp(sources[v], mount.path("day\(v)"))
+            XCTAssertEqual(status, 0, text)
             XCTAssertTrue(text.contains(" 0 differences"), text)
         }
     }

@@ -137,18 +137,8 @@ final class CaptureMountTests: XCTestCase {
         XCTAssertEqual(deep.terminationStatus, 0)
         let mount = try mounted(source)
         defer { mount.unmount() }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        var tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        tools.appendPathComponent("Tools/treecmp.py")
-        p.arguments = [tools.path, source, mount.mountpoint]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, text)
+        let (status, text) = try MountHarness.treecmp(source, mount.mountpoint)
+        XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("66 entries compared, 0 differences"), text)
     }
 }

@@ -8,6 +8,23 @@ import Foundation
 import XCTest
 
 enum MountHarness {
+    /// Tests/Tools/treecmp.py on two trees: its exit status and output
+    /// (names as bytes, modes, times, xattrs, hard links, bytes).
+    static func treecmp(_ a: String, _ b: String) throws -> (status: Int32, text: String) {
+        var tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        tools.appendPathComponent("Tools/treecmp.py")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = [tools.path, a, b]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, text)
+    }
+
     static func requireFuse() throws {
         guard access("/dev/fuse", R_OK | W_OK) == 0 else {
             throw MountError(description: "/dev/fuse is not available here: mount tests need FUSE (and root)")
