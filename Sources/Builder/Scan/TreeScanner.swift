@@ -144,7 +144,7 @@ struct TreeScanner {
                     : "source \(root.argument) has no name to become a top-level directory (is it \"/\"?): give it one with --name")
             }
             guard names.insert(name).inserted else {
-                throw ArchiveError(.usage, "two sources would both become the top-level directory \"\(Escaped.text(root.name))\": give each SRC a distinct directory name")
+                throw ArchiveError(.usage, "two sources would both become the top-level directory \"\(Escaped.text(name))\": give each SRC a distinct directory name")
             }
         }
         let parts = parallelMap(sources.roots.count, threads: options.threads) { source in
