@@ -335,6 +335,21 @@ final class AppendTests: ScratchTestCase {
         stat(last, &st)
         ArchiveDamage.flipByte(last, at: Int(st.st_size) - Footer.size - 2)
         refused(damaged, "damaged")
+        // An archive in index format 4 (as the release before format 5 wrote it).
+        let old = temp("refuse-v4") + "/arc"
+        _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(old), options: o).run()
+        let v4 = try ArchiveReader(path: old + ".001")
+        let oldLast = v4.volumes.paths.last!.description
+        let indexOffset = v4.index.volumeSizes.last!
+        let compressed = try Zlib.compress(IndexCodec.encode(v4.index, version: 4))
+        XCTAssertEqual(truncate(oldLast, off_t(indexOffset)), 0)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: oldLast))
+        handle.seekToEndOfFile()
+        handle.write(Data(compressed + Footer(indexOffset: indexOffset, indexSize: UInt64(compressed.count)).encoded()))
+        handle.closeFile()
+        unlink(old + ".idx")
+        XCTAssertEqual(try ArchiveReader(path: old + ".001").index.formatVersion, 4)
+        refused(old, "index format 4, and appends need format 5")
         // Another build holds the lock.
         let locked = temp("refuse-lock") + "/arc"
         _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(locked), options: o).run()

@@ -41,7 +41,7 @@ final class PreviousArchive {
             throw ArchiveError(.usage, "cannot append to \(path): it is in index format \(index.formatVersion), and appends need format \(ArchiveIndex.currentVersion). Build a new versioned archive from its sources (gpuarc-build --name NAME SRC OUT), or extract it and build again")
         }
         guard !index.versions.isEmpty else {
-            throw ArchiveError(.usage, "cannot append to \(path): it was built from one SRC at its root, so a new version has no top-level directory of its own. Start a versioned archive with gpuarc-build --name NAME SRC OUT (or several SRCs), then append to that")
+            throw ArchiveError(.usage, "cannot append to \(path): it records no versions (it was built from one SRC at its root, or before gpuarc-build recorded versions), so a new version has no place of its own. Start a versioned archive with gpuarc-build --name NAME SRC OUT (or several SRCs), then append to that")
         }
         if let notice = reader.notices.first {
             throw ArchiveError(.usage, "cannot append to \(path): it is damaged (\(notice)). Repair it first (gpuarc-repair \(path))")
