@@ -337,7 +337,7 @@ final class AppendTests: ScratchTestCase {
         refused(damaged, "damaged")
         // An archive in index format 4 (as the release before format 5 wrote it).
         let old = temp("refuse-v4") + "/arc"
-        _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(old), options: o).run()
+        _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(old), options: options()).run()
         let v4 = try ArchiveReader(path: old + ".001")
         let oldLast = v4.volumes.paths.last!.description
         let indexOffset = v4.index.volumeSizes.last!
