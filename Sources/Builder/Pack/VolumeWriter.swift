@@ -232,12 +232,12 @@ final class VolumeWriter {
         try closeVolume()
     }
 
-    /// Writes the second copy of the index, `OUT.idx` (docs/FORMAT.md):
-    /// a volume header numbered 0, the same compressed index, a footer. It
+    /// Writes the second copy of the index, `OUT.idx` (docs/FORMAT.md): a
+    /// volume header numbered 0, every index segment back to back (`older`:
+    /// an append's earlier ones, oldest first, then this one), a footer. It
     /// is a file of its own so that damage to the end of the last volume
-    /// (a truncation, a bad sector over the footer) cannot reach both copies.
-    /// `older`: an append's earlier index segments, oldest first (the copy
-    /// holds them all before the newest, so it needs no volume to be read).
+    /// (a truncation, a bad sector over the footer) cannot reach both copies,
+    /// and it needs no volume to be read.
     func writeIndexCopy(_ compressed: [UInt8], older: [[UInt8]] = []) throws {
         let name = output.baseName + Array(".idx".utf8)
         let temp = name + Array(".partial".utf8)
