@@ -31,15 +31,19 @@ package enum ArchiveOpener {
             throw ArchiveError(.missingVolume, "no archive volumes found at \(VolumeNaming.path(base: base, number: 1)) (expected files named \(base).001, \(base).002, ...)")
         }
         let lastPath = VolumeNaming.path(base: base, number: last)
+        let copyPath = base.withSuffix(".idx")
         let primaryError: ArchiveError
+        // The copy, once read (below, or to check the primary index against it).
+        var copy: ArchiveIndex?
         do {
             let fd = try VolumeSet.openVolume(lastPath)
             do {
                 let index = try readPrimary(fd: fd, path: lastPath, last: last, base: base, parity: parity)
-                if let newer = newerCopy(of: index, at: base.withSuffix(".idx")) {
+                if let newer = newerCopy(of: index, at: copyPath) {
                     // The newest volumes of an appended archive are gone: the
                     // last one left ends with the index of an older state.
-                    throw ArchiveError(.missingVolume, "its index describes \(index.volumeSizes.count) volumes, but the index copy describes \(newer) (a later append): the volumes after \(lastPath) are missing")
+                    copy = newer
+                    throw ArchiveError(.missingVolume, "its index describes \(index.volumeSizes.count) volumes, but the index copy describes \(newer.volumeSizes.count) (a later append): the volumes after \(lastPath) are missing")
                 }
                 let (usable, notice) = matching(parity, index)
                 let volumes = try VolumeSet(base: base, index: index, lastFD: fd, parity: usable)
@@ -53,11 +57,9 @@ package enum ArchiveOpener {
         }
         // The second copy, then parity. A copy that is not of this archive
         // (another archive's, an older one) fails the volumes' checks below.
-        let copyPath = base.withSuffix(".idx")
         var tried = ["the index in \(lastPath): \(primaryError.description)"]
-        var copy: ArchiveIndex?
         do {
-            let index = try readCopy(copyPath)
+            let index = try copy ?? readCopy(copyPath)
             copy = index
             guard index.volumeSizes.count == last || parity == nil && index.volumeSizes.count >= last else {
                 throw ArchiveError(.format, "\(copyPath) describes \(index.volumeSizes.count) volumes, not \(last)")
@@ -169,11 +171,10 @@ package enum ArchiveOpener {
         throw ArchiveError(.format, "index segment in \(path) at offset \(locator.offset) cannot be read: \(failure)")
     }
 
-    /// The number of volumes the index copy describes when it is this
-    /// archive's and describes more than `index` (nil otherwise). A copy the
-    /// size of one holding the segments just read (the copy holds the same
-    /// bytes) is not read again.
-    private static func newerCopy(of index: ArchiveIndex, at copyPath: BytePath) -> Int? {
+    /// The index copy when it is this archive's and describes more volumes
+    /// than `index` (nil otherwise). A copy the size of one holding the
+    /// segments just read (the copy holds the same bytes) is not read.
+    private static func newerCopy(of index: ArchiveIndex, at copyPath: BytePath) -> ArchiveIndex? {
         var st = stat()
         guard copyPath.withCString({ stat($0, &st) }) == 0 else { return nil }
         if let newest = index.newestSegment {
@@ -182,7 +183,7 @@ package enum ArchiveOpener {
         }
         guard let copy = try? readCopy(copyPath), copy.archiveID == index.archiveID,
               copy.volumeSizes.count > index.volumeSizes.count else { return nil }
-        return copy.volumeSizes.count
+        return copy
     }
 
     /// The second copy, `OUT.idx`: a volume header numbered 0, the index, a footer.

@@ -33,8 +33,8 @@ struct BuilderState: Equatable {
         /// The chunk id its super-features are filed under (a delta chunk's
         /// are filed under its base), or `notFiled`.
         var filedUnder: UInt32
-        /// Its features as `SuperFeatures.kept`, or nil when it has none.
-        var features: PackedFeatures?
+        /// Its features as `SuperFeatures.kept` (12), or nil when it has none.
+        var features: [UInt16]?
     }
 
     /// Per regular file of the versions the segment adds: what the files
@@ -82,56 +82,69 @@ struct BuilderState: Equatable {
     /// state (a segment written without one) parses as empty.
     init(decoding bytes: [UInt8], firstChunk first: Int, what: String) throws {
         guard !bytes.isEmpty else { return }
-        try bytes.withUnsafeBytes { raw in
+        (chunks, files) = try bytes.withUnsafeBytes { raw in
             var r = ByteReader(raw, what: what)
-            guard try r.raw(8) == Self.magic else { throw ArchiveError(.format, "\(what) is not a gpuarc builder state") }
-            let n = try r.count(of: Self.chunkRowSize, section: "chunk state")
-            var highs: [UInt64] = [], digests: [DigestPrefix] = [], versions: [UInt32] = [], filed: [UInt32] = []
-            var features = [PackedFeatures](repeating: PackedFeatures(), count: n)
-            digests.reserveCapacity(n)
-            for _ in 0..<n { highs.append(try r.u64()) }
-            for k in 0..<n { digests.append(DigestPrefix(high: highs[k], low: try r.u64())) }
-            var version: UInt32 = 0
-            for _ in 0..<n { version = version &+ (try r.u32()); versions.append(version) }
-            for k in 0..<n {
-                let back = try r.u32()
-                guard back <= UInt32(first + k) + 1 else {
-                    throw ArchiveError(.format, "\(what) is damaged: chunk \(first + k) is filed under a chunk before the first")
-                }
-                filed.append(back == 0 ? Self.notFiled : UInt32(first + k) + 1 - back)
-            }
-            for f in 0..<ChunkFeatures.count { for i in 0..<n { features[i][f] = try r.u16() } }
-            chunks.reserveCapacity(n)
-            for i in 0..<n {
-                let flags = try r.u8()
-                guard flags <= 1 else { throw ArchiveError(.format, "\(what) is damaged: chunk \(first + i) has flags \(flags)") }
-                chunks.append(Chunk(digest: digests[i], version: versions[i], filedUnder: filed[i],
-                                    features: flags == 1 ? features[i] : nil))
-            }
-            let m = try r.count(of: 4 + 8 + 4 + 8, section: "files cache")
-            var inodes: [UInt32] = [], ctimes: [Int64] = [], nsecs: [UInt32] = []
-            var inode: UInt32 = 0, ctime: Int64 = 0, ino: UInt64 = 0
-            for _ in 0..<m { inode = inode &+ (try r.u32()); inodes.append(inode) }
-            for _ in 0..<m { ctime = ctime &+ (try r.i64()); ctimes.append(ctime) }
-            for _ in 0..<m { nsecs.append(try r.u32()) }
-            for i in 0..<m {
-                ino = ino &+ (try r.u64())
-                files.append(FileStamp(inode: inodes[i], ctimeSec: ctimes[i], ctimeNsec: nsecs[i], ino: ino))
-            }
-            guard r.remaining == 0 else { throw ArchiveError(.format, "\(what) is damaged: \(r.remaining) bytes after its end") }
+            let n = try Self.readHeader(&r)
+            let chunks = try Self.readChunks(&r, count: n, first: first)
+            return (chunks, try Self.readFiles(&r))
         }
     }
 
     /// Only the file stamps of an encoded state (the files cache needs
     /// them before anything is read; the chunk rows, only if a chunk is).
     static func stamps(decoding bytes: [UInt8], what: String) throws -> [FileStamp] {
-        guard bytes.count >= 12 else { return try BuilderState(decoding: bytes, firstChunk: 0, what: what).files }
-        let n = Int(bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian })
-        let filesAt = 12 + n * chunkRowSize
-        guard Array(bytes.prefix(8)) == magic, filesAt <= bytes.count else {
-            return try BuilderState(decoding: bytes, firstChunk: 0, what: what).files   // says what is wrong
+        guard !bytes.isEmpty else { return [] }
+        return try bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw, what: what)
+            try r.skip(try readHeader(&r) * chunkRowSize)
+            return try readFiles(&r)
         }
-        return try BuilderState(decoding: magic + [0, 0, 0, 0] + Array(bytes[filesAt...]), firstChunk: 0, what: what).files
+    }
+
+    /// The magic; the number of chunk rows (checked to be there).
+    private static func readHeader(_ r: inout ByteReader) throws -> Int {
+        guard try r.raw(8) == magic else { throw ArchiveError(.format, "\(r.what) is not a gpuarc builder state") }
+        return try r.count(of: chunkRowSize, section: "chunk state")
+    }
+
+    private static func readChunks(_ r: inout ByteReader, count n: Int, first: Int) throws -> [Chunk] {
+        var highs: [UInt64] = [], versions: [UInt32] = [], filed: [UInt32] = []
+        var chunks: [Chunk] = []
+        highs.reserveCapacity(n)
+        for _ in 0..<n { highs.append(try r.u64()) }
+        chunks.reserveCapacity(n)
+        for k in 0..<n {
+            chunks.append(Chunk(digest: DigestPrefix(high: highs[k], low: try r.u64()), version: 0, filedUnder: notFiled, features: nil))
+        }
+        var version: UInt32 = 0
+        for k in 0..<n { version = version &+ (try r.u32()); chunks[k].version = version }
+        for k in 0..<n {
+            let back = try r.u32()
+            guard back <= UInt32(first + k) + 1 else {
+                throw ArchiveError(.format, "\(r.what) is damaged: chunk \(first + k) is filed under a chunk before the first")
+            }
+            if back != 0 { chunks[k].filedUnder = UInt32(first + k) + 1 - back }
+        }
+        var features = [[UInt16]](repeating: [], count: n)
+        for _ in 0..<ChunkFeatures.count { for k in 0..<n { features[k].append(try r.u16()) } }
+        for k in 0..<n {
+            let flags = try r.u8()
+            guard flags <= 1 else { throw ArchiveError(.format, "\(r.what) is damaged: chunk \(first + k) has flags \(flags)") }
+            if flags == 1 { chunks[k].features = features[k] }
+        }
+        return chunks
+    }
+
+    private static func readFiles(_ r: inout ByteReader) throws -> [FileStamp] {
+        let m = try r.count(of: 4 + 8 + 4 + 8, section: "files cache")
+        var stamps = [FileStamp](repeating: FileStamp(inode: 0, ctimeSec: 0, ctimeNsec: 0, ino: 0), count: m)
+        var inode: UInt32 = 0, ctime: Int64 = 0, ino: UInt64 = 0
+        for k in 0..<m { inode = inode &+ (try r.u32()); stamps[k].inode = inode }
+        for k in 0..<m { ctime = ctime &+ (try r.i64()); stamps[k].ctimeSec = ctime }
+        for k in 0..<m { stamps[k].ctimeNsec = try r.u32() }
+        for k in 0..<m { ino = ino &+ (try r.u64()); stamps[k].ino = ino }
+        guard r.remaining == 0 else { throw ArchiveError(.format, "\(r.what) is damaged: \(r.remaining) bytes after its end") }
+        return stamps
     }
 
     init(chunks: [Chunk] = [], files: [FileStamp] = []) {
@@ -148,10 +161,9 @@ enum BuilderStateRecorder {
         var state = BuilderState()
         state.chunks.reserveCapacity(table.digests.count)
         for k in table.digests.indices {
-            let filing = table.filing[k]
             state.chunks.append(BuilderState.Chunk(digest: DigestPrefix(table.digests[k]),
-                                                   version: table.versions[k], filedUnder: filing.under,
-                                                   features: filing.features.map { PackedFeatures($0.kept) }))
+                                                   version: table.versions[k], filedUnder: table.filedUnder[k],
+                                                   features: table.keptFeatures(k)))
         }
         var stamps: [UInt32: BuilderState.FileStamp] = [:]
         // Stamps of the newest version only: the files cache compares with
@@ -182,33 +194,4 @@ struct DigestPrefix: Hashable {
     var low: UInt64
     init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
     init(_ digest: ChunkDigest) { self.init(high: digest.words.0, low: digest.words.1) }
-}
-
-/// A chunk's 12 kept features (`SuperFeatures.kept`) in three words, four
-/// 16-bit features each: no allocation per chunk when an append loads the
-/// archive's tens of thousands.
-struct PackedFeatures: Equatable {
-    var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
-
-    init() {}
-    init(_ kept: [UInt16]) {
-        for (f, v) in kept.enumerated() { self[f] = v }
-    }
-
-    subscript(f: Int) -> UInt16 {
-        get {
-            let word = f < 4 ? words.0 : f < 8 ? words.1 : words.2
-            return UInt16(truncatingIfNeeded: word >> (16 * UInt64(f % 4)))
-        }
-        set {
-            let shift = 16 * UInt64(f % 4), mask = ~(UInt64(0xFFFF) << shift), bits = UInt64(newValue) << shift
-            switch f / 4 {
-            case 0: words.0 = words.0 & mask | bits
-            case 1: words.1 = words.1 & mask | bits
-            default: words.2 = words.2 & mask | bits
-            }
-        }
-    }
-
-    static func == (a: PackedFeatures, b: PackedFeatures) -> Bool { a.words == b.words }
 }

@@ -68,16 +68,16 @@ enum FilesCache {
         return reused
     }
 
+    /// The size always counts, whatever `keys` says: a reader serves the
+    /// inode's size from the content it points at.
     private static func matches(_ node: ScannedNode, _ old: Inode, stamp: BuilderState.FileStamp?, keys: FilesCacheKeys) -> Bool {
-        if keys.contains(.size) && node.identity.size != old.size { return false }
+        guard node.identity.size == old.size else { return false }
         if keys.contains(.mtime) && (node.identity.mtimeSec != old.mtimeSec || node.identity.mtimeNsec != Int64(old.mtimeNsec)) { return false }
         if keys.contains(.ctime) || keys.contains(.inode) {
             guard let stamp else { return false }
             if keys.contains(.ctime) && (node.identity.ctimeSec != stamp.ctimeSec || node.identity.ctimeNsec != Int64(stamp.ctimeNsec)) { return false }
             if keys.contains(.inode) && node.identity.ino != stamp.ino { return false }
         }
-        // Without size among the keys the stored content still has to be the
-        // file's size: a reader serves the inode's size from it.
-        return node.identity.size == old.size
+        return true
     }
 }

@@ -36,9 +36,13 @@ final class ChunkTable {
     private(set) var records: [ChunkRecord] = []
     private(set) var sources: [Source] = []
     private(set) var files: [SourceFile] = []
-    /// Per chunk this build stores: the chunk id its super-features were
-    /// filed under and the super-features (for the builder state).
-    private(set) var filing: [(under: UInt32, features: SuperFeatures?)] = []
+    /// Per chunk this build stores, for the builder state: the chunk id its
+    /// super-features were filed under (`BuilderState.notFiled`: none) and
+    /// its kept features, 12 a chunk back to back (zeros where it has none):
+    /// plain arrays, 28 bytes a chunk, where the super-features themselves
+    /// would keep several small arrays per chunk alive for the whole build.
+    private(set) var filedUnder: [UInt32] = []
+    private var kept: [UInt16] = []
     /// The version being stored (set as each version starts) and, per chunk
     /// this build stores, the version that stored it.
     var currentVersion = 0
@@ -70,7 +74,8 @@ final class ChunkTable {
     func add(_ digest: ChunkDigest) -> UInt32 {
         let id = UInt32(count)
         digests.append(digest)
-        filing.append((BuilderState.notFiled, nil))
+        filedUnder.append(BuilderState.notFiled)
+        kept.append(contentsOf: repeatElement(0, count: ChunkFeatures.count))
         versions.append(UInt32(currentVersion))
         if firstIDOfDigest[digest] == nil { firstIDOfDigest[digest] = id }
         return id
@@ -78,7 +83,14 @@ final class ChunkTable {
 
     /// Records that chunk `id`'s super-features were filed under `under`.
     func file(_ id: UInt32, features: SuperFeatures, under: UInt32) {
-        filing[Int(id) - first] = (under, features)
+        let k = Int(id) - first
+        filedUnder[k] = under
+        kept.replaceSubrange((k * ChunkFeatures.count)..<((k + 1) * ChunkFeatures.count), with: features.kept)
+    }
+
+    /// The kept features of this build's chunk number `k` (from `first`), if filed.
+    func keptFeatures(_ k: Int) -> [UInt16]? {
+        filedUnder[k] == BuilderState.notFiled ? nil : Array(kept[(k * ChunkFeatures.count)..<((k + 1) * ChunkFeatures.count)])
     }
 
     /// Chunks placed from now on come from this file.

@@ -52,7 +52,7 @@ public struct ChunkAnalyzer {
             analysis.resemblance = resemblance(of: chunk, sampledForFilter: analysis.sampledForFilter)
         } else if options.recordFeatures && firstTime {
             // Only the features the builder state keeps: no samples, no filter estimate.
-            analysis.resemblance = Resemblance(superFeatures: SuperFeatures(features: extractor.featuresAndSamples(of: chunk).0),
+            analysis.resemblance = Resemblance(superFeatures: SuperFeatures(features: extractor.features(of: chunk)),
                                                samples: [], losslessLength: nil)
         }
         return analysis

@@ -62,18 +62,6 @@ public struct SimilarityIndex {
         }
     }
 
-    /// The same for kept features (an append's load of stored chunks), the
-    /// super-features hashed as `SuperFeatures` hashes them, without arrays;
-    /// tiers above `tiers` are not filed.
-    mutating func insert(packed: PackedFeatures, tiers: Int, chunkID: UInt32) {
-        for t in tables.indices where t < tiers {
-            let size = SuperFeatures.groupSizes[t]
-            for start in stride(from: 0, to: ChunkFeatures.count, by: size) {
-                tables[t].insert(SuperFeatures.hash(tier: t, start: start, size: size) { packed[$0] }, chunkID: chunkID)
-            }
-        }
-    }
-
     public func lookup(_ superFeatures: SuperFeatures) -> SimilarityMatch? {
         for t in tables.indices {
             // Candidates and their scores; a handful, so plain arrays.

@@ -154,7 +154,7 @@ public final class SimilarityStage {
         guard options.deltaEnabled else {
             if options.recordFeatures {
                 let superFeatures = analysis.resemblance?.superFeatures
-                    ?? SuperFeatures(features: extractor.featuresAndSamples(of: chunk).0)
+                    ?? SuperFeatures(features: extractor.features(of: chunk))
                 table.file(id, features: superFeatures, under: id)
             }
             return storeLiteral(chunk, id: id)
@@ -250,7 +250,7 @@ public final class SimilarityStage {
                 version = v
             }
             let tiers = v > firstNew - options.index.tier3Window ? 3 : v > firstNew - options.index.tier2Window ? 2 : 1
-            index.insert(packed: chunk.features!, tiers: tiers, chunkID: chunk.filedUnder)
+            index.insert(SuperFeatures(kept: chunk.features!, tiers: tiers), chunkID: chunk.filedUnder)
         }
         counters.seededChunks = order.count
         index.startVersion(table.currentVersion)
