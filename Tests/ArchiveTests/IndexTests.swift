@@ -343,3 +343,60 @@ final class IndexTests: XCTestCase {
         XCTAssertLessThan(v2 * 2, v1, "format 2: \(v2) bytes, format 1: \(v1)")
     }
 }
+
+/// The index's zlib stream with random columns in stored blocks
+/// (`Zlib.compress(_:level:stored:)`): an ordinary stream, any inflate
+/// gives back the input, and the stored ranges cost what they hold.
+final class ZlibStoredRangeTests: XCTestCase {
+    private func random(_ n: Int, seed: UInt64) -> [UInt8] {
+        var state = seed
+        return (0..<n).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+    }
+
+    private func inflate(_ stream: [UInt8], size: Int) throws -> [UInt8] {
+        try stream.withUnsafeBytes { try Zlib.decompress($0, what: "test stream", size: size) }
+    }
+
+    func testStoredRangesRoundTripAnywhere() throws {
+        let text = Array(String(repeating: "the same columns again and again ", count: 4000).utf8)
+        let noise = random(200_000, seed: 7)
+        let input = text + noise + text + random(70_000, seed: 9) + text
+        let a = text.count, b = a + noise.count, c = b + text.count, d = c + 70_000
+        for stored in [[], [a..<b], [a..<b, c..<d], [0..<a], [d..<input.count], [0..<input.count], [a..<a, b..<b]] {
+            let compressed = try Zlib.compress(input, level: 4, stored: stored)
+            XCTAssertEqual(try inflate(compressed, size: input.count), input, "stored \(stored)")
+        }
+        XCTAssertEqual(try inflate(try Zlib.compress([], level: 4, stored: []), size: 0), [])
+    }
+
+    func testStoredRangesAreNotCompressed() throws {
+        let text = Array(String(repeating: "abcdefgh", count: 50_000).utf8)
+        // Text in a stored range is kept as it is: the stream holds all of it.
+        let kept = try Zlib.compress(text, level: 4, stored: [0..<text.count])
+        XCTAssertGreaterThanOrEqual(kept.count, text.count)
+        XCTAssertLessThan(kept.count, text.count + 5 * (text.count / 65_535 + 2) + 16)
+        // Outside them, compressed as before.
+        let packed = try Zlib.compress(text, level: 4, stored: [0..<1000])
+        XCTAssertLessThan(packed.count, 3000)
+        XCTAssertEqual(try inflate(packed, size: text.count), text)
+    }
+
+    /// The index as the builder writes it (builder state's random columns
+    /// stored) reads back, and the random bytes cost no more than as is.
+    func testIndexWithStoredBuilderStateReadsBack() throws {
+        var index = sampleIndex()
+        index.formatVersion = ArchiveIndex.currentVersion
+        let state = Array("GPUARCB2".utf8) + random(100_000, seed: 3)
+        let segment = IndexSegment(builderState: state)
+        let plain = try IndexCodec.encodeCompressed(index, segment: segment)
+        let stored = try IndexCodec.encodeCompressed(index, segment: segment, storedState: [8..<state.count])
+        for bytes in [plain, stored] {
+            let read = try bytes.withUnsafeBytes { try IndexCodec.decodeCompressedSegment($0, what: "index") }
+            XCTAssertEqual(read.segment.builderState, state)
+        }
+        XCTAssertLessThan(stored.count, state.count + 1000)
+    }
+}

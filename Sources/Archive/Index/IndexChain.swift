@@ -43,7 +43,9 @@ package enum IndexChain {
         var merged: ArchiveIndex?
         var infos: [IndexSegment] = []
         for part in segments {
-            guard var index = merged else {
+            // Taken out while rows are added: a second reference would make
+            // every join copy all the tables joined so far.
+            guard var index = merged.take() else {
                 guard part.segment.number == 1 else {
                     throw ArchiveError(.format, "\(what) is segment \(part.segment.number) of an index, not a whole index")
                 }

@@ -123,24 +123,13 @@ enum IndexColumns {
                     // Row layout: record i's field at start + i*recordSize + fieldOffset.
                     // Column layout: start + count*fieldOffset + i*width.
                     let columnStart = start + count * fieldOffset
-                    var previous: UInt64 = 0
-                    let mask: UInt64 = field.width == 8 ? .max : (1 << UInt64(8 * field.width)) - 1
-                    for i in 0..<count {
-                        let rowAt = start + i * section.recordSize + fieldOffset
-                        let columnAt = columnStart + i * field.width
-                        let (from, to) = toColumns ? (rowAt, columnAt) : (columnAt, rowAt)
-                        var value = load(body, at: from, width: field.width)
-                        if field.delta {
-                            if toColumns {
-                                let raw = value
-                                value = (value &- previous) & mask
-                                previous = raw
-                            } else {
-                                value = (value &+ previous) & mask
-                                previous = value
-                            }
-                        }
-                        store(value, to: dst, at: to, width: field.width)
+                    // One loop per width, so each is a tight loop of fixed-size moves.
+                    let rows = (start + fieldOffset, section.recordSize), cols = (columnStart, field.width)
+                    let (from, to) = toColumns ? (rows, cols) : (cols, rows)
+                    switch field.width {
+                    case 8: move(UInt64.self, count, body, from, dst, to, delta: field.delta, toColumns: toColumns)
+                    case 4: move(UInt32.self, count, body, from, dst, to, delta: field.delta, toColumns: toColumns)
+                    default: move(UInt8.self, count, body, from, dst, to, delta: field.delta, toColumns: toColumns)
                     }
                     fieldOffset += field.width
                 }
@@ -159,21 +148,32 @@ enum IndexColumns {
                                                                    byteCount: range.count)
     }
 
-    // Fields are 1, 4 or 8 bytes wide; one unaligned load or store each (the
-    // conversion runs on every archive open, over the whole inflated index).
-    @inline(__always) private static func load(_ b: UnsafeRawBufferPointer, at p: Int, width: Int) -> UInt64 {
-        switch width {
-        case 8: return UInt64(littleEndian: b.loadUnaligned(fromByteOffset: p, as: UInt64.self))
-        case 4: return UInt64(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: p, as: UInt32.self)))
-        default: return UInt64(b[p])
-        }
-    }
-
-    @inline(__always) private static func store(_ v: UInt64, to b: UnsafeMutableRawBufferPointer, at p: Int, width: Int) {
-        switch width {
-        case 8: b.storeBytes(of: v.littleEndian, toByteOffset: p, as: UInt64.self)
-        case 4: b.storeBytes(of: UInt32(truncatingIfNeeded: v).littleEndian, toByteOffset: p, as: UInt32.self)
-        default: b[p] = UInt8(truncatingIfNeeded: v)
+    /// Moves one field of `count` records: the i-th value from `from.start +
+    /// i * from.stride` to `to.start + i * to.stride`, delta-coding it on the
+    /// way to columns (or undoing that on the way back) where `delta`, with
+    /// wrapping arithmetic at the field's own width. Specialized per width:
+    /// the conversion runs on every archive open, over the whole inflated index.
+    @inline(__always)
+    private static func move<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ count: Int,
+                                                                     _ src: UnsafeRawBufferPointer, _ from: (start: Int, stride: Int),
+                                                                     _ dst: UnsafeMutableRawBufferPointer, _ to: (start: Int, stride: Int),
+                                                                     delta: Bool, toColumns: Bool) {
+        guard count > 0 else { return }
+        let s = src.baseAddress!, d = dst.baseAddress!
+        var previous: T = 0
+        for i in 0..<count {
+            var value = T(littleEndian: s.loadUnaligned(fromByteOffset: from.start + i * from.stride, as: T.self))
+            if delta {
+                if toColumns {
+                    let raw = value
+                    value = value &- previous
+                    previous = raw
+                } else {
+                    value = value &+ previous
+                    previous = value
+                }
+            }
+            d.storeBytes(of: value.littleEndian, toByteOffset: to.start + i * to.stride, as: T.self)
         }
     }
 }

@@ -3,17 +3,52 @@ import CZlib
 /// zlib for the index: small, universal, and its own adler32 is a second line
 /// of defence behind the index checksum.
 enum Zlib {
-    /// Level 6: on real indexes level 9 took 6x as long for a 1% smaller result.
-    static func compress(_ input: [UInt8], level: Int32 = 6) throws -> [UInt8] {
-        var bound = compressBound(uLong(input.count))
-        var output = [UInt8](repeating: 0, count: Int(bound))
-        let status = output.withUnsafeMutableBufferPointer { out in
+    /// One zlib stream of `input` at `level`, except `stored`: ascending,
+    /// disjoint ranges of random bytes (digests, hashes), which go in stored
+    /// blocks (level 0). Deflate cannot shrink such bytes, only spend time on
+    /// them, and inflating a stored block is a copy. The stream is an
+    /// ordinary one: any inflate reads it.
+    static func compress(_ input: [UInt8], level: Int32 = 6, stored: [Range<Int>] = []) throws -> [UInt8] {
+        var stream = z_stream()
+        guard deflateInit_(&stream, level, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ArchiveError(.io, "zlib could not start compressing the index")
+        }
+        defer { deflateEnd(&stream) }
+        // Every piece a level of its own; a stored block adds 5 bytes per 64 KiB.
+        var pieces: [(Range<Int>, Int32)] = []
+        var at = 0
+        for range in stored where !range.isEmpty {
+            precondition(range.lowerBound >= at && range.upperBound <= input.count, "stored ranges ascending, inside the input")
+            if range.lowerBound > at { pieces.append((at..<range.lowerBound, level)) }
+            pieces.append((range, 0))
+            at = range.upperBound
+        }
+        if at < input.count || pieces.isEmpty { pieces.append((at..<input.count, level)) }
+        let bound = Int(deflateBound(&stream, uLong(input.count))) + 16 * pieces.count + 5 * ((input.count >> 16) + pieces.count)
+        var output = [UInt8](repeating: 0, count: bound)
+        var status = Z_OK
+        output.withUnsafeMutableBufferPointer { out in
             input.withUnsafeBufferPointer { inp in
-                compress2(out.baseAddress, &bound, inp.baseAddress, uLong(inp.count), level)
+                stream.next_out = out.baseAddress
+                stream.avail_out = uInt(out.count)
+                var current = level
+                for (k, (range, pieceLevel)) in pieces.enumerated() {
+                    if pieceLevel != current {
+                        // Ends the block so far at the old level; the next starts at this one.
+                        status = deflateParams(&stream, pieceLevel, Z_DEFAULT_STRATEGY)
+                        guard status == Z_OK else { return }
+                        current = pieceLevel
+                    }
+                    stream.next_in = inp.baseAddress.map { UnsafeMutablePointer(mutating: $0 + range.lowerBound) }
+                    stream.avail_in = uInt(range.count)
+                    let last = k == pieces.count - 1
+                    status = deflate(&stream, last ? Z_FINISH : Z_NO_FLUSH)
+                    guard last ? status == Z_STREAM_END : status == Z_OK && stream.avail_in == 0 else { return }
+                }
             }
         }
-        guard status == Z_OK else { throw ArchiveError(.io, "zlib could not compress the index (status \(status))") }
-        output.removeSubrange(Int(bound)...)
+        guard status == Z_STREAM_END else { throw ArchiveError(.io, "zlib could not compress the index (status \(status))") }
+        output.removeSubrange(Int(stream.total_out)...)
         return output
     }
 

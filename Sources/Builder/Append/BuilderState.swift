@@ -78,6 +78,15 @@ struct BuilderState: Equatable {
         return w.bytes
     }
 
+    /// Where `encoded` puts the random columns of `chunks` rows (the
+    /// digests, then the features): bytes zlib cannot shrink, which the
+    /// index codec stores as they are (`IndexCodec.encodeCompressed`).
+    static func randomColumns(chunks n: Int) -> [Range<Int>] {
+        let digests = (magic.count + 4)..<(magic.count + 4 + 16 * n)
+        let features = (digests.upperBound + 8 * n)..<(digests.upperBound + 8 * n + 2 * ChunkFeatures.count * n)
+        return [digests, features]
+    }
+
     /// Parses what `encoded` wrote; `what` names it in errors. An empty
     /// state (a segment written without one) parses as empty.
     init(decoding bytes: [UInt8], firstChunk first: Int, what: String) throws {
@@ -108,7 +117,7 @@ struct BuilderState: Equatable {
     }
 
     private static func readChunks(_ r: inout ByteReader, count n: Int, first: Int) throws -> [Chunk] {
-        var highs: [UInt64] = [], versions: [UInt32] = [], filed: [UInt32] = []
+        var highs: [UInt64] = []
         var chunks: [Chunk] = []
         highs.reserveCapacity(n)
         for _ in 0..<n { highs.append(try r.u64()) }
@@ -157,7 +166,7 @@ struct BuilderState: Equatable {
 /// chunks (from `table.first` on) and a stamp per regular-file inode of the
 /// newest version it added.
 enum BuilderStateRecorder {
-    static func state(table: ChunkTable, tree: ScannedTree, stored: StoredTree, inodeOfNode: [Int: Int]) -> BuilderState {
+    static func state(table: ChunkTable, tree: ScannedTree, stored: StoredTree, inodeOfNode: [Int]) -> BuilderState {
         var state = BuilderState()
         state.chunks.reserveCapacity(table.digests.count)
         for k in table.digests.indices {
@@ -165,25 +174,25 @@ enum BuilderStateRecorder {
                                                    version: table.versions[k], filedUnder: table.filedUnder[k],
                                                    features: table.keptFeatures(k)))
         }
-        var stamps: [UInt32: BuilderState.FileStamp] = [:]
         // Stamps of the newest version only: the files cache compares with
         // it alone (ten versions at once would otherwise keep ten times as
         // many). A file stored as it was later than the scan gets none: the
         // next append reads it again rather than trust a stamp of another version.
-        var newest: [Int] = []
+        var stamps: [BuilderState.FileStamp] = []
         var stack = tree.versionRoots.last.map { [$0] } ?? []
         while let dir = stack.popLast() {
             for kid in tree.nodes[dir].children {
-                if tree.nodes[kid].kind == .directory { stack.append(kid) } else { newest.append(stored.leader(of: kid, in: tree)) }
+                if tree.nodes[kid].kind == .directory { stack.append(kid); continue }
+                let node = stored.leader(of: kid, in: tree)
+                guard tree.nodes[node].kind == .regular, stored.fresh[node] == nil, inodeOfNode[node] >= 0 else { continue }
+                let identity = tree.nodes[node].identity
+                stamps.append(BuilderState.FileStamp(inode: UInt32(inodeOfNode[node]), ctimeSec: identity.ctimeSec,
+                                                     ctimeNsec: UInt32(truncatingIfNeeded: identity.ctimeNsec), ino: identity.ino))
             }
         }
-        for node in newest where tree.nodes[node].kind == .regular && stored.fresh[node] == nil {
-            guard let inode = inodeOfNode[node] else { continue }
-            let identity = tree.nodes[node].identity
-            stamps[UInt32(inode)] = BuilderState.FileStamp(inode: UInt32(inode), ctimeSec: identity.ctimeSec,
-                                                           ctimeNsec: UInt32(truncatingIfNeeded: identity.ctimeNsec), ino: identity.ino)
-        }
-        state.files = stamps.keys.sorted().map { stamps[$0]! }
+        // By inode, once each (the names of a hard-link group share one).
+        stamps.sort { $0.inode < $1.inode }
+        state.files = stamps.indices.compactMap { k in k > 0 && stamps[k - 1].inode == stamps[k].inode ? nil : stamps[k] }
         return state
     }
 }

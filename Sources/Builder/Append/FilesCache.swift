@@ -49,15 +49,15 @@ enum FilesCache {
         var queue: [(node: Int, old: Int)] = tree.sourceRoots.map { ($0, previous.newestVersionInode) }
         while let (dir, oldDir) = queue.popLast() {
             for kid in tree.nodes[dir].children {
-                let node = tree.nodes[kid]
-                let found = node.name.withUnsafeBytes { index.lookup(directory: oldDir, name: $0) }
+                // Field by field: a copy of the whole node costs more than the lookup.
+                let found = tree.nodes[kid].name.withUnsafeBytes { index.lookup(directory: oldDir, name: $0) }
                 guard let old = found else { continue }
                 let oldInode = index.inodes[old]
-                switch node.kind {
+                switch tree.nodes[kid].kind {
                 case .directory where oldInode.kind == .directory:
                     queue.append((kid, old))
-                case .regular where oldInode.kind == .regular && node.hardLinkOf == nil:
-                    if matches(node, oldInode, stamp: previous.stamps[UInt32(old)], keys: keys) {
+                case .regular where oldInode.kind == .regular && tree.nodes[kid].hardLinkOf == nil:
+                    if matches(tree.nodes[kid].identity, oldInode, stamp: previous.stamps[UInt32(old)], keys: keys) {
                         reused[kid] = Int(oldInode.data)
                     }
                 default:
@@ -70,13 +70,13 @@ enum FilesCache {
 
     /// The size always counts, whatever `keys` says: a reader serves the
     /// inode's size from the content it points at.
-    private static func matches(_ node: ScannedNode, _ old: Inode, stamp: BuilderState.FileStamp?, keys: FilesCacheKeys) -> Bool {
-        guard node.identity.size == old.size else { return false }
-        if keys.contains(.mtime) && (node.identity.mtimeSec != old.mtimeSec || node.identity.mtimeNsec != Int64(old.mtimeNsec)) { return false }
+    private static func matches(_ identity: FileIdentity, _ old: Inode, stamp: BuilderState.FileStamp?, keys: FilesCacheKeys) -> Bool {
+        guard identity.size == old.size else { return false }
+        if keys.contains(.mtime) && (identity.mtimeSec != old.mtimeSec || identity.mtimeNsec != Int64(old.mtimeNsec)) { return false }
         if keys.contains(.ctime) || keys.contains(.inode) {
             guard let stamp else { return false }
-            if keys.contains(.ctime) && (node.identity.ctimeSec != stamp.ctimeSec || node.identity.ctimeNsec != Int64(stamp.ctimeNsec)) { return false }
-            if keys.contains(.inode) && node.identity.ino != stamp.ino { return false }
+            if keys.contains(.ctime) && (identity.ctimeSec != stamp.ctimeSec || identity.ctimeNsec != Int64(stamp.ctimeNsec)) { return false }
+            if keys.contains(.inode) && identity.ino != stamp.ino { return false }
         }
         return true
     }

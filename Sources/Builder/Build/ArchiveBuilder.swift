@@ -67,12 +67,10 @@ public struct ArchiveBuilder {
         // Locked before anything is read, so a second build to OUT fails at once.
         let outputLock = try OutputLock(base: output)
         defer { outputLock.release() }
-        // Opened under the lock: no other build can change it meanwhile.
-        let previous = try options.append.map { try PreviousArchive(path: $0) }
-        if let previous, !previous.leftovers.isEmpty {
-            // Said, but not an entry left out: the exit status stays 0.
-            onWarning("\(previous.leftovers.map(\.description).joined(separator: ", ")) left by an unfinished append will be replaced")
-        }
+        // Opened under the lock (no other build can change it meanwhile),
+        // on a thread of its own while the sources are scanned.
+        let opening = options.append.map { path in Alongside { try PreviousArchive(path: path) } }
+        defer { _ = try? opening?.value() }
         let roots = try SourceRoots(sources)
         var scanOptions = ScanOptions()
         scanOptions.versioned = versionedSources
@@ -81,11 +79,20 @@ public struct ArchiveBuilder {
         scanOptions.threads = options.threads
         scanOptions.snapshots = options.snapshots
         if let lockFile = outputLock.identity { scanOptions.excluded.insert(lockFile) }
-        var tree = try TreeScanner.scan(roots, options: scanOptions)
+        let scanned = Result { try TreeScanner.scan(roots, options: scanOptions) }
+        // What the archive says first: a scan of sources that cannot be appended is moot.
+        let previous = try opening?.value()
+        if let previous, !previous.leftovers.isEmpty {
+            // Said, but not an entry left out: the exit status stays 0.
+            onWarning("\(previous.leftovers.map(\.description).joined(separator: ", ")) left by an unfinished append will be replaced")
+        }
+        if let opening { stats.phaseSeconds["open"] = opening.seconds }
+        var tree = try scanned.get()
         // Versions at the root (SRCs, or snapshot directories of one SRC):
         // the archive records them and keeps what a later append needs.
         let versioned = versionedSources || !tree.versionRoots.isEmpty
         var reused: [Int: Int] = [:]
+        endPhase("scan")
         if let previous {
             let existing = previous.versionNames
             for root in tree.sourceRoots where existing.contains(tree.nodes[root].name) {
@@ -99,13 +106,13 @@ public struct ArchiveBuilder {
             stats.previousVersions = first
             stats.filesReused = reused.count
             stats.bytesReused = reused.keys.reduce(0) { $0 + tree.nodes[$1].size }
+            endPhase("reuse")
         }
-        endPhase("scan")
         tree.warnings.forEach(warn)
         count(tree, into: &stats)
         options.afterScan?()
 
-        let files = SourceFiles(tree: tree, roots: roots,
+        let files = SourceFiles(tree: tree, roots: roots, reading: reused.isEmpty ? nil : tree.primaryFiles.filter { reused[$0] == nil },
                                 afterRead: options.afterSourceRead)
 
         // Whole-file dedup: duplicate -> the file whose content it shares.
@@ -218,12 +225,15 @@ public struct ArchiveBuilder {
         let assembled = IndexAssembler.assemble(tree: tree, stored: stored, chunks: packer.table.records, frames: frames,
                                                 archiveID: archiveID, previous: previous?.index, versioned: versioned)
         var index = assembled.index
+        endPhase("assemble")
         // What a later append needs, kept in the segment (versioned archives only).
         var segment = IndexSegment()
+        var randomState: [Range<Int>] = []
         if versioned {
-            segment.builderState = BuilderStateRecorder.state(table: packer.table, tree: tree, stored: stored,
-                                                              inodeOfNode: assembled.inodeOfNode)
-                .encoded(firstChunk: previous?.counts.chunks ?? 0)
+            let state = BuilderStateRecorder.state(table: packer.table, tree: tree, stored: stored,
+                                                   inodeOfNode: assembled.inodeOfNode)
+            segment.builderState = state.encoded(firstChunk: previous?.counts.chunks ?? 0)
+            randomState = BuilderState.randomColumns(chunks: state.chunks.count)
         }
         if let previous {
             segment.number = (previous.index.segments.last?.number ?? 0) + 1
@@ -238,13 +248,14 @@ public struct ArchiveBuilder {
         // volume of its own.
         index.parityCount = parityFor(writer.sizes.count)
         index.volumeSizes = writer.sizes
-        var compressed = try IndexCodec.encodeCompressed(index, segment: segment)
+        var compressed = try IndexCodec.encodeCompressed(index, segment: segment, storedState: randomState)
         if !writer.fits(compressed.count + Footer.size) {
             try writer.startVolume()
             index.volumeSizes = writer.sizes
             index.parityCount = parityFor(writer.sizes.count)
-            compressed = try IndexCodec.encodeCompressed(index, segment: segment)
+            compressed = try IndexCodec.encodeCompressed(index, segment: segment, storedState: randomState)
         }
+        endPhase("encode")
         try writer.writeIndex(compressed)
         // The copy stands alone: every segment, the archive's earlier ones
         // (as their volumes hold them) before this one.
@@ -262,6 +273,7 @@ public struct ArchiveBuilder {
         }
         let volumes = try writer.commit(parityCount: parityCount, afterRename: options.afterVolumeRename)
         finished = true
+        endPhase("commit")
 
         stats.volumes = volumes.map(\.description)
         stats.indexBytes = compressed.count

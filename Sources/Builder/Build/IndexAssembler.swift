@@ -16,8 +16,10 @@ import Foundation
 struct IndexAssembler {
     struct Assembled {
         var index: ArchiveIndex
-        /// Inode of each archived scanned node.
-        var inodeOfNode: [Int: Int]
+        /// Inode of each scanned node (by node id), -1 for those not archived.
+        var inodeOfNode: [Int]
+
+        func inode(of node: Int) -> Int? { inodeOfNode[node] < 0 ? nil : inodeOfNode[node] }
     }
 
     static func assemble(tree: ScannedTree, stored: StoredTree, chunks: [ChunkRecord], frames: [FrameRecord],
@@ -37,7 +39,7 @@ struct IndexAssembler {
                                              extentCount: UInt32(extents.count)))
             index.extents += extents
         }
-        var interned: [[UInt8]: UInt64] = [:]
+        var interned = StringInterner(expected: tree.nodes.count)
         if let previous, let newest = previous.versions.last {
             // Names and link targets the newest version already has are
             // referred to, not stored again: an append's segment then holds
@@ -45,25 +47,16 @@ struct IndexAssembler {
             // append's index went from about 98 to 85 KB).
             var dirs = [Int(newest.inode)]
             while let dir = dirs.popLast() {
-                for e in previous.entryRange(ofDirectory: dir).map({ previous.entries[$0] }) {
-                    let name = previous.nameBytes(of: e)
-                    if interned[name] == nil { interned[name] = e.nameOffset }
+                for k in previous.entryRange(ofDirectory: dir) {
+                    let e = previous.entries[k]
+                    interned.remember(offset: e.nameOffset, length: Int(e.nameLength), in: previous.strings)
                     let inode = previous.inodes[Int(e.inode)]
                     if inode.kind == .directory { dirs.append(Int(e.inode)) }
-                    if inode.kind == .symlink {
-                        let target = Array(previous.strings[Int(inode.data)..<(Int(inode.data) + Int(inode.count))])
-                        if interned[target] == nil { interned[target] = inode.data }
-                    }
+                    if inode.kind == .symlink { interned.remember(offset: inode.data, length: Int(inode.count), in: previous.strings) }
                 }
             }
         }
-        func intern(_ bytes: [UInt8]) -> UInt64 {
-            if let offset = interned[bytes] { return offset }
-            let offset = UInt64(index.strings.count)
-            index.strings += bytes
-            interned[bytes] = offset
-            return offset
-        }
+        func intern(_ bytes: [UInt8]) -> UInt64 { interned.intern(bytes, in: &index.strings) }
         var setOf: [[ExtendedAttribute]: UInt32] = [:]
         func xattrSet(_ attributes: [ExtendedAttribute]) -> UInt32 {
             guard !attributes.isEmpty else { return 0 }
@@ -77,7 +70,7 @@ struct IndexAssembler {
             return UInt32(index.xattrSets.count)
         }
 
-        var inodeOfNode: [Int: Int] = [:]
+        var inodeOfNode = [Int](repeating: -1, count: tree.nodes.count)
         func makeInode(_ id: Int) -> Int {
             if id == 0, var root = oldRoot {
                 // The root continues the archive's: its own attributes, the newest time.
@@ -87,19 +80,20 @@ struct IndexAssembler {
                 inodeOfNode[0] = ArchiveIndex.rootInode
                 return ArchiveIndex.rootInode
             }
-            let n = tree.nodes[id]
+            let kind = tree.nodes[id].kind
             let m = stored.metadata(of: id, in: tree)
-            var inode = Inode(kind: n.kind, mode: m.mode, uid: m.uid, gid: m.gid, mtimeSec: m.mtimeSec,
+            var inode = Inode(kind: kind, mode: m.mode, uid: m.uid, gid: m.gid, mtimeSec: m.mtimeSec,
                               mtimeNsec: m.mtimeNsec, nlink: 0, size: 0, data: 0, count: 0, xattrs: xattrSet(m.xattrs))
-            switch n.kind {
+            switch kind {
             case .regular:
                 let content = stored.contentOf[id]!
                 inode.data = UInt64(content)
                 inode.size = stored.size(of: content)
             case .symlink:
-                inode.data = intern(n.linkTarget)
-                inode.count = UInt32(n.linkTarget.count)
-                inode.size = UInt64(n.linkTarget.count)
+                let target = tree.nodes[id].linkTarget
+                inode.data = intern(target)
+                inode.count = UInt32(target.count)
+                inode.size = UInt64(target.count)
             case .charDevice, .blockDevice:
                 inode.data = m.rdev
             default: break
@@ -113,7 +107,7 @@ struct IndexAssembler {
         var queue = [0], head = 0
         while head < queue.count {
             let dirNode = queue[head]; head += 1
-            let dirInode = inodeOfNode[dirNode]!
+            let dirInode = inodeOfNode[dirNode]
             let kids = tree.nodes[dirNode].children.filter { stored.isArchived($0, in: tree) }
             index.inodes[dirInode].data = UInt64(index.entries.count)
             index.inodes[dirInode].count = UInt32(kids.count)
@@ -121,7 +115,7 @@ struct IndexAssembler {
             var pending: [(Int, [UInt8])] = []
             for kid in kids {
                 let target = stored.leader(of: kid, in: tree)
-                let inode = inodeOfNode[target] ?? makeInode(target)
+                let inode = inodeOfNode[target] >= 0 ? inodeOfNode[target] : makeInode(target)
                 if tree.nodes[kid].kind == .directory { subdirs += 1; queue.append(kid) }
                 pending.append((inode, tree.nodes[kid].name))
             }
@@ -142,19 +136,23 @@ struct IndexAssembler {
         }
         if versioned {
             for root in tree.versionRoots {
-                guard let inode = inodeOfNode[root] else { continue }
+                let inode = inodeOfNode[root]
+                guard inode >= 0 else { continue }
                 // Its regular files, a hard-link group once (where its first name in the version is).
                 var files: UInt64 = 0, bytes: UInt64 = 0
                 var seen = Set<Int>()
                 var stack = [root]
                 while let dir = stack.popLast() {
                     for kid in tree.nodes[dir].children where stored.isArchived(kid, in: tree) {
-                        let node = tree.nodes[kid]
-                        if node.kind == .directory { stack.append(kid) }
-                        guard node.kind == .regular, seen.insert(stored.leader(of: kid, in: tree)).inserted,
-                              let inode = inodeOfNode[stored.leader(of: kid, in: tree)] else { continue }
+                        let kind = tree.nodes[kid].kind
+                        if kind == .directory { stack.append(kid) }
+                        guard kind == .regular else { continue }
+                        let leader = stored.leader(of: kid, in: tree)
+                        // Only names of a link group can meet their inode twice.
+                        let grouped = leader != kid || tree.nodes[kid].linkKey != nil
+                        guard !grouped || seen.insert(leader).inserted, inodeOfNode[leader] >= 0 else { continue }
                         files += 1
-                        bytes += index.inodes[inode].size
+                        bytes += index.inodes[inodeOfNode[leader]].size
                     }
                 }
                 let name = tree.nodes[root].name

@@ -13,12 +13,15 @@ public enum OpenCLBuildSetup {
                                  onError: @escaping @Sendable (String) -> Void) throws -> String? {
         // The CPU codec as the build would run it (at its level), one
         // encoder for the whole measurement: its tables are allocated once,
-        // as in a pipeline worker.
-        let encoder = LZ4XEncoder(options: options.encoder)
+        // as in a pipeline worker, and only if something is measured (most
+        // runs find the decision remembered: 4 MiB of tables less to zero).
+        let encoderOptions = options.encoder
+        var encoder: LZ4XEncoder?
         let threads = options.threads
         let sample = GPUCalibrator.defaultSampleFrameSize
         let (devices, note) = try GPUSelection.devices(mode: mode, list: list, for: .compress, sample: "sample \(sample) level \(options.level)") {
-            try CompressCalibration.measure($0, encoder: encoder, threads: threads, sampleFrameSize: sample)
+            if encoder == nil { encoder = LZ4XEncoder(options: encoderOptions) }
+            return try CompressCalibration.measure($0, encoder: encoder!, threads: threads, sampleFrameSize: sample)
         }
         guard !devices.isEmpty else { return note }
         // Built here, before the pipeline starts, so a kernel that does not

@@ -131,22 +131,31 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
     /// Called after each read and before its check (tests change files there).
     private let afterRead: (@Sendable (ReadPurpose, [UInt8]) -> Void)?
 
-    /// Each regular file's path below its SRC, NUL-terminated, made once:
-    /// a file is opened up to five times (dedup's probe, hash and compare,
-    /// then storage), and building the path each time showed in profiles.
+    /// The path below its SRC, NUL-terminated, of each file to be read,
+    /// made once: a file is opened up to five times (dedup's probe, hash
+    /// and compare, then storage), and building the path each time showed
+    /// in profiles. Other files (an append's unchanged ones, which are not
+    /// read at all) get theirs when opened.
     private let relativePaths: [[CChar]?]
 
-    init(tree: ScannedTree, roots: SourceRoots, afterRead: (@Sendable (ReadPurpose, [UInt8]) -> Void)? = nil) {
+    /// `reading`: the regular files the build will read (nil: all of them).
+    init(tree: ScannedTree, roots: SourceRoots, reading: [Int]? = nil,
+         afterRead: (@Sendable (ReadPurpose, [UInt8]) -> Void)? = nil) {
         self.tree = tree
         self.roots = roots.roots.map(\.fd)
         directories = SourceDirectories(tree: tree, roots: roots)
         self.afterRead = afterRead
         var paths = [[CChar]?](repeating: nil, count: tree.nodes.count)
-        for id in tree.nodes.indices where tree.nodes[id].kind == .regular {
-            let relative = tree.relativePath(id)
-            if relative.count <= Self.onePathLimit { paths[id] = relative.map { CChar(bitPattern: $0) } + [0] }
+        for id in reading ?? tree.nodes.indices.filter({ tree.nodes[$0].kind == .regular }) {
+            paths[id] = Self.cPath(tree, id)
         }
         relativePaths = paths
+    }
+
+    /// `id`'s path below its SRC for openat2, nil when too long for one call.
+    private static func cPath(_ tree: ScannedTree, _ id: Int) -> [CChar]? {
+        let relative = tree.relativePath(id)
+        return relative.count <= onePathLimit ? relative.map { CChar(bitPattern: $0) } + [0] : nil
     }
 
     /// Relative paths up to this long go to openat2 in one piece (PATH_MAX is 4096).
@@ -157,7 +166,7 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
     /// A descriptor for file `node`, or -1 with errno set.
     private func openFile(_ node: Int) throws -> Int32 {
         let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
-        if Self.useOpenat2, let relative = relativePaths[node] {
+        if Self.useOpenat2, let relative = relativePaths[node] ?? Self.cPath(tree, node) {
             let fd = relative.withUnsafeBufferPointer { gpuarc_open_beneath(roots[tree.nodes[node].source], $0.baseAddress!, flags) }
             if fd >= 0 || errno != ENOSYS { return fd }
         }
