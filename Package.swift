@@ -17,6 +17,8 @@ let package = Package(
     targets: [
         // System-library shims.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // libdeflate: inflates the index (zlib streams) four times as fast as zlib.
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
         .systemLibrary(name: "CFuse3", path: "Sources/CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // OpenSSL libcrypto: SHA-256 of chunks for exact chunk dedup.
@@ -31,7 +33,7 @@ let package = Package(
         // The reader: format, decoders (CPU and OpenCL), volumes, index,
         // parity reconstruction, frame loader and cache, extraction. It links
         // no encoder: what mount and extract need, and nothing else.
-        .target(name: "Archive", dependencies: ["CZlib", "COpenCL", "CSysCalls", "CISAL"]),
+        .target(name: "Archive", dependencies: ["CZlib", "CDeflate", "COpenCL", "CSysCalls", "CISAL"]),
         // What writes archive bytes and a reader never needs: the LZ4X
         // encoder, the OpenCL compressor and hasher and their calibration,
         // parity volumes and repair.

@@ -23,7 +23,11 @@ SETS=${*:-patch major system}
 
 now() { date +%s.%N; }
 # Seconds a command takes (its output discarded; a failure stops the bench).
+# Dirty pages of what ran before are written out first, outside the timing:
+# each build pays for its own writes (it syncs its volumes), not for the
+# copy of the tree or the build before it.
 timed() {
+  sync
   local t=$(now)
   "$@" >/dev/null 2>"$WORK/err" || { echo "failed: $*" >&2; cat "$WORK/err" >&2; exit 1; }
   awk -v a="$(now)" -v b="$t" 'BEGIN{printf "%.3f", a-b}'

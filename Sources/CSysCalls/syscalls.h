@@ -102,4 +102,10 @@ static inline long gpuarc_getdents64(int fd, void *buffer, size_t size) {
     return syscall(SYS_getdents64, fd, buffer, size);
 }
 
+// Starts writeback of a file range without waiting for it (glibc declares
+// sync_file_range only under _GNU_SOURCE, which Swift's Glibc lacks).
+static inline int gpuarc_start_writeback(int fd, int64_t offset, int64_t count) {
+    return (int)syscall(SYS_sync_file_range, fd, offset, count, 2 /* SYNC_FILE_RANGE_WRITE */);
+}
+
 #endif

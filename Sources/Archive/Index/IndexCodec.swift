@@ -162,8 +162,16 @@ public enum IndexCodec {
         guard bodyLength <= UInt64(Zlib.maxRatio) * UInt64(bytes.count) else {
             throw ArchiveError(.format, "\(what) is damaged: its header claims \(bodyLength) bytes, more than \(bytes.count) compressed bytes can hold")
         }
-        let body = try Zlib.decompress(bytes, what: what, size: headerSize + Int(bodyLength))
-        return try body.withUnsafeBytes { try decodeSegment($0, what: what) }
+        var body = try Zlib.decompress(bytes, what: what, size: headerSize + Int(bodyLength))
+        // The checksum with its own field read as zero, taken in place (the
+        // inflated bytes are this function's own): no copy of the index.
+        let sum = body.withUnsafeMutableBytes { raw in
+            let field = raw.loadUnaligned(fromByteOffset: checksumOffset, as: UInt64.self)
+            raw.storeBytes(of: 0, toByteOffset: checksumOffset, as: UInt64.self)
+            defer { raw.storeBytes(of: field, toByteOffset: checksumOffset, as: UInt64.self) }
+            return XXHash64.hash(UnsafeRawBufferPointer(raw))
+        }
+        return try body.withUnsafeBytes { try decodeSegment($0, what: what, checksum: sum) }
     }
 
     /// Parses and validates an uncompressed whole index (format 1 to 5; in
@@ -173,7 +181,8 @@ public enum IndexCodec {
     }
 
     /// Parses an uncompressed index or format-5 segment, unvalidated.
-    static func decodeSegment(_ bytes: UnsafeRawBufferPointer, what: String) throws -> DecodedSegment {
+    /// `checksum`: the bytes' checksum when the caller has taken it already.
+    static func decodeSegment(_ bytes: UnsafeRawBufferPointer, what: String, checksum computed: UInt64? = nil) throws -> DecodedSegment {
         var r = ByteReader(bytes, what: what)
         guard bytes.count >= headerSize, try r.raw(8) == magic else {
             throw ArchiveError(.format, "\(what) is not a gpuarc index (bad magic)")
@@ -189,7 +198,7 @@ public enum IndexCodec {
         let bodyLength = try r.u64()
         let parityCount = try r.u32()
         let reserved = try r.raw(12)
-        guard bodyLength == UInt64(r.remaining), Self.checksum(of: bytes) == checksum else {
+        guard bodyLength == UInt64(r.remaining), (computed ?? Self.checksum(of: bytes)) == checksum else {
             throw ArchiveError(.format, "\(what) is damaged: its checksum does not match")
         }
         guard flags == 0, reserved.allSatisfy({ $0 == 0 }), version >= 4 || parityCount == 0,

@@ -26,18 +26,25 @@ package struct ByteReader {
 
     package var remaining: Int { bytes.count - position }
 
+    // Inlined, with the error made out of line: parsing an index is about a
+    // million of these reads, and the call showed in profiles of an open.
+    @inline(__always)
     private mutating func take(_ n: Int) throws -> Int {
-        guard n >= 0, n <= remaining else {
-            throw ArchiveError(.format, "\(what) is truncated at byte \(position) (needs \(n) more bytes, \(remaining) left)")
-        }
-        defer { position += n }
-        return position
+        guard n >= 0, n <= remaining else { throw truncated(needing: n) }
+        let at = position
+        position += n
+        return at
     }
 
-    package mutating func u8() throws -> UInt8 { bytes[try take(1)] }
-    package mutating func u16() throws -> UInt16 { UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(2), as: UInt16.self)) }
-    package mutating func u32() throws -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: UInt32.self)) }
-    package mutating func u64() throws -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self)) }
+    @inline(never)
+    private func truncated(needing n: Int) -> ArchiveError {
+        ArchiveError(.format, "\(what) is truncated at byte \(position) (needs \(n) more bytes, \(remaining) left)")
+    }
+
+    @inline(__always) package mutating func u8() throws -> UInt8 { bytes[try take(1)] }
+    @inline(__always) package mutating func u16() throws -> UInt16 { UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(2), as: UInt16.self)) }
+    @inline(__always) package mutating func u32() throws -> UInt32 { UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: UInt32.self)) }
+    @inline(__always) package mutating func u64() throws -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self)) }
     package mutating func i64() throws -> Int64 { Int64(bitPattern: try u64()) }
     package mutating func skip(_ n: Int) throws { _ = try take(n) }
     /// A u64 row count that is not a table's own (checked against the

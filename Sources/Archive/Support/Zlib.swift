@@ -1,3 +1,4 @@
+import CDeflate
 import CZlib
 
 /// zlib for the index: small, universal, and its own adler32 is a second line
@@ -60,28 +61,38 @@ enum Zlib {
     /// output is allocated once, at that size (plus one byte that catches a
     /// longer stream), so a hostile stream can make the reader allocate no more
     /// than the caller agreed to. A longer or shorter stream, a truncated one, or
-    /// stray bytes after it are errors.
+    /// stray bytes after it are errors. libdeflate does it (the adler32 checked
+    /// as zlib checks it): a whole buffer at once, four times as fast as zlib's
+    /// inflate on a real index (1.4 against 5.7 ms for 3.7 MB), which every
+    /// open of an archive pays.
     static func decompress(_ input: UnsafeRawBufferPointer, what: String, size: Int) throws -> [UInt8] {
-        // Not zeroed first: inflate writes every byte that is returned.
-        var result: (produced: Int, ended: Bool, leftover: Int) = (0, false, 0)
-        var failure: Error?
+        guard let decompressor = libdeflate_alloc_decompressor() else {
+            throw ArchiveError(.io, "cannot allocate a decompressor for \(what)")
+        }
+        defer { libdeflate_free_decompressor(decompressor) }
+        // Not zeroed first: what is returned is what was inflated.
+        var status = LIBDEFLATE_SUCCESS
+        var (read, produced) = (0, 0)
         let output = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, initialized in
-            do {
-                result = try inflate(input, into: UnsafeMutableRawBufferPointer(buffer), what: what)
-            } catch {
-                failure = error
+            status = libdeflate_zlib_decompress_ex(decompressor, input.baseAddress, input.count,
+                                                   buffer.baseAddress, size + 1, &read, &produced)
+            initialized = status == LIBDEFLATE_SUCCESS ? produced : 0
+        }
+        switch status {
+        case LIBDEFLATE_SUCCESS:
+            guard produced == size else {
+                throw ArchiveError(.format, "\(what) is damaged: it inflates to \(produced > size ? "more than \(size)" : "\(produced)") bytes, not the \(size) its header gives")
             }
-            initialized = failure == nil ? min(result.produced, size + 1) : 0
+        case LIBDEFLATE_INSUFFICIENT_SPACE:
+            throw ArchiveError(.format, "\(what) is damaged: it inflates to more than \(size) bytes, not the \(size) its header gives")
+        case LIBDEFLATE_SHORT_OUTPUT:
+            throw ArchiveError(.format, "\(what) is damaged: it inflates to fewer bytes than the \(size) its header gives")
+        default:
+            throw ArchiveError(.format, "\(what) is damaged: zlib stream does not inflate (a bad block, a truncated stream or a wrong adler32)")
         }
-        if let failure { throw failure }
-        let (produced, ended, leftover) = result
-        guard ended, produced == size else {
-            throw ArchiveError(.format, "\(what) is damaged: it inflates to \(produced > size ? "more than \(size)" : "\(produced)") bytes, not the \(size) its header gives")
+        guard read == input.count else {
+            throw ArchiveError(.format, "\(what) is damaged: \(input.count - read) stray bytes after the zlib stream")
         }
-        guard leftover == 0 else {
-            throw ArchiveError(.format, "\(what) is damaged: \(leftover) stray bytes after the zlib stream")
-        }
-        precondition(output.count == size)
         return output
     }
 

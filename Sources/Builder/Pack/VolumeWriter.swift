@@ -1,5 +1,6 @@
 import Archive
 import ArchiveWriter
+import CSysCalls
 import Glibc
 
 /// The output of a build: the directory OUT lives in, held open so that every
@@ -191,6 +192,7 @@ final class VolumeWriter {
         }
         tempNames.append(temp)
         sizes.append(0)
+        writebackStarted = 0
         framesInVolume = 0
         try write(VolumeHeader(archiveID: archiveID, number: UInt32(number)).encoded())
     }
@@ -205,6 +207,23 @@ final class VolumeWriter {
             throw ArchiveError(.io, "writing volume \(currentPath) failed: \(posixErrorText(code))")
         }
         sizes[sizes.count - 1] += UInt64(bytes.count)
+        startWriteback()
+    }
+
+    /// Where the volume's writeback has been started up to.
+    private var writebackStarted: UInt64 = 0
+    static let writebackStep: UInt64 = 8 << 20
+
+    /// Starts writing the volume out to disk every few MiB while the build
+    /// goes on (sync_file_range, which does not wait for it), so that the
+    /// fsync that ends the volume finds little left to do: on a 313 MiB tree
+    /// the build waited 40-50 ms on that fsync, the cores idle. Durability
+    /// still comes from the fsync; this only moves the disk's work earlier.
+    private func startWriteback() {
+        let end = sizes[sizes.count - 1]
+        guard end - writebackStarted >= Self.writebackStep else { return }
+        _ = gpuarc_start_writeback(fd, Int64(writebackStarted), Int64(end - writebackStarted))
+        writebackStarted = end
     }
 
     /// Appends a frame (header + payload); returns where it went.

@@ -1,0 +1,4 @@
+#ifndef GPUARC_CDEFLATE_SHIM_H
+#define GPUARC_CDEFLATE_SHIM_H
+#include <libdeflate.h>
+#endif
