@@ -1,8 +1,10 @@
 import CDeflate
 import CZlib
 
-/// zlib for the index: small, universal, and its own adler32 is a second line
-/// of defence behind the index checksum.
+/// zlib streams (RFC 1950) for the index: small, universal, and their
+/// adler32 is a second line of defence behind the index checksum. Written
+/// with zlib (whose level can change inside a stream), read with libdeflate
+/// (a whole stream into an exact buffer, much faster than zlib's inflate).
 enum Zlib {
     /// One zlib stream of `input` at `level`, except `stored`: ascending,
     /// disjoint ranges of random bytes (digests, hashes), which go in stored

@@ -18,8 +18,6 @@ struct IndexAssembler {
         var index: ArchiveIndex
         /// Inode of each scanned node (by node id), -1 for those not archived.
         var inodeOfNode: [Int]
-
-        func inode(of node: Int) -> Int? { inodeOfNode[node] < 0 ? nil : inodeOfNode[node] }
     }
 
     static func assemble(tree: ScannedTree, stored: StoredTree, chunks: [ChunkRecord], frames: [FrameRecord],
