@@ -121,8 +121,19 @@ public enum IndexCodec {
     /// XXH64 of the whole index with its checksum field read as zero.
     static func checksum(of bytes: UnsafeRawBufferPointer) -> UInt64 {
         var copy = Array(bytes)
-        copy.replaceSubrange(checksumOffset..<(checksumOffset + 8), with: repeatElement(0, count: 8))
-        return copy.withUnsafeBytes { XXHash64.hash($0) }
+        return copy.withUnsafeMutableBytes { checksum(inPlace: $0) }
+    }
+
+    /// The same, taken on bytes the caller owns: the field is zeroed for the
+    /// hash and put back, so an index just inflated is not copied to be
+    /// checked. (Bytes too short to hold the field are hashed as they are;
+    /// the parser refuses them anyway.)
+    static func checksum(inPlace raw: UnsafeMutableRawBufferPointer) -> UInt64 {
+        guard raw.count >= checksumOffset + 8 else { return XXHash64.hash(UnsafeRawBufferPointer(raw)) }
+        let field = raw.loadUnaligned(fromByteOffset: checksumOffset, as: UInt64.self)
+        raw.storeBytes(of: 0, toByteOffset: checksumOffset, as: UInt64.self)
+        defer { raw.storeBytes(of: field, toByteOffset: checksumOffset, as: UInt64.self) }
+        return XXHash64.hash(UnsafeRawBufferPointer(raw))
     }
 
     /// Compressed form as stored in the last volume.
@@ -132,7 +143,7 @@ public enum IndexCodec {
     static let compressionLevel: Int32 = 4
 
     /// `storedState`: ranges of `segment.builderState` that are random bytes
-    /// (its digest and feature columns, `BuilderState.randomColumns`), put in
+    /// (its digest and feature columns, as `BuilderState.encoded` reports them), put in
     /// zlib stored blocks: on the same tree 1.35 MB that level 5 shrank by 3%
     /// in 27 ms. The stream is an ordinary zlib stream either way.
     public static func encodeCompressed(_ index: ArchiveIndex, segment: IndexSegment = IndexSegment(),
@@ -163,26 +174,20 @@ public enum IndexCodec {
             throw ArchiveError(.format, "\(what) is damaged: its header claims \(bodyLength) bytes, more than \(bytes.count) compressed bytes can hold")
         }
         var body = try Zlib.decompress(bytes, what: what, size: headerSize + Int(bodyLength))
-        // The checksum with its own field read as zero, taken in place (the
-        // inflated bytes are this function's own): no copy of the index.
-        let sum = body.withUnsafeMutableBytes { raw in
-            let field = raw.loadUnaligned(fromByteOffset: checksumOffset, as: UInt64.self)
-            raw.storeBytes(of: 0, toByteOffset: checksumOffset, as: UInt64.self)
-            defer { raw.storeBytes(of: field, toByteOffset: checksumOffset, as: UInt64.self) }
-            return XXHash64.hash(UnsafeRawBufferPointer(raw))
-        }
+        let sum = body.withUnsafeMutableBytes { checksum(inPlace: $0) }
         return try body.withUnsafeBytes { try decodeSegment($0, what: what, checksum: sum) }
     }
 
     /// Parses and validates an uncompressed whole index (format 1 to 5; in
     /// format 5 a first segment).
     public static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> ArchiveIndex {
-        try IndexChain.merge([decodeSegment(bytes, what: what)], what: what)
+        try IndexChain.merge([decodeSegment(bytes, what: what, checksum: checksum(of: bytes))], what: what)
     }
 
     /// Parses an uncompressed index or format-5 segment, unvalidated.
-    /// `checksum`: the bytes' checksum when the caller has taken it already.
-    static func decodeSegment(_ bytes: UnsafeRawBufferPointer, what: String, checksum computed: UInt64? = nil) throws -> DecodedSegment {
+    /// `checksum`: the bytes' `checksum(of:)`, which the caller takes (in
+    /// place where it owns them).
+    static func decodeSegment(_ bytes: UnsafeRawBufferPointer, what: String, checksum computed: UInt64) throws -> DecodedSegment {
         var r = ByteReader(bytes, what: what)
         guard bytes.count >= headerSize, try r.raw(8) == magic else {
             throw ArchiveError(.format, "\(what) is not a gpuarc index (bad magic)")
@@ -198,7 +203,7 @@ public enum IndexCodec {
         let bodyLength = try r.u64()
         let parityCount = try r.u32()
         let reserved = try r.raw(12)
-        guard bodyLength == UInt64(r.remaining), (computed ?? Self.checksum(of: bytes)) == checksum else {
+        guard bodyLength == UInt64(r.remaining), computed == checksum else {
             throw ArchiveError(.format, "\(what) is damaged: its checksum does not match")
         }
         guard flags == 0, reserved.allSatisfy({ $0 == 0 }), version >= 4 || parityCount == 0,

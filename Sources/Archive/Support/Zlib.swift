@@ -98,38 +98,28 @@ enum Zlib {
         return output
     }
 
-    /// The first `count` bytes a stream inflates to (fewer if it ends sooner).
+    /// The first `count` bytes a stream inflates to (fewer if it ends
+    /// sooner): the index header, read before the whole stream is trusted
+    /// with an allocation. zlib, which can stop after any number of bytes
+    /// (libdeflate inflates whole streams only).
     static func decompressPrefix(_ input: UnsafeRawBufferPointer, what: String, count: Int) throws -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: count)
-        let (produced, _, _) = try output.withUnsafeMutableBytes { try inflate(input, into: $0, what: what) }
-        return Array(output[0..<produced])
-    }
-
-    /// Inflates into `out` until it is full or the stream ends; returns the bytes
-    /// produced, whether the stream ended, and how many input bytes are left.
-    private static func inflate(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
-                                what: String) throws -> (Int, Bool, Int) {
+        precondition(count <= Int(UInt32.max), "a prefix, not a whole stream")
         var stream = z_stream()
         guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw ArchiveError(.io, "zlib could not start inflating \(what)")
         }
         defer { inflateEnd(&stream) }
-        stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
-        stream.avail_in = uInt(input.count)
-        let base = out.bindMemory(to: Bytef.self).baseAddress
-        var produced = 0
-        var status = Z_OK
-        while status == Z_OK && produced < out.count {
-            // zlib counts in 32 bits: hand it the output in pieces below 4 GiB.
-            let room = min(out.count - produced, Int(UInt32.max))
-            stream.next_out = base! + produced
-            stream.avail_out = uInt(room)
-            status = CZlib.inflate(&stream, Z_NO_FLUSH)
-            produced += room - Int(stream.avail_out)
+        var output = [UInt8](repeating: 0, count: count)
+        let status = output.withUnsafeMutableBytes { out in
+            stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
+            stream.avail_in = uInt(input.count)
+            stream.next_out = out.bindMemory(to: Bytef.self).baseAddress
+            stream.avail_out = uInt(count)
+            return CZlib.inflate(&stream, Z_NO_FLUSH)
         }
         guard status == Z_OK || status == Z_STREAM_END else {
             throw ArchiveError(.format, "\(what) is damaged: zlib stream does not inflate (status \(status)\(stream.msg.map { ", " + String(cString: $0) } ?? ""))")
         }
-        return (produced, status == Z_STREAM_END, Int(stream.avail_in))
+        return Array(output[0..<(count - Int(stream.avail_out))])
     }
 }

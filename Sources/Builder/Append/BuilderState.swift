@@ -52,12 +52,17 @@ struct BuilderState: Equatable {
     /// Column by column, growing columns as differences from the row before
     /// (the index's zlib stream then squeezes them to little). `first`: the
     /// archive-wide id of the first chunk row (filing is kept relative to it).
-    func encoded(firstChunk first: Int) -> [UInt8] {
+    /// `random`: where the digest and feature columns went, bytes zlib cannot
+    /// shrink, which the index codec stores as they are (`IndexCodec.encodeCompressed`).
+    func encoded(firstChunk first: Int) -> (bytes: [UInt8], random: [Range<Int>]) {
         var w = ByteWriter()
         w.raw(Self.magic)
         w.u32(UInt32(chunks.count))
+        var random: [Range<Int>] = []
+        var columnStart = w.bytes.count
         for c in chunks { w.u64(c.digest.high) }
         for c in chunks { w.u64(c.digest.low) }
+        random.append(columnStart..<w.bytes.count)
         var previous: UInt32 = 0
         for c in chunks { w.u32(c.version &- previous); previous = c.version }
         // 0: not filed; else 1 + how far back the chunk it is filed under is
@@ -65,9 +70,11 @@ struct BuilderState: Equatable {
         for (k, c) in chunks.enumerated() {
             w.u32(c.filedUnder == Self.notFiled ? 0 : UInt32(first + k) &- c.filedUnder &+ 1)
         }
+        columnStart = w.bytes.count
         for f in 0..<ChunkFeatures.count {
             for c in chunks { w.u16(c.features?[f] ?? 0) }
         }
+        random.append(columnStart..<w.bytes.count)
         for c in chunks { w.u8(c.features == nil ? 0 : 1) }
         w.u32(UInt32(files.count))
         var inode: UInt32 = 0, ctime: Int64 = 0, ino: UInt64 = 0
@@ -75,16 +82,7 @@ struct BuilderState: Equatable {
         for f in files { w.i64(f.ctimeSec &- ctime); ctime = f.ctimeSec }
         for f in files { w.u32(f.ctimeNsec) }
         for f in files { w.u64(f.ino &- ino); ino = f.ino }
-        return w.bytes
-    }
-
-    /// Where `encoded` puts the random columns of `chunks` rows (the
-    /// digests, then the features): bytes zlib cannot shrink, which the
-    /// index codec stores as they are (`IndexCodec.encodeCompressed`).
-    static func randomColumns(chunks n: Int) -> [Range<Int>] {
-        let digests = (magic.count + 4)..<(magic.count + 4 + 16 * n)
-        let features = (digests.upperBound + 8 * n)..<(digests.upperBound + 8 * n + 2 * ChunkFeatures.count * n)
-        return [digests, features]
+        return (w.bytes, random)
     }
 
     /// Parses what `encoded` wrote; `what` names it in errors. An empty

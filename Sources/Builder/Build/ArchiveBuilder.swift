@@ -112,15 +112,16 @@ public struct ArchiveBuilder {
         count(tree, into: &stats)
         options.afterScan?()
 
-        let files = SourceFiles(tree: tree, roots: roots, reading: reused.isEmpty ? nil : tree.primaryFiles.filter { reused[$0] == nil },
-                                afterRead: options.afterSourceRead)
+        // The files to read: every file's first name, but those an append reuses.
+        let toRead = tree.primaryFiles.filter { reused[$0] == nil }
+        let files = SourceFiles(tree: tree, roots: roots, reading: toRead, afterRead: options.afterSourceRead)
 
         // Whole-file dedup: duplicate -> the file whose content it shares.
         var duplicatesOf: [Int: [Int]] = [:]
-        if options.dedup && tree.primaryFiles.contains(where: { reused[$0] == nil && tree.nodes[$0].size > 0 }) {
+        if options.dedup && toRead.contains(where: { tree.nodes[$0].size > 0 }) {
             let hasher = options.hasher ?? CPUFileHasher(threads: options.threads)
             let result = FileDeduplicator(hasher: hasher, threads: options.threads)
-                .run(tree: tree, files: tree.primaryFiles.filter { reused[$0] == nil }, source: files)
+                .run(tree: tree, files: toRead, source: files)
             for (duplicate, canonical) in result.canonical { duplicatesOf[canonical, default: []].append(duplicate) }
             for key in duplicatesOf.keys { duplicatesOf[key]!.sort { (tree.nodes[$0].version, $0) < (tree.nodes[$1].version, $1) } }
             stats.hashCollisions = result.hashCollisions
@@ -130,7 +131,7 @@ public struct ArchiveBuilder {
         let isDuplicate = Set(duplicatesOf.values.joined())
 
         // Distinct contents in storage order.
-        let distinct = tree.primaryFiles.filter { !isDuplicate.contains($0) && tree.nodes[$0].size > 0 && reused[$0] == nil }
+        let distinct = toRead.filter { !isDuplicate.contains($0) && tree.nodes[$0].size > 0 }
         let ordered = options.order.arrange(distinct.map {
             ContentOrder.Item(node: $0, key: tree.variants.orderKey($0, in: tree), name: tree.nodes[$0].name, version: tree.nodes[$0].version)
         })
@@ -230,10 +231,9 @@ public struct ArchiveBuilder {
         var segment = IndexSegment()
         var randomState: [Range<Int>] = []
         if versioned {
-            let state = BuilderStateRecorder.state(table: packer.table, tree: tree, stored: stored,
-                                                   inodeOfNode: assembled.inodeOfNode)
-            segment.builderState = state.encoded(firstChunk: previous?.counts.chunks ?? 0)
-            randomState = BuilderState.randomColumns(chunks: state.chunks.count)
+            (segment.builderState, randomState) = BuilderStateRecorder.state(table: packer.table, tree: tree, stored: stored,
+                                                                             inodeOfNode: assembled.inodeOfNode)
+                .encoded(firstChunk: previous?.counts.chunks ?? 0)
         }
         if let previous {
             segment.number = (previous.index.segments.last?.number ?? 0) + 1
