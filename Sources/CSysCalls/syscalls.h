@@ -108,4 +108,8 @@ static inline int gpuarc_start_writeback(int fd, int64_t offset, int64_t count) 
     return (int)syscall(SYS_sync_file_range, fd, offset, count, 2 /* SYNC_FILE_RANGE_WRITE */);
 }
 
+// O_DIRECT (glibc names it only under _GNU_SOURCE; its value differs between
+// architectures, so it comes from the C headers rather than a Swift literal).
+static const int gpuarc_O_DIRECT = __O_DIRECT;
+
 #endif

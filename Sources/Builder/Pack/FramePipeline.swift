@@ -50,27 +50,18 @@ final class FramePipeline: @unchecked Sendable {
 
     static func slotCount(workers: Int) -> Int { workers + spareSlots }
 
-    /// A frame buffer. The LZ4X encoder reads candidate matches from all over
-    /// the frame: with 4 KiB pages most of those reads also missed the TLB.
-    /// Transparent huge pages (where the system grants them on request): 16 MiB
-    /// frames encoded 1.03-1.3x faster in gpuarc-bench (GPUARC_BENCH_HUGE=1;
-    /// paired runs on a shared 2-core machine, so the range is wide).
+    /// A frame buffer, in ordinary pages. Marked for transparent huge pages
+    /// (as they were, for the encoder's TLB misses: 1.03-1.3x in
+    /// gpuarc-bench), their first use made the kernel compact memory for
+    /// them in the page fault, which on this 2-core VM took 7 to 175 ms for
+    /// 80 MiB, run to run, while the packer waited; 4 KiB pages took 31-42
+    /// ms. Whole builds of a 313 MiB system tree went from a median of 0.91
+    /// to 0.81 s (7 alternating runs each); the encoder's speed was the same
+    /// within the noise. Populating the buffers ahead on a thread of their
+    /// own (MADV_POPULATE_WRITE) held the packer's page faults up behind it
+    /// as well, and bought nothing once the pages were small.
     static func allocateFrame(_ bytes: Int) -> UnsafeMutableRawBufferPointer {
-        let huge = 2 << 20
-        guard bytes >= huge else { return .allocate(byteCount: bytes, alignment: 64) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: huge)
-        _ = madvise(buffer.baseAddress, bytes & ~(huge - 1), Int32(MADV_HUGEPAGE))
-        return buffer
-    }
-
-    /// Asks the kernel to map the whole pages of `buffer` writable now.
-    static func populate(_ buffer: UnsafeMutableRawBufferPointer) {
-        guard let base = buffer.baseAddress else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: base) + page - 1) & ~(page - 1)
-        let end = (Int(bitPattern: base) + buffer.count) & ~(page - 1)
-        guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, 23)   // MADV_POPULATE_WRITE (Linux 5.14)
+        .allocate(byteCount: bytes, alignment: 64)
     }
 
     let frameSize: Int
@@ -101,17 +92,6 @@ final class FramePipeline: @unchecked Sendable {
         slots = pool.count
         for slot in pool { free.put(slot) }
         let outputs = (0..<workers).map { _ in Output(frameSize: frameSize) }
-        // A slot's first use faulted its pages in one by one, on the thread
-        // filling it (the packer, which the build waits for) and the worker
-        // compressing it: 0.1-0.2 s of page clearing per build on this VM.
-        // Populating them here, on a thread of their own, overlaps that with
-        // the first frames. MADV_POPULATE_WRITE maps pages writable without
-        // touching their contents, so racing the packer's writes is safe;
-        // kernels before 5.14 refuse it and nothing changes.
-        Thread.detachNewThread {
-            for slot in pool { Self.populate(slot.buffer) }
-            for output in outputs { Self.populate(output.buffer) }
-        }
         for w in 0..<workers {
             let compressor = makeCompressor(w)
             let output = outputs[w]

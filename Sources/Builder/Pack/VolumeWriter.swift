@@ -113,7 +113,10 @@ final class VolumeWriter {
     let archiveID: [UInt8]
     private let output: OutputLock
     private(set) var sizes: [UInt64] = []
-    private var fd: Int32 = -1
+    /// The volume being written.
+    private var file: VolumeFile?
+    /// The volumes' O_DIRECT staging buffer (`VolumeFile`).
+    private let staging = VolumeFile.allocateStaging()
     private var tempNames: [[UInt8]] = []
     /// The index copy and parity volumes being written: (temporary, final) names.
     private var extraNames: [(temp: [UInt8], final: [UInt8])] = []
@@ -135,12 +138,11 @@ final class VolumeWriter {
         try startVolume()
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { staging.deallocate() }
 
     private var base: BytePath { output.base }
     private func name(_ number: Int) -> [UInt8] { output.baseName + Array(VolumeNaming.suffix(number).utf8) }
     private func tempName(_ number: Int) -> [UInt8] { name(number) + Array(".partial".utf8) }
-    private var currentPath: BytePath { VolumeNaming.path(base: base, number: sizes.count) }
 
     /// Temporaries of an earlier build that died (the lock is ours, so no
     /// other build is writing them). A symlink there is removed, not followed.
@@ -165,17 +167,10 @@ final class VolumeWriter {
 
     /// Closes the volume being written, flushed to disk, reporting any error.
     private func closeVolume() throws {
-        guard fd >= 0 else { return }
-        defer { fd = -1 }
+        guard let file else { return }
+        self.file = nil
         volumeFileSizes.append(sizes[sizes.count - 1])
-        if fsync(fd) != 0 {
-            let code = errno
-            close(fd)
-            throw ArchiveError(.io, "flushing volume \(currentPath) to disk failed: \(posixErrorText(code))")
-        }
-        if close(fd) != 0 {
-            throw ArchiveError(.io, "closing volume \(currentPath) failed: \(posixErrorText(errno))")
-        }
+        try file.finish()
     }
 
     /// Starts the next volume (the current one, if any, is closed first).
@@ -183,16 +178,16 @@ final class VolumeWriter {
         try closeVolume()
         let number = sizes.count + 1
         let temp = tempName(number)
-        fd = BytePath.withCString(temp) { openat(output.directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
-        guard fd >= 0 else {
+        let path = VolumeNaming.path(base: base, number: number)
+        guard let file = VolumeFile(directory: output.directory, name: temp, path: path, staging: staging) else {
             let code = errno
             throw ArchiveError(.io, code == EEXIST
-                ? "cannot create volume \(VolumeNaming.path(base: base, number: number)): \(BytePath(temp)) appeared while this build holds the lock (something else is writing there)"
-                : "cannot create volume \(VolumeNaming.path(base: base, number: number)): \(posixErrorText(code))")
+                ? "cannot create volume \(path): \(BytePath(temp)) appeared while this build holds the lock (something else is writing there)"
+                : "cannot create volume \(path): \(posixErrorText(code))")
         }
+        self.file = file
         tempNames.append(temp)
         sizes.append(0)
-        writebackStarted = 0
         framesInVolume = 0
         try write(VolumeHeader(archiveID: archiveID, number: UInt32(number)).encoded())
     }
@@ -202,28 +197,8 @@ final class VolumeWriter {
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard bytes.count > 0 else { return }
-        if let code = Posix.writeAll(fd, bytes.baseAddress!, bytes.count) {
-            throw ArchiveError(.io, "writing volume \(currentPath) failed: \(posixErrorText(code))")
-        }
-        sizes[sizes.count - 1] += UInt64(bytes.count)
-        startWriteback()
-    }
-
-    /// Where the volume's writeback has been started up to.
-    private var writebackStarted: UInt64 = 0
-    static let writebackStep: UInt64 = 8 << 20
-
-    /// Starts writing the volume out to disk every few MiB while the build
-    /// goes on (sync_file_range, which does not wait for it), so that the
-    /// fsync that ends the volume finds little left to do: on a 313 MiB tree
-    /// the build waited 40-50 ms on that fsync, the cores idle. Durability
-    /// still comes from the fsync; this only moves the disk's work earlier.
-    private func startWriteback() {
-        let end = sizes[sizes.count - 1]
-        guard end - writebackStarted >= Self.writebackStep else { return }
-        _ = gpuarc_start_writeback(fd, Int64(writebackStarted), Int64(end - writebackStarted))
-        writebackStarted = end
+        try file!.append(bytes)
+        sizes[sizes.count - 1] = file!.size
     }
 
     /// Appends a frame (header + payload); returns where it went.
@@ -340,7 +315,7 @@ final class VolumeWriter {
 
     /// Removes everything written so far (after a failure).
     func abort() {
-        if fd >= 0 { close(fd); fd = -1 }
+        file = nil
         for temp in tempNames + extraNames.map(\.temp) { _ = BytePath.withCString(temp) { unlinkat(output.directory, $0, 0) } }
         tempNames = []
         extraNames = []
