@@ -157,6 +157,35 @@ final class SimilarityStageTests: XCTestCase {
         XCTAssertEqual(stage.process(chunk), ChunkDecision.duplicate(of: 0))
     }
 
+    /// Without deltas or a builder state, chunks are filed under XXH64,
+    /// which proves nothing: a digest match is a duplicate only once the
+    /// bytes compare equal, and one whose earlier bytes are gone is stored.
+    func testXXH64DigestsAreOnlyCandidates() {
+        var plain = SimilarityStageOptions(deltaEnabled: false)
+        XCTAssertEqual(plain.digestKind, .xxh64)
+        plain.recordFeatures = true
+        XCTAssertEqual(plain.digestKind, .sha256, "the builder state keeps digests for appends")
+        XCTAssertEqual(SimilarityStageOptions().digestKind, .sha256, "delta bases are checked against their digest")
+        plain.recordFeatures = false
+
+        var rng = SimilarityTestRNG(seed: 23)
+        let chunk = rng.bytes(5000)
+        let forgetful = StageHarness(options: plain, keepsBytes: false)
+        XCTAssertEqual(forgetful.process(chunk), .literal(id: 0))
+        XCTAssertEqual(forgetful.process(chunk), .literal(id: 1), "an XXH64 match that cannot be compared is stored")
+        XCTAssertEqual(forgetful.stage.stats.unconfirmedDuplicates, 1)
+
+        let harness = StageHarness(options: plain)
+        XCTAssertEqual(harness.process(chunk), .literal(id: 0))
+        XCTAssertEqual(harness.process(chunk), .duplicate(of: 0))
+        // A collision: other bytes under the same digest are compared and stored.
+        let other = rng.bytes(5000)
+        let forged = ChunkAnalysis(digest: ChunkDigest(of: chunk, kind: .xxh64), sampledForFilter: false, resemblance: nil)
+        XCTAssertEqual(other.withUnsafeBytes { harness.stage.process($0, analysis: forged) }, .literal(id: 1))
+        XCTAssertEqual(harness.stage.stats.unconfirmedDuplicates, 1)
+        XCTAssertEqual(harness.stage.stats.duplicateChunks, 1)
+    }
+
     func testVersionSeriesHitsAllThreeTiers() {
         var rng = SimilarityTestRNG(seed: 22)
         let chunker = ContentDefinedChunker(averageSize: 4096)

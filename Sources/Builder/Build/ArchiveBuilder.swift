@@ -179,7 +179,8 @@ public struct ArchiveBuilder {
         // is found in it, and the chunks are stored again.
         if let previous { packer.stage.seed(with: { (try? previous.chunks()) ?? [] }, firstNew: previous.index.versions.count) }
         // (Also without deltas where the features are kept: the preparer
-        // computes them off the packer thread.)
+        // reads, cuts and hashes ahead while the packer thread computes the
+        // features, which shares the work out about evenly.)
         let analyzeAhead = (similarity.deltaEnabled || similarity.recordFeatures && similarity.chunkDedupEnabled)
             && (options.analyzeAhead ?? (ProcessInfo.processInfo.activeProcessorCount > 1))
         let preparer = analyzeAhead ? ChunkPreparer(
@@ -231,6 +232,7 @@ public struct ArchiveBuilder {
         var segment = IndexSegment()
         var randomState: [Range<Int>] = []
         if versioned {
+            precondition(similarity.digestKind == .sha256, "the builder state keeps SHA-256 digests")
             (segment.builderState, randomState) = BuilderStateRecorder.state(table: packer.table, tree: tree, stored: stored,
                                                                              inodeOfNode: assembled.inodeOfNode)
                 .encoded(firstChunk: previous?.counts.chunks ?? 0)

@@ -23,6 +23,13 @@ public struct SimilarityStageOptions: Sendable {
     /// finds its chunks as delta bases (set by the builder for versioned builds).
     public var recordFeatures = false
 
+    /// The digest exact dedup files chunks under (`ChunkDigest`): SHA-256
+    /// where a digest must stand for the bytes (delta bases are checked
+    /// against it; the builder state keeps it for appends, which dedup
+    /// against it unread), XXH64 where every duplicate is compared byte for
+    /// byte anyway.
+    public var digestKind: ChunkDigest.Kind { deltaEnabled || recordFeatures ? .sha256 : .xxh64 }
+
     public init(deltaEnabled: Bool = true, index: SimilarityIndexOptions = SimilarityIndexOptions(),
                 filterHistory: Int = 64, filterSampleInterval: Int = 16, samplingBits: Int = 6) {
         precondition(filterSampleInterval >= 1, "the filter sample interval must be at least 1")
@@ -116,7 +123,7 @@ public final class SimilarityStage {
     /// Decides how `chunk` is stored and records it for later chunks.
     /// (Its resemblance is computed only if it is not a duplicate.)
     func process(_ chunk: UnsafeRawBufferPointer, frame: FrameView? = nil) -> ChunkDecision {
-        process(chunk, analysis: ChunkAnalysis(digest: ChunkDigest(of: chunk),
+        process(chunk, analysis: ChunkAnalysis(digest: ChunkDigest(of: chunk, kind: options.digestKind),
                                                sampledForFilter: analyzer.isSampled(counters.chunks)), frame: frame)
     }
 
@@ -131,9 +138,11 @@ public final class SimilarityStage {
         lastSamples = []
         let digest = analysis.digest
         if options.chunkDedupEnabled, let earlier = table.firstID(of: digest) {
-            // Same SHA-256: the same bytes, short of a collision nobody has
-            // ever found. Compared anyway where the earlier bytes can be had.
-            if let earlierBytes = chunks.bytes(of: earlier), !Self.equal(earlierBytes, chunk) {
+            // Compared byte for byte where the earlier bytes can be had;
+            // where not, a SHA-256 is proof enough (the same bytes, short of
+            // a collision nobody has ever found), an XXH64 is not.
+            let earlierBytes = chunks.bytes(of: earlier)
+            if earlierBytes.map({ !Self.equal($0, chunk) }) ?? !options.digestKind.isProof {
                 counters.unconfirmedDuplicates += 1
             } else {
                 counters.duplicateChunks += 1
@@ -144,6 +153,7 @@ public final class SimilarityStage {
         if options.chunkDedupEnabled, let earlier = table.previousChunk(with: digest) {
             // A chunk the archive appended to already stores: the same first
             // 128 bits of SHA-256 (`BuilderState.Chunk.digest`).
+            precondition(options.digestKind == .sha256, "appends dedup against SHA-256 digests only")
             counters.duplicateChunks += 1
             counters.duplicateBytes += chunk.count
             counters.previousDuplicateChunks += 1
@@ -181,7 +191,7 @@ public final class SimilarityStage {
         // may have changed); one of the archive appended to was checked
         // against its frame's checksums as it was read.
         guard let base = chunks.bytes(of: match.chunkID),
-              table.digest(of: match.chunkID).map({ ChunkDigest(of: base) == $0 }) ?? true else {
+              table.digest(of: match.chunkID).map({ ChunkDigest(of: base, kind: options.digestKind) == $0 }) ?? true else {
             counters.unavailableBases += 1
             file(superFeatures, of: id, under: id)
             return storeLiteral(chunk, id: id)
