@@ -5,7 +5,8 @@ import Foundation
 // gpuarc-bench: single-core codec figures for `make bench` (not a test).
 //   gpuarc-bench codec ARCHIVE.001   re-encode and decode every frame's bytes on one core
 //   gpuarc-bench file PATH           the same on one file cut into 16 MiB frames
-//   gpuarc-bench levels ARCHIVE.001  ratio and encode speed of every --level on the archive's frames
+//   gpuarc-bench levels ARCHIVE.001 [LEVEL...]  ratio and encode speed of every --level (or of
+//                                    those named) on the archive's frames
 //   gpuarc-bench delta PATH [default|delta|delta-big-tables|estimate]  LZ4X delta encodes (8 KiB base
 //                                    + edited 8 KiB target) cut from PATH: frame encoder options, the
 //                                    builder's delta coder (base entered every 2nd position, 2^12-bucket
@@ -194,8 +195,8 @@ func digest(dir: String) throws {
 }
 
 let args = CommandLine.arguments
-guard args.count == 3 || (args.count == 4 && args[1] == "delta") else {
-    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | levels ARCHIVE.001 | delta PATH [default|delta|delta-big-tables|estimate] | digest DIR\n".utf8))
+guard args.count == 3 || (args.count == 4 && args[1] == "delta") || (args.count > 3 && args[1] == "levels") else {
+    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | levels ARCHIVE.001 [LEVEL...] | delta PATH [default|delta|delta-big-tables|estimate] | digest DIR\n".utf8))
     exit(2)
 }
 do {
@@ -214,7 +215,8 @@ do {
         for f in reader.index.frames.indices {
             frames.append(try reader.withDecodedFrame(f) { decoded, _ in Array(decoded) })
         }
-        for level in LZ4XLevel.range {
+        let only = args.dropFirst(3).compactMap { LZ4XLevel.parse($0) }
+        for level in LZ4XLevel.range where only.isEmpty || only.contains(level) {
             print("level \(level):")
             measure(frames: frames, options: LZ4XLevel.options(level))
         }

@@ -62,6 +62,42 @@ final class SimilarityChunkerTests: XCTestCase {
         XCTAssertTrue(Array(chunks.joined()) == data, "the chunks must reassemble the input")
     }
 
+    /// The definition the chunker's two-bytes-a-step scan must agree with:
+    /// the gear hash advanced one byte at a time, a cut after the first byte
+    /// (past the minimum) whose hash clears the strict mask before the
+    /// average size, or the loose mask after it, else at the maximum. The
+    /// cuts decide what dedups against an archive's earlier chunks, so they
+    /// may not move.
+    private func referenceLengths(_ data: [UInt8], _ chunker: ContentDefinedChunker) -> [Int] {
+        let gear = SimilarityHashing.chunkingGear
+        var lengths: [Int] = []
+        var start = 0
+        while start < data.count {
+            let limit = min(data.count - start, chunker.maximumSize)
+            var h: UInt64 = 0
+            var cut = limit
+            for j in stride(from: max(0, chunker.minimumSize - 64), to: limit, by: 1) {
+                h = (h << 1) &+ gear[Int(data[start + j])]
+                guard j + 1 >= chunker.minimumSize else { continue }
+                if h & (j + 1 < chunker.averageSize ? chunker.strictMask : chunker.looseMask) == 0 { cut = j + 1; break }
+            }
+            lengths.append(cut)
+            start += cut
+        }
+        return lengths
+    }
+
+    func testCutsMatchTheByteAtATimeDefinition() {
+        var rng = SimilarityTestRNG(seed: 5)
+        for (average, data) in [(8192, rng.bytes(1 << 20)), (8192, rng.text(600_000)), (1024, rng.bytes(200_000)),
+                                (64, rng.text(50_000)), (2048, [UInt8](repeating: 7, count: 40_000) + rng.bytes(30_001))] {
+            let chunker = ContentDefinedChunker(averageSize: average)
+            let lengths = chunker.chunkLengths(of: data)
+            XCTAssertGreaterThan(lengths.count, 4)
+            XCTAssertEqual(lengths, referenceLengths(data, chunker), "average \(average)")
+        }
+    }
+
     func testEmptyInputHasNoChunks() {
         XCTAssertEqual(ContentDefinedChunker().chunkLengths(of: []), [])
         var streaming = StreamingChunker()

@@ -49,9 +49,12 @@ struct LZ4XMatchFinder<W: LZ4XBucketWays> {
     }
 
     /// Hash of the first `bytes` bytes of v into `log` bits.
+    /// (Masking shifts: `bytes` is 1...8 and `log` 1...63, and Swift's
+    /// checked shifts by a run-time amount cost the fast parse's probe loop
+    /// two compares and branches each.)
     @inline(__always) static func hash(_ v: UInt64, bytes: Int, log: Int) -> Int {
-        let key = (v << UInt64(64 - 8 * bytes)) &* 0x9E37_79B1_85EB_CA87
-        return Int(truncatingIfNeeded: key >> UInt64(64 - log))
+        let key = (v &<< UInt64(64 - 8 * bytes)) &* 0x9E37_79B1_85EB_CA87
+        return Int(truncatingIfNeeded: key &>> UInt64(64 - log))
     }
 
     @inline(__always) func longHash(_ v: UInt64) -> Int {

@@ -73,17 +73,8 @@ public struct ContentDefinedChunker: Sendable {
                 j += 1
             }
             let strictEnd = min(limit, averageSize - 1)
-            while j < strictEnd {
-                h = (h << 1) &+ gear[Int(bytes[j])]
-                j += 1
-                if h & strictMask == 0 { return j }
-            }
-            while j < limit {
-                h = (h << 1) &+ gear[Int(bytes[j])]
-                j += 1
-                if h & looseMask == 0 { return j }
-            }
-            return nil
+            if let cut = Self.scan(bytes, gear, from: &j, to: strictEnd, hash: &h, mask: strictMask) { return cut }
+            return Self.scan(bytes, gear, from: &j, to: limit, hash: &h, mask: looseMask)
         }
         if let found {
             scan = Scan()
@@ -94,6 +85,38 @@ public struct ContentDefinedChunker: Sendable {
             return limit
         }
         scan = Scan(next: j, hash: h)
+        return nil
+    }
+
+    /// The first cut in bytes[j..<end] under `mask`: the position after the
+    /// byte whose gear hash has none of the mask's bits set; nil when there
+    /// is none, with `j` at `end` and `h` the hash there.
+    ///
+    /// Two bytes a step: h' = (h << 2) + ((g0 << 1) + g1), where the sum of
+    /// the two gear values does not wait for h, so the chain that carries
+    /// the hash is one shift and one add per two bytes instead of per byte
+    /// (the hash after the first byte, (h << 1) + g0, is checked beside it).
+    /// The cuts are the same as one byte at a time.
+    @inline(__always)
+    static func scan(_ bytes: UnsafeRawBufferPointer, _ gear: UnsafeBufferPointer<UInt64>, from j: inout Int, to end: Int,
+                     hash h: inout UInt64, mask: UInt64) -> Int? {
+        var i = j
+        var hash = h
+        defer { j = i; h = hash }
+        while i &+ 2 <= end {
+            let g0 = gear[Int(bytes[i])]
+            let g1 = gear[Int(bytes[i &+ 1])]
+            let first = (hash &<< 1) &+ g0
+            hash = (hash &<< 2) &+ ((g0 &<< 1) &+ g1)
+            if first & mask == 0 { i &+= 1; hash = first; return i }
+            i &+= 2
+            if hash & mask == 0 { return i }
+        }
+        if i < end {
+            hash = (hash &<< 1) &+ gear[Int(bytes[i])]
+            i &+= 1
+            if hash & mask == 0 { return i }
+        }
         return nil
     }
 }
