@@ -118,6 +118,33 @@ final class RoundTripTests: ScratchTestCase {
         func hashFiles(_ files: [Int], sizes: [UInt64], from source: SourceReading) -> [UInt64?] { files.map { _ in 42 } }
     }
 
+    /// Each stage of the filter drops exactly the files it can tell apart:
+    /// a size of its own, then the first 2, the last 2, the centre 3 bytes;
+    /// what is left is hashed, and only byte-equal files become references.
+    func testFourStageFilterDropsFilesStageByStage() throws {
+        let f = TreeFixture(root: temp("stages"))
+        let n = 9001
+        let base = TreeFixture.text(n, seed: 7)
+        func variant(_ at: Int) -> [UInt8] { var v = base; v[at] ^= 0x55; return v }
+        f.file("unique-size", TreeFixture.text(n + 1, seed: 8))   // no other file of its size
+        f.file("s1/first", variant(0))                           // differs from the rest in its first 2 bytes
+        f.file("s1/first-too", variant(1))                       // ... and from that one
+        f.file("s2/last", variant(n - 1))                        // the same first bytes; its own last 2
+        f.file("s3/centre", variant(n / 2))                      // same first and last; its own centre
+        f.file("s4/elsewhere", variant(1234))                    // every probe alike: only the hash tells it apart
+        f.file("s4/copy-a", base)
+        f.file("s5/copy-b", base)
+        let out = temp("out") + "/arc"
+        let stats = try build([f.root], out)
+        // size: 7 share one; first 2: two drop; last 2: one more; centre 3:
+        // one more; of the 3 hashed, 2 share a hash (and are equal).
+        XCTAssertEqual(stats.dedupSurvivors, [7, 5, 4, 3, 2])
+        XCTAssertEqual(stats.duplicateFiles, 1)
+        let dest = temp("dest") + "/r"
+        XCTAssertEqual(try extract(out + ".001", to: dest).failures, [])
+        assertSameTree(f.root, dest)
+    }
+
     func testFNVCollisionNeverCostsAFile() throws {
         let f = TreeFixture(root: temp("collide"))
         // Same size, same first/last/centre bytes: they survive the whole

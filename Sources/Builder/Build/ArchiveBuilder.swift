@@ -205,44 +205,20 @@ public struct ArchiveBuilder {
             _ = try? pipeline.finish()
             throw error
         }
-        let frames = try pipeline.finish()
         meter?.finish()
         endPhase("pack")
-        stats.similarity = packer.stage.stats
-        capture.warnings.forEach(warn)
-        var stored = capture.stored
-        stats.filesReadAgain = capture.readAgain
-        stats.storedBytes = stored.contents.reduce(0) { $0 + $1.size }
-        for (node, content) in reused { stored.contentOf[node] = content }
-
-        // Empty files (as the scan saw them: never read, nothing to disagree with).
-        for id in tree.primaryFiles where stored.contentOf[id] == nil && !stored.failed.contains(id) && tree.nodes[id].size == 0 {
-            stored.contentOf[id] = stored.empty()
-        }
-        countStored(stored, tree, into: &stats)
-
-        // The index is complete before the writer sees it; if it does not
-        // fit after the last frame it opens a volume of its own.
-        try options.beforeIndex?()
-        let assembled = IndexAssembler.assemble(tree: tree, stored: stored, chunks: packer.table.records, frames: frames,
-                                                archiveID: archiveID, previous: previous?.index, versioned: versioned)
-        var index = assembled.index
+        // Everything is placed: the index is assembled while the workers
+        // compress the last frames (two frames' work, 30-60 ms, that the
+        // build otherwise waited through before it began), and the frame
+        // table, the one part that needs them done, is added after.
+        let assembly = Result { try assembleIndex(tree: tree, packer: packer, capture: capture, reused: reused,
+                                                  archiveID: archiveID, previous: previous, versioned: versioned,
+                                                  similarity: similarity, into: &stats) }
+        let frames = try pipeline.finish()
+        var (index, segment, randomState) = try assembly.get()
+        index.frames += frames
         endPhase("assemble")
-        // What a later append needs, kept in the segment (versioned archives only).
-        var segment = IndexSegment()
-        var randomState: [Range<Int>] = []
-        if versioned {
-            precondition(similarity.digestKind == .sha256, "the builder state keeps SHA-256 digests")
-            (segment.builderState, randomState) = BuilderStateRecorder.state(table: packer.table, tree: tree, stored: stored,
-                                                                             inodeOfNode: assembled.inodeOfNode)
-                .encoded(firstChunk: previous?.counts.chunks ?? 0)
-        }
-        if let previous {
-            segment.number = (previous.index.segments.last?.number ?? 0) + 1
-            segment.previous = previous.index.newestSegment
-            segment.prior = previous.counts
-            segment.replacedInodes = [ArchiveIndex.rootInode]
-        }
+        capture.warnings.forEach(warn)
         // An append keeps the archive's parity, at least as many volumes of it.
         let parityFor = { (volumes: Int) in max(options.parity.count(forDataVolumes: volumes), previous?.index.parityCount ?? 0) }
         // Known before the index is written (it records it): the data volumes
@@ -289,6 +265,49 @@ public struct ArchiveBuilder {
         stats.seconds = Date().timeIntervalSince(started)
         stats.warnings = warnings
         return stats
+    }
+
+    /// The index of what was stored, all but its frame table (the frames
+    /// may still be compressing), and the segment that carries it with the
+    /// builder state of a versioned archive; `randomState`: where the
+    /// state's random columns lie (`IndexCodec.encodeCompressed`).
+    private func assembleIndex(tree: ScannedTree, packer: ContentPacker, capture: CaptureStage, reused: [Int: Int],
+                               archiveID: [UInt8], previous: PreviousArchive?, versioned: Bool,
+                               similarity: SimilarityStageOptions,
+                               into stats: inout BuildStats) throws -> (ArchiveIndex, IndexSegment, [Range<Int>]) {
+        stats.similarity = packer.stage.stats
+        var stored = capture.stored
+        stats.filesReadAgain = capture.readAgain
+        stats.storedBytes = stored.contents.reduce(0) { $0 + $1.size }
+        for (node, content) in reused { stored.contentOf[node] = content }
+
+        // Empty files (as the scan saw them: never read, nothing to disagree with).
+        for id in tree.primaryFiles where stored.contentOf[id] == nil && !stored.failed.contains(id) && tree.nodes[id].size == 0 {
+            stored.contentOf[id] = stored.empty()
+        }
+        countStored(stored, tree, into: &stats)
+
+        // The index is complete before the writer sees it; if it does not
+        // fit after the last frame it opens a volume of its own.
+        try options.beforeIndex?()
+        let assembled = IndexAssembler.assemble(tree: tree, stored: stored, chunks: packer.table.records, frames: [],
+                                                archiveID: archiveID, previous: previous?.index, versioned: versioned)
+        // What a later append needs, kept in the segment (versioned archives only).
+        var segment = IndexSegment()
+        var randomState: [Range<Int>] = []
+        if versioned {
+            precondition(similarity.digestKind == .sha256, "the builder state keeps SHA-256 digests")
+            (segment.builderState, randomState) = BuilderStateRecorder.state(table: packer.table, tree: tree, stored: stored,
+                                                                             inodeOfNode: assembled.inodeOfNode)
+                .encoded(firstChunk: previous?.counts.chunks ?? 0)
+        }
+        if let previous {
+            segment.number = (previous.index.segments.last?.number ?? 0) + 1
+            segment.previous = previous.index.newestSegment
+            segment.prior = previous.counts
+            segment.replacedInodes = [ArchiveIndex.rootInode]
+        }
+        return (assembled.index, segment, randomState)
     }
 
     private func count(_ tree: ScannedTree, into stats: inout BuildStats) {

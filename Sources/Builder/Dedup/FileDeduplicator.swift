@@ -45,42 +45,48 @@ struct FileDeduplicator {
     func run(tree: ScannedTree, files: [Int], source: SourceReading) -> Result {
         var result = Result()
         // Stage 1: size (empty files share the empty content without a lookup).
-        var groups = Dictionary(grouping: files.filter { tree.nodes[$0].size > 0 && !tree.nodes[$0].mayBeSparse }) { tree.nodes[$0].size }
-            .values.filter { $0.count > 1 }.map { $0 }
-        result.survivors.append(groups.reduce(0) { $0 + $1.count })
+        // Sorted rather than hashed into groups: groups are runs of equal
+        // keys, and the probing below reads files of one size side by side.
+        let sized = files.compactMap { id -> (id: Int, size: UInt64)? in
+            let node = tree.nodes[id]
+            return node.size > 0 && !node.mayBeSparse ? (id, node.size) : nil
+        }.sorted { ($0.size, $0.id) < ($1.size, $1.id) }
+        let candidates = Self.runs(of: sized.count) { sized[$0].size == sized[$1].size }
+            .filter { $0.count > 1 }.flatMap { $0.map { sized[$0] } }
+        result.survivors.append(candidates.count)
 
         // Stages 2-4 look at the first 2, last 2 and centre 3 bytes. The bytes of
         // all three probes are fetched with one open per file (in parallel);
-        // the stages then narrow the groups one after the other.
-        let candidates = groups.flatMap { $0 }
+        // the stages then narrow the groups one after the other: after stage
+        // k, a file survives if another has its size and its first k probes.
         let probed = parallelMap(candidates.count, threads: threads) { i in
-            source.read(candidates[i], purpose: .probe) { Self.probe($0, size: tree.nodes[candidates[i]].size) }
+            source.read(candidates[i].id, purpose: .probe) { Self.probe($0, size: candidates[i].size) }
         }
-        var probeOf: [Int: ProbeBytes] = [:]
-        for (i, id) in candidates.enumerated() {
-            if let p = probed[i] { probeOf[id] = p }
-        }
-        let stages: [(ProbeBytes) -> UInt32] = [{ $0.first }, { $0.last }, { $0.centre }]
-        for stage in stages {
-            var next: [[Int]] = []
-            for group in groups {
-                let byKey = Dictionary(grouping: group.filter { probeOf[$0] != nil }) { stage(probeOf[$0]!) }
-                next += byKey.values.filter { $0.count > 1 }
+        struct Probed { let id: Int; let size: UInt64; let probe: ProbeBytes }
+        let keyed = candidates.indices.compactMap { i in probed[i].map { Probed(id: candidates[i].id, size: candidates[i].size, probe: $0) } }
+            .sorted { a, b in
+                (a.size, a.probe.first, a.probe.last, a.probe.centre, a.id) < (b.size, b.probe.first, b.probe.last, b.probe.centre, b.id)
             }
-            groups = next
+        let stages: [(Probed, Probed) -> Bool] = [
+            { $0.size == $1.size && $0.probe.first == $1.probe.first },
+            { $0.size == $1.size && $0.probe.first == $1.probe.first && $0.probe.last == $1.probe.last },
+            { $0.size == $1.size && $0.probe.first == $1.probe.first && $0.probe.last == $1.probe.last && $0.probe.centre == $1.probe.centre },
+        ]
+        var groups: [[Probed]] = []
+        for same in stages {
+            groups = Self.runs(of: keyed.count) { same(keyed[$0], keyed[$1]) }.filter { $0.count > 1 }.map { $0.map { keyed[$0] } }
             result.survivors.append(groups.reduce(0) { $0 + $1.count })
         }
 
         // Full hash of the survivors: the small ones have their SHA-256 from
         // the probe, the others are hashed now.
-        let survivors = groups.flatMap { $0 }
         var byDigest: [DigestKey: [Int]] = [:]
         var large: [Int] = []
-        for id in survivors {
-            if let digest = probeOf[id]!.digest {
-                byDigest[DigestKey(size: tree.nodes[id].size, digest: digest), default: []].append(id)
+        for file in groups.joined() {
+            if let digest = file.probe.digest {
+                byDigest[DigestKey(size: file.size, digest: digest), default: []].append(file.id)
             } else {
-                large.append(id)
+                large.append(file.id)
             }
         }
         let hashes = hasher.hashFiles(large, sizes: large.map { tree.nodes[$0].size }, from: source)
@@ -111,6 +117,18 @@ struct FileDeduplicator {
             result.hashCollisions += group.collisions
         }
         return result
+    }
+
+    /// The runs of `0..<count` whose neighbours are `same`: index ranges of
+    /// equal keys in a sorted array.
+    static func runs(of count: Int, same: (Int, Int) -> Bool) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        var start = 0
+        for i in 1..<max(count + 1, 1) where i == count || !same(i - 1, i) {
+            runs.append(start..<i)
+            start = i
+        }
+        return runs
     }
 
     /// Compares each candidate of a hash group with the representatives of the

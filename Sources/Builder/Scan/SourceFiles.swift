@@ -136,7 +136,7 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
     /// and compare, then storage), and building the path each time showed
     /// in profiles. Other files (an append's unchanged ones, which are not
     /// read at all) get theirs when opened.
-    private let relativePaths: [[CChar]?]
+    private let paths: RelativePaths
 
     /// `reading`: the regular files the build will read (nil: all of them).
     init(tree: ScannedTree, roots: SourceRoots, reading: [Int]? = nil,
@@ -145,11 +145,8 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
         self.roots = roots.roots.map(\.fd)
         directories = SourceDirectories(tree: tree, roots: roots)
         self.afterRead = afterRead
-        var paths = [[CChar]?](repeating: nil, count: tree.nodes.count)
-        for id in reading ?? tree.nodes.indices.filter({ tree.nodes[$0].kind == .regular }) {
-            paths[id] = Self.cPath(tree, id)
-        }
-        relativePaths = paths
+        paths = RelativePaths(tree: tree, files: reading ?? tree.nodes.indices.filter { tree.nodes[$0].kind == .regular },
+                              limit: Self.onePathLimit)
     }
 
     /// `id`'s path below its SRC for openat2, nil when too long for one call.
@@ -166,9 +163,13 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
     /// A descriptor for file `node`, or -1 with errno set.
     private func openFile(_ node: Int) throws -> Int32 {
         let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
-        if Self.useOpenat2, let relative = relativePaths[node] ?? Self.cPath(tree, node) {
-            let fd = relative.withUnsafeBufferPointer { gpuarc_open_beneath(roots[tree.nodes[node].source], $0.baseAddress!, flags) }
-            if fd >= 0 || errno != ENOSYS { return fd }
+        if Self.useOpenat2 {
+            let root = roots[tree.nodes[node].source]
+            var fd: Int32?
+            if paths.withPath(of: node, { fd = gpuarc_open_beneath(root, $0, flags) }) == false, let relative = Self.cPath(tree, node) {
+                fd = relative.withUnsafeBufferPointer { gpuarc_open_beneath(root, $0.baseAddress!, flags) }
+            }
+            if let fd, fd >= 0 || errno != ENOSYS { return fd }
         }
         return try directories.withDirectory(tree.nodes[node].parent) { dirFD in
             BytePath.withCString(tree.nodes[node].name) { openat(dirFD, $0, flags) }
@@ -235,4 +236,60 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
     }
 
     func displayPath(_ node: Int) -> String { tree.displayPath(node) }
+}
+
+/// The NUL-terminated paths below their SRC of a set of files, back to back
+/// in one buffer: built from each directory's path, made once, so a tree of
+/// 65,000 files costs one pass over its names and no allocation per file.
+/// A path longer than `limit` is left out (it is opened a directory at a time).
+struct RelativePaths {
+    private var bytes: [CChar] = []
+    /// By node id: where the node's path starts in `bytes`, -1 if not kept.
+    private var start: [Int]
+
+    init(tree: ScannedTree, files: [Int], limit: Int) {
+        start = [Int](repeating: -1, count: tree.nodes.count)
+        // Directory paths (without the NUL), by node id, each made from its
+        // parent's; nil for one already longer than `limit`.
+        var directory: [Int: [CChar]?] = [:]
+        for root in tree.sourceRoots { directory[root] = .some([]) }
+        func path(ofDirectory id: Int) -> [CChar]? {
+            // Up to the nearest directory made already, then back down.
+            var missing: [Int] = []
+            var at = id
+            while directory[at] == nil, at >= 0 {
+                missing.append(at)
+                at = tree.nodes[at].parent
+            }
+            var p: [CChar]? = at >= 0 ? directory[at]! : []
+            for dir in missing.reversed() {
+                if var q = p {
+                    if !q.isEmpty { q.append(CChar(bitPattern: UInt8(ascii: "/"))) }
+                    for b in tree.nodes[dir].name { q.append(CChar(bitPattern: b)) }
+                    p = q.count <= limit ? q : nil
+                }
+                directory[dir] = .some(p)
+            }
+            return p
+        }
+        bytes.reserveCapacity(files.count * 48)
+        for id in files {
+            let node = tree.nodes[id]
+            guard let prefix = path(ofDirectory: node.parent) else { continue }
+            let length = prefix.count + (prefix.isEmpty ? 0 : 1) + node.name.count
+            guard length <= limit else { continue }
+            start[id] = bytes.count
+            bytes += prefix
+            if !prefix.isEmpty { bytes.append(CChar(bitPattern: UInt8(ascii: "/"))) }
+            for b in node.name { bytes.append(CChar(bitPattern: b)) }
+            bytes.append(0)
+        }
+    }
+
+    /// Runs `body` on the node's path and returns true, or false when it is not kept.
+    func withPath(of id: Int, _ body: (UnsafePointer<CChar>) -> Void) -> Bool {
+        guard id < start.count, start[id] >= 0 else { return false }
+        bytes.withUnsafeBufferPointer { body($0.baseAddress! + start[id]) }
+        return true
+    }
 }
