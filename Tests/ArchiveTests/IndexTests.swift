@@ -372,6 +372,29 @@ final class ZlibStoredRangeTests: XCTestCase {
         XCTAssertEqual(try inflate(try Zlib.compress([], level: 4, stored: []), size: 0), [])
     }
 
+    /// Deflated in parts on threads of their own, the stream is still one
+    /// ordinary zlib stream: both inflaters (libdeflate for whole indexes,
+    /// zlib for the header prefix) give the input back, whatever the parts
+    /// and wherever the stored ranges fall against the cuts.
+    func testPartsDeflatedAtOnceAreOneStream() throws {
+        let text = Array(String(repeating: "the same columns again and again ", count: 4000).utf8)
+        let input = text + random(200_000, seed: 11) + text + random(70_000, seed: 12) + text
+        let a = text.count, b = a + 200_000, c = b + text.count, d = c + 70_000
+        for parts in [1, 2, 3, 7] {
+            for stored in [[], [a..<b], [a..<b, c..<d], [0..<input.count], [d..<input.count]] {
+                let compressed = try Zlib.compress(input, level: 4, stored: stored, parts: parts, partBytes: 1000)
+                XCTAssertEqual(try inflate(compressed, size: input.count), input, "\(parts) parts, stored \(stored)")
+                let prefix = try compressed.withUnsafeBytes { try Zlib.decompressPrefix($0, what: "test stream", count: 300_000) }
+                XCTAssertEqual(prefix, Array(input.prefix(300_000)), "zlib's inflate, \(parts) parts")
+            }
+        }
+        // One part to a thread costs a few bytes of stream, not the ratio.
+        let one = try Zlib.compress(input, level: 4, parts: 1)
+        let two = try Zlib.compress(input, level: 4, parts: 2, partBytes: 1000)
+        XCTAssertLessThan(two.count, one.count + one.count / 100 + 64)
+        XCTAssertEqual(try inflate(try Zlib.compress([], level: 4, parts: 4, partBytes: 1), size: 0), [])
+    }
+
     func testStoredRangesAreNotCompressed() throws {
         let text = Array(String(repeating: "abcdefgh", count: 50_000).utf8)
         // Text in a stored range is kept as it is: the stream holds all of it.

@@ -1,5 +1,6 @@
 import CDeflate
 import CZlib
+import Foundation
 
 /// zlib streams (RFC 1950) for the index: small, universal, and their
 /// adler32 is a second line of defence behind the index checksum. Written
@@ -11,12 +12,17 @@ enum Zlib {
     /// blocks (level 0). Deflate cannot shrink such bytes, only spend time on
     /// them, and inflating a stored block is a copy. The stream is an
     /// ordinary one: any inflate reads it.
-    static func compress(_ input: [UInt8], level: Int32 = 6, stored: [Range<Int>] = []) throws -> [UInt8] {
-        var stream = z_stream()
-        guard deflateInit_(&stream, level, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw ArchiveError(.io, "zlib could not start compressing the index")
-        }
-        defer { deflateEnd(&stream) }
+    ///
+    /// An input of at least `partBytes` a part is deflated in up to `parts`
+    /// pieces at once, one thread each, as pigz does: each piece a raw
+    /// deflate that sees the 32 KiB before it as its dictionary and ends
+    /// on a byte boundary (an empty stored block, Z_SYNC_FLUSH), so the
+    /// pieces back to back are one deflate stream, behind one zlib header
+    /// and before the adler32 of the whole input. The index is deflated
+    /// when every frame is written and the cores are free: on the index of
+    /// ten Django releases (8 MB) 78 against 45 ms for 0.1% more bytes.
+    static func compress(_ input: [UInt8], level: Int32 = 6, stored: [Range<Int>] = [], parts: Int = 2,
+                         partBytes: Int = Zlib.partBytes) throws -> [UInt8] {
         // Every piece a level of its own; a stored block adds 5 bytes per 64 KiB.
         var pieces: [(Range<Int>, Int32)] = []
         var at = 0
@@ -27,30 +33,86 @@ enum Zlib {
             at = range.upperBound
         }
         if at < input.count || pieces.isEmpty { pieces.append((at..<input.count, level)) }
-        let bound = Int(deflateBound(&stream, uLong(input.count))) + 16 * pieces.count + 5 * ((input.count >> 16) + pieces.count)
-        var output = [UInt8](repeating: 0, count: bound)
-        var status = Z_OK
-        output.withUnsafeMutableBufferPointer { out in
-            input.withUnsafeBufferPointer { inp in
-                stream.next_out = out.baseAddress
-                stream.avail_out = uInt(out.count)
-                var current = level
-                for (k, (range, pieceLevel)) in pieces.enumerated() {
-                    if pieceLevel != current {
-                        // Ends the block so far at the old level; the next starts at this one.
-                        status = deflateParams(&stream, pieceLevel, Z_DEFAULT_STRATEGY)
-                        guard status == Z_OK else { return }
-                        current = pieceLevel
-                    }
-                    stream.next_in = inp.baseAddress.map { UnsafeMutablePointer(mutating: $0 + range.lowerBound) }
-                    stream.avail_in = uInt(range.count)
-                    let last = k == pieces.count - 1
-                    status = deflate(&stream, last ? Z_FINISH : Z_NO_FLUSH)
-                    guard last ? status == Z_STREAM_END : status == Z_OK && stream.avail_in == 0 else { return }
+
+        let count = max(1, min(parts, input.count / partBytes))
+        let cuts = (0...count).map { input.count * $0 / count }
+        var bodies = [[UInt8]?](repeating: nil, count: count)
+        var failure: Error?
+        let lock = NSLock()
+        input.withUnsafeBufferPointer { whole in
+            DispatchQueue.concurrentPerform(iterations: count) { k in
+                let part = cuts[k]..<cuts[k + 1]
+                // This part's pieces, cut at its ends.
+                let own = pieces.map { ($0.0.clamped(to: part), $0.1) }.filter { !$0.0.isEmpty }
+                do {
+                    let body = try deflateRaw(whole, own.isEmpty ? [(part, level)] : own, level: level,
+                                              dictionary: max(0, part.lowerBound - (1 << 15))..<part.lowerBound, last: k == count - 1)
+                    lock.lock(); bodies[k] = body; lock.unlock()
+                } catch {
+                    lock.lock(); failure = failure ?? error; lock.unlock()
                 }
             }
         }
-        guard status == Z_STREAM_END else { throw ArchiveError(.io, "zlib could not compress the index (status \(status))") }
+        if let failure { throw failure }
+        // The zlib header (deflate, 32 KiB window, the level's class, no
+        // dictionary; its check bits make it a multiple of 31), the
+        // pieces, the adler32 of the input, big-endian.
+        let cmf: UInt8 = 0x78
+        let flevel: UInt8 = level < 2 ? 0 : level < 6 ? 1 : level == 6 ? 2 : 3
+        var flg = flevel << 6
+        flg += UInt8(31 - (Int(cmf) * 256 + Int(flg)) % 31) % 31
+        var output: [UInt8] = [cmf, flg]
+        output.reserveCapacity(2 + bodies.reduce(0) { $0 + $1!.count } + 4)
+        for body in bodies { output += body! }
+        let check = input.withUnsafeBufferPointer { UInt32(adler32(1, $0.baseAddress, uInt($0.count))) }
+        output += [UInt8(check >> 24), UInt8(truncatingIfNeeded: check >> 16), UInt8(truncatingIfNeeded: check >> 8), UInt8(truncatingIfNeeded: check)]
+        return output
+    }
+
+    /// Inputs shorter than this per part are not split: each part costs a
+    /// thread and a few bytes of stream.
+    static let partBytes = 1 << 20
+
+    /// A raw deflate of `pieces` of `input` (consecutive ranges, each at its
+    /// level), primed with input[dictionary]; it ends the deflate stream
+    /// when `last`, else on a byte boundary for the next piece to follow.
+    private static func deflateRaw(_ input: UnsafeBufferPointer<UInt8>, _ pieces: [(Range<Int>, Int32)], level: Int32,
+                                   dictionary: Range<Int>, last: Bool) throws -> [UInt8] {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ArchiveError(.io, "zlib could not start compressing the index")
+        }
+        defer { deflateEnd(&stream) }
+        if !dictionary.isEmpty {
+            guard deflateSetDictionary(&stream, input.baseAddress! + dictionary.lowerBound, uInt(dictionary.count)) == Z_OK else {
+                throw ArchiveError(.io, "zlib could not start compressing the index")
+            }
+        }
+        let size = pieces.reduce(0) { $0 + $1.0.count }
+        let bound = Int(deflateBound(&stream, uLong(size))) + 16 * pieces.count + 5 * ((size >> 16) + pieces.count) + 16
+        var output = [UInt8](repeating: 0, count: bound)
+        var status = Z_OK
+        output.withUnsafeMutableBufferPointer { out in
+            stream.next_out = out.baseAddress
+            stream.avail_out = uInt(out.count)
+            var current = level
+            for (k, (range, pieceLevel)) in pieces.enumerated() {
+                if pieceLevel != current {
+                    // Ends the block so far at the old level; the next starts at this one.
+                    status = deflateParams(&stream, pieceLevel, Z_DEFAULT_STRATEGY)
+                    guard status == Z_OK else { return }
+                    current = pieceLevel
+                }
+                stream.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0 + range.lowerBound) }
+                stream.avail_in = uInt(range.count)
+                let end = k == pieces.count - 1
+                status = deflate(&stream, end ? (last ? Z_FINISH : Z_SYNC_FLUSH) : Z_NO_FLUSH)
+                guard end && last ? status == Z_STREAM_END : status == Z_OK && stream.avail_in == 0 else { return }
+            }
+        }
+        guard last ? status == Z_STREAM_END : status == Z_OK else {
+            throw ArchiveError(.io, "zlib could not compress the index (status \(status))")
+        }
         output.removeSubrange(Int(stream.total_out)...)
         return output
     }
