@@ -33,6 +33,18 @@ public enum IndexCodec {
         precondition((segment.number == 1) == (segment.previous == nil), "only the first segment has none before it")
         let p = segment.prior
         var w = ByteWriter()
+        // Room for every row at once: grown by doubling, the rows of a
+        // 100,000-file index (8 MB) held up to twice that at the build's peak.
+        let rows: [(count: Int, bytes: Int)] = [
+            (index.volumeSizes.count, 8), (index.frames.count - p.frames, 37), (index.chunks.count - p.chunks, 21),
+            (index.contents.count - p.contents, 20), (index.chunkRefs.count - p.chunkRefs, 4),
+            (index.inodes.count - p.inodes + segment.replacedInodes.count, 64), (index.entries.count - p.entries, 16),
+            (index.strings.count - p.strings, 1), (index.xattrSets.count - p.xattrSets, 12),
+            (index.xattrPairs.count - p.xattrPairs, 24), (index.sparse.count - p.sparse, 16),
+            (index.extents.count - p.extents, 16), (index.versions.count - p.versions, 48),
+            (segment.builderState.count, 1),
+        ]
+        w.bytes.reserveCapacity(rows.reduce(256) { $0 + $1.count * $1.bytes })
         w.u32(UInt32(index.volumeSizes.count))
         for v in index.volumeSizes { w.u64(v) }
         w.u32(UInt32(index.frames.count - p.frames))
@@ -104,7 +116,9 @@ public enum IndexCodec {
         // them again when all of them are lost); then reserved, zero.
         header.u32(version >= 4 ? UInt32(index.parityCount) : 0)
         header.raw([UInt8](repeating: 0, count: 12))
-        var all = header.bytes + body
+        var all = header.bytes
+        all.reserveCapacity(all.count + body.count)
+        all += body
         let checksum = all.withUnsafeBytes { XXHash64.hash($0) }
         withUnsafeBytes(of: checksum.littleEndian) { all.replaceSubrange(checksumOffset..<(checksumOffset + 8), with: $0) }
         return all

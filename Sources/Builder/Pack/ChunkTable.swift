@@ -32,7 +32,12 @@ final class ChunkTable {
     private let loadPrevious: (() -> [DigestPrefix: UInt32])?
     /// Digests of the chunks this build stores, from `first` on.
     private(set) var digests: [ChunkDigest] = []
-    private var firstIDOfDigest: [ChunkDigest: UInt32] = [:]
+    /// The first chunk stored under each digest, keyed by the digest's
+    /// first 64 bits: a quarter of the memory of whole-digest keys (those
+    /// took 95 bytes a chunk, 9.5 MB for a tree of 100,000 small files).
+    /// The whole digest is compared on lookup, so two digests that share
+    /// their first 64 bits only cost the later one its dedup.
+    private var firstIDOfPrefix: [UInt64: UInt32] = [:]
     private(set) var records: [ChunkRecord] = []
     private(set) var sources: [Source] = []
     private(set) var files: [SourceFile] = []
@@ -58,7 +63,10 @@ final class ChunkTable {
     var count: Int { first + digests.count }
 
     /// The first stored chunk with this digest (of this build).
-    func firstID(of digest: ChunkDigest) -> UInt32? { firstIDOfDigest[digest] }
+    func firstID(of digest: ChunkDigest) -> UInt32? {
+        guard let id = firstIDOfPrefix[digest.words.0], digests[Int(id) - first] == digest else { return nil }
+        return id
+    }
 
     /// The chunk of the archive appended to with this digest's first 16 bytes.
     func previousChunk(with digest: ChunkDigest) -> UInt32? {
@@ -77,7 +85,7 @@ final class ChunkTable {
         filedUnder.append(BuilderState.notFiled)
         kept.append(contentsOf: repeatElement(0, count: ChunkFeatures.count))
         versions.append(UInt32(currentVersion))
-        if firstIDOfDigest[digest] == nil { firstIDOfDigest[digest] = id }
+        if firstIDOfPrefix[digest.words.0] == nil { firstIDOfPrefix[digest.words.0] = id }
         return id
     }
 
