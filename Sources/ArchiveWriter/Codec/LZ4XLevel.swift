@@ -5,7 +5,7 @@ import Archive
 /// is LZ4's fast parse; the top level is the original top-K search, byte
 /// for byte (the pinned digests in the tests hold it to that), and the one
 /// the OpenCL kernels implement. The steps in between were picked by
-/// measurement (docs/SIMILARITY.md, "Levels").
+/// measurement (docs/BUILD.md, "Levels").
 public enum LZ4XLevel {
     public static let range = 1...9
     public static let top = 9
@@ -13,7 +13,7 @@ public enum LZ4XLevel {
     /// builds, deltas off, took no longer than `mksquashfs -comp lz4 -b 1M`
     /// on ten Django releases while the archive of a system tree stayed under
     /// 0.8x squashfs-lz4's (level 3: 0.78x but 10-20% slower; 2^16 entries:
-    /// 0.81x). Figures in docs/SIMILARITY.md, "Levels".
+    /// 0.81x). Figures in docs/BUILD.md, "Levels".
     public static let `default` = 2
 
     /// Names accepted for `--level` besides the numbers.
