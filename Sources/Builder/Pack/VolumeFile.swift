@@ -14,9 +14,9 @@ import Glibc
 /// volume); the staging copy costs a memcpy into memory that stays mapped.
 /// The end of the volume that does not fill a block is written without
 /// O_DIRECT when the volume is finished. A file system that refuses
-/// O_DIRECT, at open or at the first write, gets ordinary buffered writes
-/// with writeback started every few MiB, so that the closing fsync finds
-/// little left to do.
+/// O_DIRECT, when asked for it or at the first write, gets ordinary
+/// buffered writes with writeback started every few MiB, so that the
+/// closing fsync finds little left to do.
 final class VolumeFile {
     private var fd: Int32
     /// Bytes appended so far (the file's size once finished).
@@ -46,13 +46,13 @@ final class VolumeFile {
     /// Creates `name` in `directory` exclusively, never through a symlink.
     /// nil with errno set when it cannot be created.
     init?(directory: Int32, name: [UInt8], path: BytePath, staging: UnsafeMutableRawBufferPointer) {
-        let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
-        var fd = BytePath.withCString(name) { openat(directory, $0, flags | gpuarc_O_DIRECT, 0o644) }
-        direct = fd >= 0
-        if fd < 0 && errno == EINVAL {
-            fd = BytePath.withCString(name) { openat(directory, $0, flags, 0o644) }
-        }
+        let fd = BytePath.withCString(name) { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { return nil }
+        // O_DIRECT is asked for once the file is ours: a file system without
+        // it refuses an open that asks for it with EINVAL only after it has
+        // created the file, and O_EXCL would then refuse the open without it.
+        let flags = fcntl(fd, F_GETFL)
+        direct = flags >= 0 && fcntl(fd, F_SETFL, flags | gpuarc_O_DIRECT) == 0
         self.fd = fd
         self.staging = staging
         self.path = path
