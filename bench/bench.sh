@@ -5,8 +5,8 @@
 # default build (> 1: the other tool is larger, slower or bigger in memory).
 #   bash bench/bench.sh [DIR...]   one table per DIR; default: ten Django major
 #                                  releases and ten patch releases, each set in one
-#                                  parent directory, and a system tree
-#                                  (bench/corpus.sh major, patch, system)
+#                                  parent directory, a system tree and 100,000 small
+#                                  files (bench/corpus.sh major, patch, system, small)
 #   RUNS=N (default 3): every tool is run N times, round after round, so that the
 #   noise of a shared machine hits all of them alike; the table shows medians.
 # Each DIR is built as one SRC (what `gpuarc-build /backups out` sees) and, for
@@ -18,7 +18,7 @@ BIN=$(pwd)/.build/release
 RUNS=${RUNS:-3}
 if [ $# -eq 0 ]; then
   TREES=()
-  for set in major patch system; do
+  for set in major patch system small; do
     first=$(bash bench/corpus.sh $set | sed -n 1p) && [ -n "$first" ] && TREES+=("$(dirname "$first")")
   done
   [ ${#TREES[@]} -gt 0 ] || TREES=(/usr/share/doc)

@@ -3,13 +3,15 @@
 # set in a directory of its own so that it can be given as one SRC (the
 # snapshots-in-one-parent layout) or as its subdirectories (one SRC each).
 # Prints the set's subdirectories, one a line, in version order.
-#   bash bench/corpus.sh [patch|major|system]
+#   bash bench/corpus.sh [patch|major|system|small]
 #     patch (default): Django 4.2.1 ... 4.2.10 from PyPI, ten patch releases
 #                      (few files change, by a few lines: the backup of a quiet tree)
 #     major:           Django 2.2, 3.0, 3.1, 3.2, 4.0, 4.1, 4.2, 5.0, 5.1, 5.2
 #                      (thousands of files edited, moved and added per release)
 #     system:          copies of /usr/share/doc, /usr/lib/python3.11 and
 #                      /usr/share/locale (docs, a Python stdlib, translations)
+#     small:           100,000 generated text files of 200-600 bytes in 1,000
+#                      directories (a mail spool: bound by system calls per file)
 # A release unpacked by an earlier version of this script at
 # .bench-corpus/Django-X is hard-linked into its set instead of fetched again.
 set -euo pipefail
@@ -26,7 +28,27 @@ case "$SET" in
       echo "$(cd "$DEST/system/$(basename "$src")" && pwd -P)"
     done
     exit 0 ;;
-  *) echo "usage: bash bench/corpus.sh [patch|major|system]" >&2; exit 2 ;;
+  small)
+    if [ ! -f "$DEST/small/.complete" ]; then
+      rm -rf "$DEST/small" && mkdir -p "$DEST/small/tree"
+      python3 - "$DEST/small/tree" <<'PY'
+import os, random, sys
+root, rng = sys.argv[1], random.Random(14)
+words = ("the of and to in is was for on that with as by at from this be have not are "
+         "message reply meeting report draft budget schedule review attached please thanks "
+         "tomorrow project release version update regards team question answer").split()
+for d in range(1000):
+    os.mkdir(f"{root}/m{d:04d}")
+    for i in range(100):
+        text = " ".join(rng.choice(words) for _ in range(120))
+        with open(f"{root}/m{d:04d}/{d * 100 + i:06d}.eml", "w") as f:
+            f.write(text[:rng.randint(200, 600)] + "\n")
+PY
+      touch "$DEST/small/.complete"
+    fi
+    echo "$(cd "$DEST/small/tree" && pwd -P)"
+    exit 0 ;;
+  *) echo "usage: bash bench/corpus.sh [patch|major|system|small]" >&2; exit 2 ;;
 esac
 mkdir -p "$DEST/dl" "$DEST/$SET"
 for v in $VERSIONS; do

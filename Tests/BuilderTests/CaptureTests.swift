@@ -101,7 +101,7 @@ final class CaptureTests: ScratchTestCase {
     func testAFileEditedAfterDedupNeverLendsItsNewBytesToItsCopy() throws {
         for edited in ["a", "b"] {
             let src = temp("dedup")
-            let original = TreeFixture.text(20_000, seed: 1)
+            let original = TreeFixture.text(3000, seed: 1)
             write(src, Array("a".utf8), original)
             write(src, Array("b".utf8), original)
             var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 1), timespec(tv_sec: 1_500_000_000, tv_nsec: 1)]
@@ -115,6 +115,8 @@ final class CaptureTests: ScratchTestCase {
                 }
             }
             XCTAssertEqual(stats.warnings, [], edited)
+            // a's bytes, held from the probe, serve only while a is as scanned.
+            XCTAssertEqual(stats.filesHeld, edited == "a" ? 0 : 1, edited)
             let dest = try extract(out)
             var now = original
             now.replaceSubrange(100..<106, with: Array("EDITED".utf8))
@@ -147,10 +149,11 @@ final class CaptureTests: ScratchTestCase {
             nonisolated(unsafe) var onceEdits = 0
             let stats = try build(src, out) { options in
                 options.analyzeAhead = ahead
+                // "always" changes at every read, dedup's too: its probe is
+                // refused, so none of its bytes are held for storage.
                 options.afterSourceRead = { purpose, path in
-                    guard purpose == .store else { return }
                     counter.lock(); defer { counter.unlock() }
-                    if path == Array("once".utf8) && onceEdits == 0 {
+                    if purpose == .store && path == Array("once".utf8) && onceEdits == 0 {
                         onceEdits += 1
                         let fd = open(src + "/once", O_WRONLY | O_APPEND)
                         _ = Glibc.write(fd, "appended while read\n", 20)
@@ -293,6 +296,87 @@ final class CaptureTests: ScratchTestCase {
             XCTAssertNil(bytes.firstRange(of: secret.prefix(16)), "outside bytes in \(volume)")
         }
         XCTAssertEqual(ArchiveDamage.readAll(reader, source: src), [:])
+    }
+
+    // MARK: small files held from dedup
+
+    /// Small files of a size another file shares are read whole by dedup's
+    /// probe and stored from those bytes: each is read once, not twice.
+    /// Copies are references and are not held. With room for only some, or
+    /// for none, the rest are read again to be stored. Every way round, the
+    /// archive is the tree, names as bytes and attributes included. (Stored
+    /// on the packer's thread and by the chunk preparer.)
+    func testSmallFilesTheProbeReadWholeAreNotReadAgainToBeStored() throws {
+        for ahead in [false, true] {
+            for limit in [HeldContents.limit, 6000, 0] {
+                let src = temp("held")
+                mkdirBytes(src, Array("sub".utf8))
+                let distinct: [[UInt8]] = [Array("a".utf8), Array("b".utf8), Array("caf".utf8) + [0xE9], Array("sub/d".utf8)]
+                for (i, name) in distinct.enumerated() {
+                    write(src, name, TreeFixture.text(3000, seed: UInt64(10 + i)), mode: i == 1 ? 0o600 : 0o644)
+                }
+                write(src, Array("copy-of-a".utf8), TreeFixture.text(3000, seed: 10))
+                write(src, Array("sub/copy-of-d".utf8), TreeFixture.text(3000, seed: 13), mode: 0o640)
+                write(src, Array("lone".utf8), TreeFixture.text(5000, seed: 20))
+                let out = temp("out") + "/arc"
+                let lock = NSLock()
+                nonisolated(unsafe) var stored: [[UInt8]] = []
+                let stats = try build(src, out) { options in
+                    options.analyzeAhead = ahead
+                    options.heldBytes = limit
+                    options.afterSourceRead = { purpose, path in
+                        guard purpose == .store else { return }
+                        lock.lock(); stored.append(path); lock.unlock()
+                    }
+                }
+                let label = "ahead \(ahead), limit \(limit)"
+                XCTAssertEqual(stats.duplicateFiles, 2, label)
+                XCTAssertEqual(stats.warnings, [], label)
+                XCTAssertEqual(stored.count, Set(stored).count, "no file read twice to be stored, \(label)")
+                XCTAssertEqual(stored.count + stats.filesHeld, 5, "each distinct file either held or read: \(label)")
+                switch limit {
+                case HeldContents.limit:
+                    XCTAssertEqual(stored, [Array("lone".utf8)], "only the file with a size of its own is read again, \(label)")
+                case 0: XCTAssertEqual(stats.filesHeld, 0, label)
+                default: XCTAssertLessThanOrEqual(stats.filesHeld, 2, "two fit, \(label)")
+                }
+                assertSameTree(src, try extract(out))
+            }
+        }
+    }
+
+    /// A held file changed after dedup (its stat no longer the scan's) is
+    /// read again as it is then; one replaced by a symlink or removed is
+    /// not archived from what was held, but reported.
+    func testAHeldFileChangedSwappedOrGoneAfterDedupIsNotStoredFromWhatWasHeld() throws {
+        for ahead in [false, true] {
+            let src = temp("held-changed")
+            for (i, name) in ["edited", "swapped", "gone", "steady"].enumerated() {
+                write(src, Array(name.utf8), TreeFixture.text(4000, seed: UInt64(30 + i)))
+            }
+            let out = temp("out") + "/arc"
+            let stats = try build(src, out) { options in
+                options.analyzeAhead = ahead
+                options.beforePacking = {
+                    let fd = open(src + "/edited", O_WRONLY | O_APPEND)
+                    _ = Glibc.write(fd, "more", 4)
+                    close(fd)
+                    unlink(src + "/swapped")
+                    symlink("steady", src + "/swapped")
+                    unlink(src + "/gone")
+                }
+            }
+            XCTAssertEqual(stats.filesHeld, 1, "only steady, ahead \(ahead)")
+            XCTAssertEqual(stats.filesReadAgain, 1, "edited, ahead \(ahead)")
+            XCTAssertEqual(stats.warnings.count, 2, "\(stats.warnings)")
+            XCTAssertTrue(stats.warnings.contains { $0.contains("gone") && $0.contains("vanished") }, "\(stats.warnings)")
+            XCTAssertTrue(stats.warnings.contains { $0.contains("swapped") && $0.contains("symlink") }, "\(stats.warnings)")
+            let reader = try ArchiveReader(path: out + ".001")
+            XCTAssertNil(reader.index.resolve(path: "gone"))
+            XCTAssertNil(reader.index.resolve(path: "swapped"))
+            unlink(src + "/swapped")
+            assertSameTree(src, try extract(out), directoryTimes: false)
+        }
     }
 
     // MARK: output

@@ -117,11 +117,13 @@ public struct ArchiveBuilder {
         let files = SourceFiles(tree: tree, roots: roots, reading: toRead, afterRead: options.afterSourceRead)
 
         // Whole-file dedup: duplicate -> the file whose content it shares.
+        // The small files it reads whole are held for their storage.
         var duplicatesOf: [Int: [Int]] = [:]
+        let held = HeldContents(limit: options.heldBytes)
         if options.dedup && toRead.contains(where: { tree.nodes[$0].size > 0 }) {
             let hasher = options.hasher ?? CPUFileHasher(threads: options.threads)
             let result = FileDeduplicator(hasher: hasher, threads: options.threads)
-                .run(tree: tree, files: toRead, source: files)
+                .run(tree: tree, files: toRead, source: files, held: held)
             for (duplicate, canonical) in result.canonical { duplicatesOf[canonical, default: []].append(duplicate) }
             for key in duplicatesOf.keys { duplicatesOf[key]!.sort { (tree.nodes[$0].version, $0) < (tree.nodes[$1].version, $1) } }
             stats.hashCollisions = result.hashCollisions
@@ -167,7 +169,7 @@ public struct ArchiveBuilder {
             similarity.chunkDedupEnabled = false
             similarity.deltaEnabled = false
         }
-        let packer = ContentPacker(pipeline: pipeline, files: files, chunkSize: options.chunkSize, similarity: similarity,
+        let packer = ContentPacker(pipeline: pipeline, files: files, held: held, chunkSize: options.chunkSize, similarity: similarity,
                                    coder: LZ4XDeltaCoder(options: ContentPacker.deltaEncoder),
                                    sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder),
                                    readXattrs: options.xattrs,
@@ -184,7 +186,7 @@ public struct ArchiveBuilder {
         let analyzeAhead = (similarity.deltaEnabled || similarity.recordFeatures && similarity.chunkDedupEnabled)
             && (options.analyzeAhead ?? (ProcessInfo.processInfo.activeProcessorCount > 1))
         let preparer = analyzeAhead ? ChunkPreparer(
-            files: ordered, sources: files, identities: Dictionary(uniqueKeysWithValues: ordered.map { ($0, tree.nodes[$0].identity) }),
+            files: ordered, sources: files, held: held, identities: Dictionary(uniqueKeysWithValues: ordered.map { ($0, tree.nodes[$0].identity) }),
             chunker: packer.chunker,
             analyzer: ChunkAnalyzer(options: similarity, estimator: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))) : nil
         defer { preparer?.stop() }
@@ -206,6 +208,7 @@ public struct ArchiveBuilder {
             throw error
         }
         meter?.finish()
+        stats.filesHeld = packer.filesHeld + (preparer?.filesHeld ?? 0)
         endPhase("pack")
         // Everything is placed: the index is assembled while the workers
         // compress the last frames (two frames' work, 30-60 ms, that the

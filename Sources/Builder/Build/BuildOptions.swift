@@ -75,6 +75,10 @@ public struct BuildOptions: Sendable {
     /// the similarity decisions (`ChunkPreparer`); nil: with deltas on and
     /// more than one core. The archive is the same either way.
     public var analyzeAhead: Bool?
+    /// Bytes of small files dedup may hold for their storage
+    /// (`HeldContents`); 0 reads every file again to store it. The archive
+    /// is the same either way.
+    public var heldBytes = HeldContents.limit
     /// Full-file hasher for dedup survivors (CPU FNV-1a unless replaced).
     public var hasher: FileHashing?
     /// Frame compressor per worker (CPU LZ4X unless replaced).

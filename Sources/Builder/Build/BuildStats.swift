@@ -12,6 +12,8 @@ public struct BuildStats: Codable, Sendable {
     public var symlinks = 0
     public var specialFiles = 0
     public var hardLinks = 0
+    /// Small files stored from the bytes dedup read (`HeldContents`), not opened again.
+    public var filesHeld = 0
     /// Files that changed after the scan and were stored as they were when read.
     public var filesReadAgain = 0
     /// Appends: files the files cache found unchanged (not read), and their bytes.

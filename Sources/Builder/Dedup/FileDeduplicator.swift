@@ -14,6 +14,10 @@ import Glibc
 /// releases are 67,000 files of 6 KiB on average, and opening them was most
 /// of the dedup phase.
 ///
+/// With `held`, the bytes of files read whole for their probe are kept there
+/// for storage (as far as its limit allows), those of the files found to be
+/// copies dropped again.
+///
 /// Every read goes through `SourceReading`, which holds each file to the
 /// version the scan saw: a file that changed, or that could not be read,
 /// simply takes no part (it is stored on its own, and its storage then
@@ -42,7 +46,7 @@ struct FileDeduplicator {
 
     let threads: Int
 
-    func run(tree: ScannedTree, files: [Int], source: SourceReading) -> Result {
+    func run(tree: ScannedTree, files: [Int], source: SourceReading, held: HeldContents? = nil) -> Result {
         var result = Result()
         // Stage 1: size (empty files share the empty content without a lookup).
         // Sorted rather than hashed into groups: groups are runs of equal
@@ -59,8 +63,21 @@ struct FileDeduplicator {
         // all three probes are fetched with one open per file (in parallel);
         // the stages then narrow the groups one after the other: after stage
         // k, a file survives if another has its size and its first k probes.
-        let probed = parallelMap(candidates.count, threads: threads) { i in
-            source.read(candidates[i].id, purpose: .probe) { Self.probe($0, size: candidates[i].size) }
+        // (Smallest first, as sorted: what `held` keeps are the files where
+        // a second open would cost the most per byte.)
+        let probed = parallelMap(candidates.count, threads: threads) { i -> ProbeBytes? in
+            let (id, size) = candidates[i]
+            var claimed = false
+            let keep = held.map { held in { (digest: ChunkDigest) in claimed = held.claim(digest, size: Int(size)); return claimed } }
+            var probe = source.read(id, purpose: .probe) { Self.probe($0, size: size, keep: keep) }
+            // Held only once the read is known to be of the scanned version.
+            if let whole = probe?.whole {
+                held?.hold(id, whole)
+                probe?.whole = nil
+            } else if claimed {
+                held?.unclaim(size: Int(size))
+            }
+            return probe
         }
         struct Probed { let id: Int; let size: UInt64; let probe: ProbeBytes }
         let keyed = candidates.indices.compactMap { i in probed[i].map { Probed(id: candidates[i].id, size: candidates[i].size, probe: $0) } }
@@ -116,6 +133,7 @@ struct FileDeduplicator {
             for (id, rep) in group.duplicates { result.add(duplicate: id, of: rep, size: tree.nodes[id].size) }
             result.hashCollisions += group.collisions
         }
+        held?.drop { result.canonical[$0] != nil }
         return result
     }
 
@@ -176,8 +194,12 @@ struct FileDeduplicator {
     private struct DigestKey: Hashable { let size: UInt64; let digest: ChunkDigest }
 
     /// The probe bytes of one file: first 2, last 2, and 3 at the centre;
-    /// for a file read whole, its SHA-256 too.
-    struct ProbeBytes { var first: UInt32; var last: UInt32; var centre: UInt32; var digest: ChunkDigest? }
+    /// for a file read whole, its SHA-256 too, and its bytes when asked to keep them.
+    struct ProbeBytes {
+        var first: UInt32, last: UInt32, centre: UInt32
+        var digest: ChunkDigest?
+        var whole: [UInt8]? = nil
+    }
 
     /// Files up to this size are probed with one read of the whole file
     /// instead of three, and hashed (SHA-256) from it: most survivors of a
@@ -188,24 +210,17 @@ struct FileDeduplicator {
     /// in ten Django releases all but 60 of 67,000 files are this small.
     static let wholeProbeLimit: UInt64 = 256 << 10
 
-    /// The probe bytes of an open file of `size` bytes.
-    static func probe(_ fd: Int32, size: UInt64) -> ProbeBytes? {
+    /// The probe bytes of an open file of `size` bytes. A file read whole
+    /// comes with its bytes when `keep` says so, given its SHA-256.
+    static func probe(_ fd: Int32, size: UInt64, keep: ((ChunkDigest) -> Bool)? = nil) -> ProbeBytes? {
         if size <= wholeProbeLimit {
             return withUnsafeTemporaryAllocation(byteCount: Int(size), alignment: 16) { buffer in
                 let got = pread(fd, buffer.baseAddress!, Int(size), 0)
                 guard got >= 0 else { return nil }
-                // The same value a pread of `length` bytes at `offset` gives.
-                func bytes(at offset: UInt64, _ length: Int) -> UInt32 {
-                    let n = max(0, min(length, got - Int(offset)))
-                    var value: UInt32 = 0
-                    for k in 0..<n { value |= UInt32(buffer[Int(offset) + k]) << UInt32(8 * k) }
-                    return value | (UInt32(n) << 24)
-                }
-                // More or fewer bytes than the scan saw: it changed, and the
-                // source refuses the read; no digest of a partial file.
-                let digest = got == Int(size) ? ChunkDigest(of: UnsafeRawBufferPointer(rebasing: buffer[0..<got])) : nil
-                return ProbeBytes(first: bytes(at: 0, 2), last: bytes(at: size >= 2 ? size - 2 : 0, 2),
-                                  centre: bytes(at: size / 2 >= 1 ? size / 2 - 1 : 0, 3), digest: digest)
+                let read = UnsafeRawBufferPointer(rebasing: buffer[0..<got])
+                var probed = probe(read: read, size: size)
+                if let digest = probed.digest, let keep, keep(digest) { probed.whole = Array(read.assumingMemoryBound(to: UInt8.self)) }
+                return probed
             }
         }
         func bytes(at offset: UInt64, _ length: Int) -> UInt32? {
@@ -217,6 +232,23 @@ struct FileDeduplicator {
               let last = bytes(at: size >= 2 ? size - 2 : 0, 2),
               let centre = bytes(at: size / 2 >= 1 ? size / 2 - 1 : 0, 3) else { return nil }
         return ProbeBytes(first: first, last: last, centre: centre, digest: nil)
+    }
+
+    /// The probe bytes of a file of `size` bytes from what one read of it gave.
+    private static func probe(read buffer: UnsafeRawBufferPointer, size: UInt64) -> ProbeBytes {
+        let got = buffer.count
+        // The same value a pread of `length` bytes at `offset` gives.
+        func bytes(at offset: UInt64, _ length: Int) -> UInt32 {
+            let n = max(0, min(length, got - Int(offset)))
+            var value: UInt32 = 0
+            for k in 0..<n { value |= UInt32(buffer[Int(offset) + k]) << UInt32(8 * k) }
+            return value | (UInt32(n) << 24)
+        }
+        // More or fewer bytes than the scan saw: it changed, and the
+        // source refuses the read; no digest of a partial file.
+        let digest = got == Int(size) ? ChunkDigest(of: buffer) : nil
+        return ProbeBytes(first: bytes(at: 0, 2), last: bytes(at: size >= 2 ? size - 2 : 0, 2),
+                          centre: bytes(at: size / 2 >= 1 ? size / 2 - 1 : 0, 3), digest: digest)
     }
 
     enum Comparison { case same, different, unreadable }

@@ -59,9 +59,13 @@ final class ChunkPreparer: @unchecked Sendable {
     private var stopped = false
     private struct Stopped: Error {}
 
-    /// Reads `files` (node ids, each expected at its scanned identity) through `sources`.
-    init(files: [Int], sources: SourceFiles, identities: [Int: FileIdentity], chunker: ContentDefinedChunker,
-         analyzer: ChunkAnalyzer, pieceBytes: Int = 1 << 20, queuedBytes: Int = 16 << 20) {
+    /// Files taken from `held` rather than read (`HeldContents`).
+    private(set) var filesHeld = 0
+
+    /// Reads `files` (node ids, each expected at its scanned identity)
+    /// through `sources`, or takes those still as scanned from `held`.
+    init(files: [Int], sources: SourceFiles, held: HeldContents? = nil, identities: [Int: FileIdentity],
+         chunker: ContentDefinedChunker, analyzer: ChunkAnalyzer, pieceBytes: Int = 1 << 20, queuedBytes: Int = 16 << 20) {
         queue = BlockingQueue(limit: queuedBytes)
         done.enter()
         // The analyzer and chunker move to the thread and are used only there.
@@ -81,8 +85,30 @@ final class ChunkPreparer: @unchecked Sendable {
                 defer { pending = []; pendingBytes = 0 }
                 return pending.isEmpty || queue.put(pending, cost: pendingBytes)
             }
+            var refused = false
+            var piece = Piece(node: 0)
+            // Adds a chunk to the file's piece, sending pieces as they fill.
+            func emit(_ chunk: UnsafeRawBufferPointer, _ offset: UInt64) {
+                piece.chunks.append(Chunk(offset: offset, length: chunk.count, analysis: analyzer.analyzeAhead(chunk)))
+                piece.bytes.append(contentsOf: chunk.assumingMemoryBound(to: UInt8.self))
+                if piece.bytes.count >= pieceBytes && !refused {
+                    refused = !send(piece)
+                    piece = Piece(node: piece.node)
+                }
+            }
             for node in files {
-                var piece = Piece(node: node)
+                piece = Piece(node: node)
+                if let identity = identities[node], let bytes = held?.take(node, ifStill: sources.isAsScanned) {
+                    guard !isStopped else { return }
+                    piece.source = ChunkTable.SourceFile(node: node, identity: identity, extents: nil)
+                    source.cut(bytes: bytes, emit: emit)
+                    guard !refused else { return }
+                    piece.bytesRead = bytes.count
+                    piece.outcome = .consistent
+                    filesHeld += 1
+                    guard send(piece) else { return }
+                    continue
+                }
                 let opened: OpenSource
                 do {
                     opened = try sources.open(node, expecting: identities[node])
@@ -95,21 +121,13 @@ final class ChunkPreparer: @unchecked Sendable {
                 }
                 let extents = opened.dataExtents()
                 piece.source = ChunkTable.SourceFile(node: node, identity: opened.identity, extents: extents)
-                var refused = false
                 let failure: String?
                 do {
                     failure = try source.cut(
                         opened, extents: extents,
                         checkStop: { if refused || isStopped { throw Stopped() } },
                         progress: { piece.bytesRead += $0 },
-                        emit: { chunk, offset in
-                            piece.chunks.append(Chunk(offset: offset, length: chunk.count, analysis: analyzer.analyzeAhead(chunk)))
-                            piece.bytes.append(contentsOf: chunk.assumingMemoryBound(to: UInt8.self))
-                            if piece.bytes.count >= pieceBytes && !refused {
-                                refused = !send(piece)
-                                piece = Piece(node: node)
-                            }
-                        })
+                        emit: emit)
                 } catch {
                     return
                 }

@@ -67,6 +67,8 @@ final class ContentPacker {
     private var slot: FramePipeline.Slot?
     /// Every stored chunk: digest, source, placement.
     let table: ChunkTable
+    /// Files stored from the bytes dedup held (`HeldContents`), not read again.
+    private(set) var filesHeld = 0
     private(set) var bytesRead: UInt64 = 0 { didSet { readBudget.sourceBytes = Int(clamping: bytesRead) } }
     /// Limits what an append decodes of its archive for delta bases.
     private let readBudget: ArchiveReadBudget
@@ -75,6 +77,8 @@ final class ContentPacker {
     /// How files are cut into chunks (a `ChunkPreparer` must cut the same way).
     let chunker: ContentDefinedChunker
     private let files: SourceFiles
+    /// Small files dedup read whole, stored from there while still as scanned.
+    private let held: HeldContents?
     private var source: SourceChunks
     /// Read the attributes of a file stored afresh (`--no-xattrs`: false).
     private let readXattrs: Bool
@@ -87,11 +91,13 @@ final class ContentPacker {
     /// filter's lossless reference.
     /// An append passes the chunk table that continues the archive's and
     /// the archive, whose chunks are read back from it.
-    init(pipeline: FramePipeline, files: SourceFiles, chunkSize: Int, similarity: SimilarityStageOptions, coder: DeltaCoder,
-         sampleCoder: DeltaCoder, readXattrs: Bool = true, table: ChunkTable = ChunkTable(), archive: ArchiveReader? = nil) {
+    init(pipeline: FramePipeline, files: SourceFiles, held: HeldContents? = nil, chunkSize: Int, similarity: SimilarityStageOptions,
+         coder: DeltaCoder, sampleCoder: DeltaCoder, readXattrs: Bool = true, table: ChunkTable = ChunkTable(),
+         archive: ArchiveReader? = nil) {
         self.pipeline = pipeline
         self.table = table
         self.files = files
+        self.held = held
         self.readXattrs = readXattrs
         let average = min(chunkSize, pipeline.frameSize)
         chunker = ContentDefinedChunker(averageSize: average, maximumSize: min(average * Self.maximumChunkFactor, pipeline.frameSize))
@@ -110,6 +116,19 @@ final class ContentPacker {
     /// read whole from one version of the file, or why there is none.
     func capture(_ node: Int, expecting: FileIdentity?, version: Int) throws -> Result<Captured, CaptureProblem> {
         stage.beginVersion(version)
+        if let expecting, let bytes = held?.take(node, ifStill: files.isAsScanned) {
+            if let error = pipeline.error { throw error }
+            table.beginFile(ChunkTable.SourceFile(node: node, identity: expecting, extents: nil))
+            var captured = Captured(identity: expecting)
+            source.cut(bytes: bytes) { chunk, offset in
+                captured.refs.append(store(chunk, at: offset, analysis: nil))
+            }
+            captured.size = UInt64(bytes.count)
+            bytesRead += UInt64(bytes.count)
+            onProgress?(bytesRead)
+            filesHeld += 1
+            return .success(captured)
+        }
         var expected = expecting
         for attempt in 1...2 {
             let opened: OpenSource

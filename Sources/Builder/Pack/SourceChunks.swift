@@ -39,6 +39,17 @@ struct SourceChunks {
         }
     }
 
+    /// Emits the chunks of a file's bytes, all in hand (`HeldContents`), with their offsets.
+    mutating func cut(bytes: [UInt8], emit: (UnsafeRawBufferPointer, UInt64) -> Void) {
+        var offset: UInt64 = 0
+        let emitAt = { (chunk: UnsafeRawBufferPointer) in
+            emit(chunk, offset)
+            offset += UInt64(chunk.count)
+        }
+        chunker.append(bytes, emit: emitAt)
+        chunker.finish(emit: emitAt)
+    }
+
     private mutating func cut(_ file: OpenSource, extents: [DataExtent]?, checkStop: () throws -> Void,
                               progress: (Int) -> Void, emitAt: @escaping (UnsafeRawBufferPointer) -> Void) throws -> String? {
         let ranges = extents ?? [DataExtent(offset: 0, length: UInt64(file.st.st_size))]

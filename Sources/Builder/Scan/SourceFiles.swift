@@ -235,6 +235,20 @@ final class SourceFiles: SourceReading, @unchecked Sendable {
         return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG && FileIdentity(st) == tree.nodes[file].identity
     }
 
+    /// True when file `node` is still, at its path, the regular file the
+    /// scan saw: the check that lets storage take bytes read earlier
+    /// (`HeldContents`) without opening the file again. A stat that follows
+    /// a directory swapped for a symlink reaches another inode, so it says
+    /// false and the file is opened as usual, below its SRC.
+    func isAsScanned(_ node: Int) -> Bool {
+        var st = stat()
+        var found = false
+        guard paths.withPath(of: node, { found = fstatat(roots[tree.nodes[node].source], $0, &st, AT_SYMLINK_NOFOLLOW) == 0 }) else {
+            return false
+        }
+        return found && st.st_mode & S_IFMT == S_IFREG && FileIdentity(st) == tree.nodes[node].identity
+    }
+
     func displayPath(_ node: Int) -> String { tree.displayPath(node) }
 }
 
