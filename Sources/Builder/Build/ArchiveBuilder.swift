@@ -208,7 +208,7 @@ public struct ArchiveBuilder {
             throw error
         }
         meter?.finish()
-        stats.filesHeld = packer.filesHeld + (preparer?.filesHeld ?? 0)
+        stats.filesHeld = held.filesTaken
         endPhase("pack")
         // Everything is placed: the index is assembled while the workers
         // compress the last frames (two frames' work, 30-60 ms, that the

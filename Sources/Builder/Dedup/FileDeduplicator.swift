@@ -67,15 +67,11 @@ struct FileDeduplicator {
         // a second open would cost the most per byte.)
         let probed = parallelMap(candidates.count, threads: threads) { i -> ProbeBytes? in
             let (id, size) = candidates[i]
-            var claimed = false
-            let keep = held.map { held in { (digest: ChunkDigest) in claimed = held.claim(digest, size: Int(size)); return claimed } }
-            var probe = source.read(id, purpose: .probe) { Self.probe($0, size: size, keep: keep) }
+            var probe = source.read(id, purpose: .probe) { Self.probe($0, size: size, holding: held) }
             // Held only once the read is known to be of the scanned version.
             if let whole = probe?.whole {
                 held?.hold(id, whole)
                 probe?.whole = nil
-            } else if claimed {
-                held?.unclaim(size: Int(size))
             }
             return probe
         }
@@ -211,16 +207,29 @@ struct FileDeduplicator {
     static let wholeProbeLimit: UInt64 = 256 << 10
 
     /// The probe bytes of an open file of `size` bytes. A file read whole
-    /// comes with its bytes when `keep` says so, given its SHA-256.
-    static func probe(_ fd: Int32, size: UInt64, keep: ((ChunkDigest) -> Bool)? = nil) -> ProbeBytes? {
+    /// comes with its bytes when `holding` claims them (`HeldContents.claim`).
+    static func probe(_ fd: Int32, size: UInt64, holding: HeldContents? = nil) -> ProbeBytes? {
         if size <= wholeProbeLimit {
             return withUnsafeTemporaryAllocation(byteCount: Int(size), alignment: 16) { buffer in
                 let got = pread(fd, buffer.baseAddress!, Int(size), 0)
                 guard got >= 0 else { return nil }
+                // The same value a pread of `length` bytes at `offset` gives.
+                func bytes(at offset: UInt64, _ length: Int) -> UInt32 {
+                    let n = max(0, min(length, got - Int(offset)))
+                    var value: UInt32 = 0
+                    for k in 0..<n { value |= UInt32(buffer[Int(offset) + k]) << UInt32(8 * k) }
+                    return value | (UInt32(n) << 24)
+                }
+                // More or fewer bytes than the scan saw: it changed, and the
+                // source refuses the read; no digest of a partial file.
                 let read = UnsafeRawBufferPointer(rebasing: buffer[0..<got])
-                var probed = probe(read: read, size: size)
-                if let digest = probed.digest, let keep, keep(digest) { probed.whole = Array(read.assumingMemoryBound(to: UInt8.self)) }
-                return probed
+                let digest = got == Int(size) ? ChunkDigest(of: read) : nil
+                var probe = ProbeBytes(first: bytes(at: 0, 2), last: bytes(at: size >= 2 ? size - 2 : 0, 2),
+                                       centre: bytes(at: size / 2 >= 1 ? size / 2 - 1 : 0, 3), digest: digest)
+                if let digest, let holding, holding.claim(digest, size: got) {
+                    probe.whole = Array(read.assumingMemoryBound(to: UInt8.self))
+                }
+                return probe
             }
         }
         func bytes(at offset: UInt64, _ length: Int) -> UInt32? {
@@ -232,23 +241,6 @@ struct FileDeduplicator {
               let last = bytes(at: size >= 2 ? size - 2 : 0, 2),
               let centre = bytes(at: size / 2 >= 1 ? size / 2 - 1 : 0, 3) else { return nil }
         return ProbeBytes(first: first, last: last, centre: centre, digest: nil)
-    }
-
-    /// The probe bytes of a file of `size` bytes from what one read of it gave.
-    private static func probe(read buffer: UnsafeRawBufferPointer, size: UInt64) -> ProbeBytes {
-        let got = buffer.count
-        // The same value a pread of `length` bytes at `offset` gives.
-        func bytes(at offset: UInt64, _ length: Int) -> UInt32 {
-            let n = max(0, min(length, got - Int(offset)))
-            var value: UInt32 = 0
-            for k in 0..<n { value |= UInt32(buffer[Int(offset) + k]) << UInt32(8 * k) }
-            return value | (UInt32(n) << 24)
-        }
-        // More or fewer bytes than the scan saw: it changed, and the
-        // source refuses the read; no digest of a partial file.
-        let digest = got == Int(size) ? ChunkDigest(of: buffer) : nil
-        return ProbeBytes(first: bytes(at: 0, 2), last: bytes(at: size >= 2 ? size - 2 : 0, 2),
-                          centre: bytes(at: size / 2 >= 1 ? size / 2 - 1 : 0, 3), digest: digest)
     }
 
     enum Comparison { case same, different, unreadable }

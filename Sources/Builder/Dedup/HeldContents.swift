@@ -27,11 +27,11 @@ import Foundation
 /// Copies found by dedup are dropped when it is done, and storage takes each
 /// file's bytes out, so what is held only shrinks once packing starts.
 final class HeldContents: @unchecked Sendable {
-    /// 32 MiB of files up to 4 KiB, chosen by measurement (docs/BUILD.md):
-    /// trees of 100,000 small files built 13% faster (all or 84,000 of them
-    /// held; peak RSS +47 and +9 MB), the Django releases and the system
-    /// tree as fast as without (peak RSS within 7 MB). Holding files up to
-    /// 16 KiB in 48 MiB was no faster and took up to 45 MB more.
+    /// 32 MiB of files up to 4 KiB, chosen by measurement (docs/BUILD.md,
+    /// `bench/compare.sh`): 100,000 small files built 15% faster (peak RSS
+    /// +37 MB), the Django releases and the system tree as fast as without
+    /// (peak RSS within 10 MB). Holding files up to 16 KiB in 48 MiB was no
+    /// faster and took up to 45 MB more.
     static let limit = 32 << 20
     /// Files larger than this are read again to be stored: their bytes,
     /// not the system calls, are what their storage costs.
@@ -42,13 +42,23 @@ final class HeldContents: @unchecked Sendable {
     /// The first 64 bits of the SHA-256 of each content claimed (a
     /// collision only means a file is not held).
     private var claimed: Set<UInt64> = []
+    /// Bytes claimed while dedup probes; what is dropped or taken later is
+    /// not given back, as nothing is claimed after dedup. (A claim whose
+    /// read then proves to be of a changed file stays counted: rare, and
+    /// it only leaves less room.)
     private var claimedBytes = 0
     private let limit: Int
+    private var taken = 0
+    /// Files handed out for storage (`BuildStats.filesHeld`).
+    var filesTaken: Int {
+        lock.lock(); defer { lock.unlock() }
+        return taken
+    }
 
     init(limit: Int = HeldContents.limit) { self.limit = limit }
 
     /// Claims room for a file of `size` bytes with SHA-256 `digest`: true
-    /// when its bytes are to be held (then `hold` or `unclaim` follows).
+    /// when its bytes are to be held (`hold` follows once the read is checked).
     func claim(_ digest: ChunkDigest, size: Int) -> Bool {
         guard size <= Self.largestFile else { return false }
         lock.lock(); defer { lock.unlock() }
@@ -63,18 +73,10 @@ final class HeldContents: @unchecked Sendable {
         contents[node] = bytes
     }
 
-    /// Gives back a claim whose read turned out not to be of the scanned version.
-    func unclaim(size: Int) {
-        lock.lock(); defer { lock.unlock() }
-        claimedBytes -= size
-    }
-
     /// Drops what is held of the files `drop` says are not stored.
     func drop(where drop: (Int) -> Bool) {
         lock.lock(); defer { lock.unlock() }
-        for node in contents.keys.filter(drop) {
-            claimedBytes -= contents.removeValue(forKey: node)!.count
-        }
+        for node in contents.keys.filter(drop) { contents[node] = nil }
     }
 
     /// Takes file `node`'s bytes out, if held; they are handed out only
@@ -83,9 +85,10 @@ final class HeldContents: @unchecked Sendable {
     func take(_ node: Int, ifStill asScanned: (Int) -> Bool) -> [UInt8]? {
         lock.lock()
         let bytes = contents.removeValue(forKey: node)
-        claimedBytes -= bytes?.count ?? 0
         lock.unlock()
         guard let bytes, asScanned(node) else { return nil }
+        lock.lock(); defer { lock.unlock() }
+        taken += 1
         return bytes
     }
 }

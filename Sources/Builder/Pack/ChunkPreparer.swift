@@ -59,9 +59,6 @@ final class ChunkPreparer: @unchecked Sendable {
     private var stopped = false
     private struct Stopped: Error {}
 
-    /// Files taken from `held` rather than read (`HeldContents`).
-    private(set) var filesHeld = 0
-
     /// Reads `files` (node ids, each expected at its scanned identity)
     /// through `sources`, or takes those still as scanned from `held`.
     init(files: [Int], sources: SourceFiles, held: HeldContents? = nil, identities: [Int: FileIdentity],
@@ -105,7 +102,6 @@ final class ChunkPreparer: @unchecked Sendable {
                     guard !refused else { return }
                     piece.bytesRead = bytes.count
                     piece.outcome = .consistent
-                    filesHeld += 1
                     guard send(piece) else { return }
                     continue
                 }

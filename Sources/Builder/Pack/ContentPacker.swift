@@ -67,8 +67,6 @@ final class ContentPacker {
     private var slot: FramePipeline.Slot?
     /// Every stored chunk: digest, source, placement.
     let table: ChunkTable
-    /// Files stored from the bytes dedup held (`HeldContents`), not read again.
-    private(set) var filesHeld = 0
     private(set) var bytesRead: UInt64 = 0 { didSet { readBudget.sourceBytes = Int(clamping: bytesRead) } }
     /// Limits what an append decodes of its archive for delta bases.
     private let readBudget: ArchiveReadBudget
@@ -126,7 +124,6 @@ final class ContentPacker {
             captured.size = UInt64(bytes.count)
             bytesRead += UInt64(bytes.count)
             onProgress?(bytesRead)
-            filesHeld += 1
             return .success(captured)
         }
         var expected = expecting
