@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Before/after benchmark (not a test): gpuarc-build at git revision REV against
-# the working tree's release build, alternating round after round on the same
-# trees, so that the noise of a shared machine hits both alike. Prints, per tree
-# and binary, the median build time and peak RSS, the archive bytes and
-# `filesHeld` of the last run. Default level, one SRC per tree.
+# the working tree's release build on the same trees, alternating round after
+# round (and which goes first), so that the noise of a shared machine hits both
+# alike. Prints, per tree and binary, the median build time and peak RSS, the
+# archive bytes and `filesHeld` of the last run. Default level, one SRC per tree.
 #   bash bench/compare.sh REV [TREE...]   TREE: a directory, or a set of
 #                                         bench/corpus.sh (major, patch, system,
 #                                         small); default: all four sets
@@ -33,11 +33,16 @@ median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 printf "%-28s %-10s %9s %8s %12s %10s\n" tree binary build_s rss_MB bytes filesHeld
 for tree in "${TREES[@]}"; do
   for r in $(seq "$RUNS"); do
-    for which in old new; do
+    # Which binary goes first alternates too: a run can leave the next one a
+    # cost (page cache, allocator, CPU frequency) that should not fall on one side.
+    order="old new"; [ $((r % 2)) -eq 0 ] && order="new old"
+    for which in $order; do
       [ $which = old ] && bin=$OLD || bin=$NEW
       rm -rf "$WORK/out" && mkdir "$WORK/out"
-      # The tree in the page cache, as the scan of a warm tree finds it.
+      # The tree in the page cache, as the scan of a warm tree finds it, and
+      # no writeback of the run before left to slow this one.
       find "$tree" -type f -print0 | xargs -0 cat >/dev/null
+      sync
       /usr/bin/time -f "%e %M" -o "$WORK/time" "$bin" -q --no-progress --json "$WORK/stats.json" "$tree" "$WORK/out/arc" >/dev/null
       read -r seconds rss < "$WORK/time"
       echo "$seconds" >> "$WORK/$which.s"

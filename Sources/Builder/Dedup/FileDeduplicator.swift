@@ -15,8 +15,8 @@ import Glibc
 /// of the dedup phase.
 ///
 /// With `held`, the bytes of files read whole for their probe are kept there
-/// for storage (as far as its limit allows), those of the files found to be
-/// copies dropped again.
+/// for storage (as far as its limit allows), and those held for a copy pass
+/// to the file stored in its place.
 ///
 /// Every read goes through `SourceReading`, which holds each file to the
 /// version the scan saw: a file that changed, or that could not be read,
@@ -129,7 +129,7 @@ struct FileDeduplicator {
             for (id, rep) in group.duplicates { result.add(duplicate: id, of: rep, size: tree.nodes[id].size) }
             result.hashCollisions += group.collisions
         }
-        held?.drop { result.canonical[$0] != nil }
+        held?.settle(copies: result.canonical)
         return result
     }
 

@@ -24,14 +24,15 @@ import Foundation
 /// - at most `limit` bytes. The probe goes through the candidates smallest
 ///   first, so the limit keeps the files where a saved system call is worth
 ///   the most per byte held.
-/// Copies found by dedup are dropped when it is done, and storage takes each
-/// file's bytes out, so what is held only shrinks once packing starts.
+/// Once dedup is done, the bytes held for a copy pass to the file stored in
+/// its place (`settle`), and storage takes each file's bytes out, so what is
+/// held only shrinks once packing starts.
 final class HeldContents: @unchecked Sendable {
     /// 32 MiB of files up to 4 KiB, chosen by measurement (docs/BUILD.md,
-    /// `bench/compare.sh`): 100,000 small files built 15% faster (peak RSS
-    /// +37 MB), the Django releases and the system tree as fast as without
-    /// (peak RSS within 10 MB). Holding files up to 16 KiB in 48 MiB was no
-    /// faster and took up to 45 MB more.
+    /// `bench/compare.sh`): 100,000 small files built 10% faster (peak RSS
+    /// +35 MB), the Django releases and the system tree as fast as without
+    /// (peak RSS up to 16 MB more). Holding files up to 16 KiB in 48 MiB was
+    /// no faster and took up to 45 MB more.
     static let limit = 32 << 20
     /// Files larger than this are read again to be stored: their bytes,
     /// not the system calls, are what their storage costs.
@@ -73,10 +74,18 @@ final class HeldContents: @unchecked Sendable {
         contents[node] = bytes
     }
 
-    /// Drops what is held of the files `drop` says are not stored.
-    func drop(where drop: (Int) -> Bool) {
+    /// Once dedup is done (`canonical`: copy -> the file stored for it):
+    /// bytes held for a copy serve the file stored in its place, unless that
+    /// file's own are held. Which of two copies claims first is a race
+    /// between the probe threads; dedup proved their bytes equal, and
+    /// storage still checks that file against its own scanned identity.
+    func settle(copies canonical: [Int: Int]) {
         lock.lock(); defer { lock.unlock() }
-        for node in contents.keys.filter(drop) { contents[node] = nil }
+        for node in contents.keys.filter({ canonical[$0] != nil }) {
+            let bytes = contents.removeValue(forKey: node)
+            let stored = canonical[node]!
+            if contents[stored] == nil { contents[stored] = bytes }
+        }
     }
 
     /// Takes file `node`'s bytes out, if held; they are handed out only
