@@ -8,6 +8,9 @@
 #                                         bench/corpus.sh (major, patch, system,
 #                                         small); default: all four sets
 #   RUNS=N (default 7): rounds.
+#   APPEND=1: times an append of the tree, unchanged, to an archive of it
+#             (each binary's own, built once with --name v0) instead of a build:
+#             what a nightly backup of a quiet tree costs.
 # REV is built once into /tmp/gpuarc-compare-REV (a git worktree), kept for reuse.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,11 +42,18 @@ for tree in "${TREES[@]}"; do
     for which in $order; do
       [ $which = old ] && bin=$OLD || bin=$NEW
       rm -rf "$WORK/out" && mkdir "$WORK/out"
+      if [ "${APPEND:-0}" = 1 ]; then
+        [ -d "$WORK/base-$which" ] || { mkdir "$WORK/base-$which"; "$bin" -q --no-progress --name v0 "$tree" "$WORK/base-$which/arc" >/dev/null; }
+        cp -a "$WORK/base-$which"/. "$WORK/out/"
+        run=(--append "$WORK/out/arc.001" --name v1 "$tree")
+      else
+        run=("$tree" "$WORK/out/arc")
+      fi
       # The tree in the page cache, as the scan of a warm tree finds it, and
       # no writeback of the run before left to slow this one.
       find "$tree" -type f -print0 | xargs -0 cat >/dev/null
       sync
-      /usr/bin/time -f "%e %M" -o "$WORK/time" "$bin" -q --no-progress --json "$WORK/stats.json" "$tree" "$WORK/out/arc" >/dev/null
+      /usr/bin/time -f "%e %M" -o "$WORK/time" "$bin" -q --no-progress --json "$WORK/stats.json" "${run[@]}" >/dev/null
       read -r seconds rss < "$WORK/time"
       echo "$seconds" >> "$WORK/$which.s"
       echo "$rss" >> "$WORK/$which.rss"
@@ -56,4 +66,5 @@ for tree in "${TREES[@]}"; do
       "$(($(median < "$WORK/$which.rss" | cut -d. -f1) / 1024))" "$(cat "$WORK/$which.bytes")" "$(cat "$WORK/$which.held")"
     rm -f "$WORK/$which".*
   done
+  rm -rf "$WORK"/base-*
 done

@@ -21,6 +21,11 @@ public struct MountOptions: Sendable, Equatable {
     public var devices: String?
     /// `-o` options handed to libfuse unchanged (allow_other, auto_unmount, ...).
     public var fuseOptions: [String] = []
+    /// Let archived setuid/setgid bits take effect (`-o allow_suid`); off:
+    /// the mount is always nosuid.
+    public var allowSuid = false
+    /// Let archived device nodes be opened (`-o allow_dev`); off: always nodev.
+    public var allowDevices = false
     public var showHelp = false
     public var showVersion = false
 
@@ -49,7 +54,13 @@ public let usage = """
       --degraded           serve an archive with missing or damaged volumes (their
                            files give EIO) instead of refusing it
       -o OPT[,OPT...]      mount options: cache_size=SIZE, decoder=MODE, device=LIST, degraded,
-                           libfuse's own (allow_other, auto_unmount, ...)
+                           allow_suid, allow_dev, libfuse's own (allow_other, auto_unmount, ...)
+
+    The mount is always read-only, nosuid and nodev: an archived setuid binary
+    or device node does not work through it. -o allow_suid and -o allow_dev lift
+    that (as root, and not with auto_unmount, which mounts through fusermount3);
+    suid and dev alone are ignored, because mount.fuse3 adds them to every
+    mount from /etc/fstab or mount(8).
       -h, --help           this text
       -V, --version        the version
     """
@@ -116,6 +127,12 @@ extension MountOptions {
             // `defaults` carries nothing for a FUSE mount.
             case "degraded": degraded = true
             case "ro", "rw", "defaults": continue
+            // Always nosuid,nodev unless lifted by our own names: mount.fuse3
+            // appends "dev,suid" to every mount(8) or fstab mount it runs (as
+            // root), so those words say nothing about what the user wants.
+            case "suid", "dev", "nosuid", "nodev": continue
+            case "allow_suid": allowSuid = true
+            case "allow_dev": allowDevices = true
             case "debug": debug = true; foreground = true
             default: fuseOptions.append(option)
             }

@@ -25,6 +25,13 @@ public enum MountCommand {
         // Absolute, so that unmounting still finds it after the daemon's chdir("/").
         let mountpoint = BytePath(cString: resolved)
         free(resolved)
+        // Checked here, before detaching: the kernel mounts a filesystem whose
+        // root is a directory over a regular file without complaint.
+        var st = stat()
+        guard mountpoint.withCString({ stat($0, &st) }) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+            fputs("gpuarc-mount: mountpoint \(given) is not a directory: give an empty directory to mount on\n", stderr)
+            return 1
+        }
         let detach = options.foreground ? nil : Detach.begin()
         let status = serve(options, mountpoint: mountpoint, detach: detach)
         detach?.fail(UInt8(status))
@@ -51,7 +58,14 @@ public enum MountCommand {
         // a mount refuses them unless asked, so a half-present archive is never
         // mounted by accident.
         for notice in reader.notices { fputs("gpuarc-mount: warning: \(notice)\n", stderr) }
-        if let leftovers = reader.leftoverWarning { fputs("gpuarc-mount: warning: \(leftovers)\n", stderr) }
+        if let problem = reader.indexCopyProblem { fputs("gpuarc-mount: warning: \(problem)\n", stderr) }
+        if let lost = reader.lost {
+            guard options.degraded else {
+                fputs("gpuarc-mount: \(lost)\ngpuarc-mount: refusing to mount; mount with -o degraded to serve the versions that can be read\n", stderr)
+                return 1
+            }
+            fputs("gpuarc-mount: warning: \(lost)\n", stderr)
+        }
         if !reader.volumes.problems.isEmpty && reader.volumes.problemsCoveredByParity {
             // Served whole: every frame of those volumes is rebuilt from parity as it is read.
             for volume in reader.volumes.problems.keys.sorted() {
@@ -98,7 +112,8 @@ public enum MountCommand {
         // The source column of /proc/mounts: the archive as given, escaped only if it is not text.
         let archive = RawArguments.path(options.archive)
         let source = String(validating: archive.bytes, as: UTF8.self) ?? archive.description
-        var mountOptions = ["ro", "fsname=" + escapeOption(source), "subtype=gpuarc"]
+        var mountOptions = ["ro", "fsname=" + escapeOption(source), "subtype=gpuarc",
+                            options.allowSuid ? "suid" : "nosuid", options.allowDevices ? "dev" : "nodev"]
         // With other users let in, the kernel enforces the archived modes.
         // Without, only the owner of the mount sees it, and they can read the
         // whole archive file anyway.

@@ -1,7 +1,8 @@
-// getxattr and listxattr, answered from the index. An archive without any
-// extended attributes answers ENOSYS instead: the kernel then stops asking
-// for the rest of the mount, so ls -l pays no round trip per file for an
-// attribute that is not there.
+// getxattr and listxattr, answered from the index, as ext4 answers them: an
+// entry without extended attributes has an empty list and ENODATA for any
+// name. (ENOSYS would spare ls -l a round trip per file, but the kernel then
+// answers ENOTSUP for the whole mount, and tar --xattrs and cp -a warn about
+// every file.)
 import Archive
 import CFuse3
 #if canImport(Glibc)
@@ -10,8 +11,8 @@ import Glibc
 
 extension Filesystem {
     func getxattr(_ req: fuse_req_t?, _ ino: fuse_ino_t, name: UnsafePointer<CChar>, size: Int) {
-        guard hasXattrs else { fuse_reply_err(req, ENOSYS); return }
         guard let inode = inode(ino) else { fuse_reply_err(req, ENOENT); return }
+        guard hasXattrs else { fuse_reply_err(req, ENODATA); return }
         index.withXattr(of: inode, name: UnsafeRawBufferPointer(start: name, count: strlen(name))) { value in
             guard let value else { fuse_reply_err(req, ENODATA); return }
             reply(req, value, size: size)
@@ -19,8 +20,8 @@ extension Filesystem {
     }
 
     func listxattr(_ req: fuse_req_t?, _ ino: fuse_ino_t, size: Int) {
-        guard hasXattrs else { fuse_reply_err(req, ENOSYS); return }
         guard let inode = inode(ino) else { fuse_reply_err(req, ENOENT); return }
+        guard hasXattrs else { reply(req, UnsafeRawBufferPointer(start: nil, count: 0), size: size); return }
         // Names, each followed by a NUL, as listxattr(2) returns them.
         var list: [UInt8] = []
         for (name, _) in index.xattrs(of: inode) { list += name + [0] }

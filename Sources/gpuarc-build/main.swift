@@ -8,7 +8,11 @@ import Glibc
 @main
 struct BuildCommand: ParsableCommand {
     /// Arguments reach the parser with non-UTF-8 bytes kept (`RawArguments`).
-    static func main() { main(RawArguments.forParser()) }
+    /// SIGINT, SIGTERM and SIGHUP remove what the build wrote and its lock (`Interruption`).
+    static func main() {
+        Interruption.install(program: "gpuarc-build")
+        main(RawArguments.forParser())
+    }
 
     static let configuration = CommandConfiguration(
         commandName: "gpuarc-build",

@@ -103,7 +103,8 @@ struct ExtractCommand: ParsableCommand {
         }
         if let note = reader.decoderNote { fail(note) }
         for notice in reader.notices { fail("warning: \(notice)") }
-        if let leftovers = reader.leftoverWarning { fail("warning: \(leftovers)") }
+        // Said first and again last: the run goes on with what can be read, then fails.
+        if let lost = reader.lost { fail(lost) }
         // Unusable volumes are named once up front; the files they hold are
         // named as they fail (or are read through parity, where it has them).
         let throughParity = reader.volumes.parity != nil
@@ -119,6 +120,10 @@ struct ExtractCommand: ParsableCommand {
         if list { try runList(reader) }
         if verify { try runVerify(reader) }
         if let destination, !list, !verify, !versions { try runExtract(reader, into: RawArguments.path(destination)) }
+        if reader.lost != nil {
+            fail("NOT everything in the archive could be read: the newest index is damaged (above)")
+            throw ExitCode(1)
+        }
     }
 
     /// `--decoder`/`--device`: OpenCL decoding when asked or measured faster
@@ -150,7 +155,15 @@ struct ExtractCommand: ParsableCommand {
             }
         }
         for f in bad.keys.sorted() { fail("BAD \(bad[f]!)") }
+        let copyProblem = reader.checkIndexCopy()
+        if let copyProblem { fail(copyProblem) }
+        if bad.isEmpty && reader.lost != nil { return }   // run() names the loss and fails
         let damaged = !reader.volumes.problems.isEmpty || !reader.notices.isEmpty || reader.volumes.readsRebuiltFromParity > 0
+        if bad.isEmpty && copyProblem != nil && !damaged {
+            print("verified: \(frames) frames, \(reader.index.contents.count) contents, \(reader.index.inodes.count) inodes, \(reader.volumes.paths.count) volume(s): all checksums match")
+            fail("the index copy needs rewriting (above), but nothing is lost")
+            throw ExitCode(1)
+        }
         if bad.isEmpty && damaged {
             print("verified: \(frames) frames, \(reader.index.contents.count) contents, \(reader.index.inodes.count) inodes, \(reader.volumes.paths.count) volume(s): every file is intact, \(reader.volumes.readsRebuiltFromParity) frame(s) through parity or the index copy")
             fail("the volumes are damaged (above) but nothing is lost: gpuarc-repair rebuilds them")

@@ -6,7 +6,11 @@ import Foundation
 @main
 struct RepairCommand: ParsableCommand {
     /// Arguments reach the parser with non-UTF-8 bytes kept (`RawArguments`).
-    static func main() { main(RawArguments.forParser()) }
+    /// SIGINT, SIGTERM and SIGHUP remove what the repair wrote and its lock (`Interruption`).
+    static func main() {
+        Interruption.install(program: "gpuarc-repair")
+        main(RawArguments.forParser())
+    }
 
     static let configuration = CommandConfiguration(
         commandName: "gpuarc-repair",
@@ -39,6 +43,9 @@ struct RepairCommand: ParsableCommand {
             describe(report.damage)
             for volume in report.rebuilt { print("rebuilt \(volume)") }
             if report.indexCopyRewritten { print("rewrote the index copy \(VolumeNaming.base(of: path).withSuffix(".idx"))") }
+            if report.volumesUnchecked {
+                print("the archive has no parity volumes, so its volumes were not checked: gpuarc-extract --verify checks every frame")
+            }
             if report.damage.isIntact && !report.indexCopyRewritten { print("intact: nothing to repair") }
             guard report.damage.isRepairable else {
                 let why = report.damage.unrepairableStripes.isEmpty

@@ -33,7 +33,7 @@ extension CaptureCommandLineTests {
         XCTAssertTrue(out.contains("killed=137") && out.contains("untouched"), out + result.err)
         XCTAssertTrue(out.contains("version mon") && !out.contains("version tue"), out)
         XCTAssertTrue(out.contains("0 differences"), out)
-        XCTAssertTrue(out.contains("locked=1") && result.err.contains("another gpuarc-build is writing"), out + result.err)
+        XCTAssertTrue(out.contains("locked=1") && result.err.contains("another gpuarc-build, append or repair is writing"), out + result.err)
         XCTAssertTrue(out.contains("append=0\nmon\nwed\n0\n"), out + result.err)
     }
 }

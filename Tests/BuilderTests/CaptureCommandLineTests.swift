@@ -166,7 +166,7 @@ final class CaptureCommandLineTests: ScratchTestCase {
             test "$before" = "$(sha256sum out.001)" && echo unchanged
             """, in: dir)
         XCTAssertTrue(result.out.contains("status=1") && result.out.contains("unchanged"), result.out + result.err)
-        XCTAssertTrue(result.err.contains("another gpuarc-build is writing"), result.err)
+        XCTAssertTrue(result.err.contains("another gpuarc-build, append or repair is writing"), result.err)
     }
 
     /// Restored by an ordinary user: the attributes that user may set are

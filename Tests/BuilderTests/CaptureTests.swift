@@ -393,7 +393,7 @@ final class CaptureTests: ScratchTestCase {
         let first = buildInBackground(src, out, options: options)
         inside.wait()
         XCTAssertThrowsError(try build(src, out)) { error in
-            XCTAssertTrue("\(error)".contains("another gpuarc-build is writing"), "\(error)")
+            XCTAssertTrue("\(error)".contains("another gpuarc-build, append or repair is writing"), "\(error)")
         }
         proceed.signal()
         XCTAssertNoThrow(try first().get())

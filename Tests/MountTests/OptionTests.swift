@@ -22,11 +22,21 @@ final class OptionTests: XCTestCase {
         XCTAssertEqual(options.cacheBytes, 1 << 30)
         XCTAssertEqual(options.decoder, .cpu)
         XCTAssertEqual(options.devices, "0,2")
-        XCTAssertEqual(options.fuseOptions, ["allow_other", "dev", "suid"])
+        // mount.fuse3 appends "dev,suid" to every line: they do not lift nosuid,nodev.
+        XCTAssertEqual(options.fuseOptions, ["allow_other"])
         XCTAssertFalse(options.foreground)
         let fuse = MountCommand.fuseArguments(options)
         XCTAssertEqual(fuse[1], "-o")
-        XCTAssertTrue(fuse[2].hasPrefix("ro,fsname=/a/b.001,subtype=gpuarc,default_permissions,allow_other"), fuse[2])
+        XCTAssertTrue(fuse[2].hasPrefix("ro,fsname=/a/b.001,subtype=gpuarc,nosuid,nodev,default_permissions,allow_other"), fuse[2])
+    }
+
+    func testSetuidAndDevicesOnlyWhenAskedByName() throws {
+        for list in ["suid,dev", "nosuid", "allow_other"] {
+            let fuse = MountCommand.fuseArguments(try MountOptions.parse(["a.001", "m", "-o", list]))[2].split(separator: ",")
+            XCTAssertTrue(fuse.contains("nosuid") && fuse.contains("nodev") && !fuse.contains("suid") && !fuse.contains("dev"), "\(list): \(fuse)")
+        }
+        let lifted = MountCommand.fuseArguments(try MountOptions.parse(["a.001", "m", "-o", "allow_suid,allow_dev,dev,suid"]))[2].split(separator: ",")
+        XCTAssertTrue(lifted.contains("suid") && lifted.contains("dev") && !lifted.contains("nosuid") && !lifted.contains("nodev"), "\(lifted)")
     }
 
     func testFlagsAnywhere() throws {

@@ -27,30 +27,29 @@ public final class ParitySet: @unchecked Sendable {
         base.withSuffix(".p" + (number < 10 ? "0" : "") + String(number))
     }
 
-    /// Numbers of the parity volumes present for `base`.
-    public static func existingNumbers(base: BytePath) -> [Int] {
-        let prefix = base.lastComponent + Array(".p".utf8)
-        guard let dir = base.parent.withCString({ opendir($0) }) else { return [] }
-        defer { closedir(dir) }
-        var numbers: [Int] = []
-        while let entry = readdir(dir) {
-            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-            guard name.count >= prefix.count + 2, name.starts(with: prefix) else { continue }
-            let digits = name[prefix.count...]
-            guard digits.allSatisfy({ $0 >= 48 && $0 <= 57 }), digits.count <= 3 else { continue }
-            let n = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
-            if path(base: base, number: n).lastComponent == name { numbers.append(n) }
-        }
-        return numbers.sorted()
+    /// The number a parity volume's name carries ("OUT.p02" -> 2), if it is one.
+    public static func number(of name: [UInt8], baseName: [UInt8]) -> Int? {
+        let prefix = baseName + Array(".p".utf8)
+        guard name.count >= prefix.count + 2, name.starts(with: prefix) else { return nil }
+        let digits = name[prefix.count...]
+        guard digits.allSatisfy({ $0 >= 48 && $0 <= 57 }), digits.count <= 3 else { return nil }
+        let n = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
+        return path(base: BytePath(baseName), number: n).lastComponent == name ? n : nil
     }
 
     /// The parity of archive `base`, or nil when it has none that can be
     /// read. `archiveID`: when known, parity of another archive is ignored.
     public static func open(base: BytePath, archiveID: [UInt8]? = nil) -> ParitySet? {
+        open(files: ArchiveFiles.locate(base: base), archiveID: archiveID)
+    }
+
+    /// The same, for the files of an archive already located.
+    public static func open(files: ArchiveFiles, archiveID: [UInt8]? = nil) -> ParitySet? {
+        let base = files.base
         var layouts: [(layout: ParityLayout, number: Int, fd: Int32)] = []
-        for number in existingNumbers(base: base) {
-            let path = path(base: base, number: number)
-            guard let fd = try? VolumeSet.openVolume(path) else { continue }
+        for number in files.parityNumbers {
+            let path = files.parityPath(number)
+            guard let fd = try? files.open(path) else { continue }
             if let found = try? ParityLayout.decode(path, read: { offset, count in Self.readAt(fd, offset, count) }),
                found.number == number, archiveID == nil || found.layout.archiveID == archiveID {
                 layouts.append((found.layout, number, fd))
@@ -71,7 +70,7 @@ public final class ParitySet: @unchecked Sendable {
             problems[j] = "parity volume \(path(base: base, number: j + 1)) is missing or does not match the others"
         }
         let dataFDs = (0..<layout.dataCount).map { v in
-            (try? VolumeSet.openVolume(VolumeNaming.path(base: base, number: v + 1))) ?? -1
+            (try? files.open(files.volumePath(v + 1))) ?? -1
         }
         return ParitySet(layout: layout, base: base, problems: problems, dataFDs: dataFDs, parityFDs: parityFDs)
     }

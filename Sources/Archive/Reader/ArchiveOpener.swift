@@ -15,39 +15,79 @@ package enum ArchiveOpener {
         let volumes: VolumeSet
         /// What the opener had to work around (the index read from its copy...).
         let notices: [String]
-        /// Volumes after the last one the index lists, which no complete
-        /// index includes: what an interrupted append leaves (not damage
-        /// when the index copy agrees; see `open`).
+        /// Volumes after the last one the index lists, which no readable
+        /// index describes (see `lost`).
         var leftovers: [BytePath] = []
+        /// What of the archive cannot be read, when the newest index is
+        /// damaged and only an older state could be opened: the versions
+        /// that state lacks are lost. Readers exit non-zero with it.
+        var lost: String?
+        /// What is wrong with the index copy `OUT.idx` when the index itself
+        /// is fine (out of date, damaged): nothing is lost, but the copy
+        /// would not stand in for the index. `--verify` fails on it.
+        var copyProblem: String?
+        /// Where the archive's files are (set by `open(path:)`).
+        var files: ArchiveFiles?
     }
 
+    /// Opens the archive; when what it found does not hold together and the
+    /// directory changed meanwhile (a writer committing: `CommitRecord`),
+    /// looks again, so a reader racing a commit opens one whole state.
     static func open(path: BytePath) throws -> Opened {
         let base = VolumeNaming.base(of: path)
-        let numbers = VolumeNaming.existingVolumeNumbers(base: base)
-        let parity = ParitySet.open(base: base)
-        // Parity knows how many volumes there are, even when the last is
-        // missing; an append can leave more volumes than stale parity lists.
-        guard let last = [parity?.layout.dataCount, numbers.last].compactMap({ $0 }).max() else {
-            throw ArchiveError(.missingVolume, "no archive volumes found at \(VolumeNaming.path(base: base, number: 1)) (expected files named \(base).001, \(base).002, ...)")
+        var files = ArchiveFiles.locate(base: base)
+        for attempt in 1...3 {
+            let result = Result { () throws -> Opened in
+                var opened = try open(files)
+                opened.files = files
+                return opened
+            }
+            if case .success(let opened) = result, opened.volumes.problems.isEmpty, opened.lost == nil, opened.notices.isEmpty {
+                return opened
+            }
+            let again = ArchiveFiles.locate(base: base)
+            if again == files || attempt == 3 { return try result.get() }
+            files = again
         }
-        let lastPath = VolumeNaming.path(base: base, number: last)
-        let copyPath = base.withSuffix(".idx")
+        fatalError("unreachable")
+    }
+
+    private static func open(_ files: ArchiveFiles) throws -> Opened {
+        let base = files.base
+        let numbers = files.volumeNumbers
+        let parity = ParitySet.open(files: files)
+        var notices: [String] = []
+        if let problem = files.recordProblem {
+            notices.append("\(problem): it was left out, and the archive read from the volumes' names; if a build or append was interrupted while committing, some volumes may be of the old archive and some of the new one")
+        }
+        // The pending commit's count when there is one (its state is the
+        // archive). Otherwise parity knows how many volumes there are, even
+        // when the last is missing; an append can leave more volumes than
+        // stale parity lists.
+        guard let last = files.pending?.dataVolumes ?? [parity?.layout.dataCount, numbers.last].compactMap({ $0 }).max() else {
+            throw ArchiveError(.missingVolume, "no archive volumes found at \(files.volumePath(1)) (expected files named \(base).001, \(base).002, ...)")
+        }
+        let lastPath = files.volumePath(last)
+        let copyPath = files.indexCopyPath
         let primaryError: ArchiveError
         // The copy, once read (below, or to check the primary index against it).
         var copy: ArchiveIndex?
         do {
-            let fd = try VolumeSet.openVolume(lastPath)
+            let fd = try files.open(lastPath)
             do {
-                let index = try readPrimary(fd: fd, path: lastPath, last: last, base: base, parity: parity)
-                if let newer = newerCopy(of: index, at: copyPath) {
+                let index = try readPrimary(fd: fd, path: lastPath, last: last, files: files, parity: parity)
+                let check = checkCopy(of: index, files: files)
+                if case .newer(let newer) = check {
                     // The newest volumes of an appended archive are gone: the
                     // last one left ends with the index of an older state.
                     copy = newer
                     throw ArchiveError(.missingVolume, "its index describes \(index.volumeSizes.count) volumes, but the index copy describes \(newer.volumeSizes.count) (a later append): the volumes after \(lastPath) are missing")
                 }
                 let (usable, notice) = matching(parity, index)
-                let volumes = try VolumeSet(base: base, index: index, lastFD: fd, parity: usable)
-                return Opened(index: index, volumes: volumes, notices: notice.map { [$0] } ?? [])
+                let volumes = try VolumeSet(files: files, index: index, lastFD: fd, parity: usable)
+                var opened = Opened(index: index, volumes: volumes, notices: notices + (notice.map { [$0] } ?? []))
+                if case .problem(let problem) = check { opened.copyProblem = problem }
+                return opened
             } catch {
                 close(fd)
                 throw error
@@ -59,64 +99,83 @@ package enum ArchiveOpener {
         // (another archive's, an older one) fails the volumes' checks below.
         var tried = ["the index in \(lastPath): \(primaryError.description)"]
         do {
-            let index = try copy ?? readCopy(copyPath)
+            let index = try copy ?? readCopy(copyPath, files: files)
             copy = index
             guard index.volumeSizes.count == last || parity == nil && index.volumeSizes.count >= last else {
                 throw ArchiveError(.format, "\(copyPath) describes \(index.volumeSizes.count) volumes, not \(last)")
             }
-            let volumes = try VolumeSet(base: base, index: index, lastFD: nil, parity: matching(parity, index).parity)
+            let volumes = try VolumeSet(files: files, index: index, lastFD: nil, parity: matching(parity, index).parity)
             try checkOwned(volumes, index, what: copyPath)
             return Opened(index: index, volumes: volumes,
-                          notices: ["the index in \(lastPath) cannot be used (\(primaryError.description)); read its copy \(copyPath) instead. Repair the archive (gpuarc-repair) or rebuild it"])
+                          notices: notices + ["the index in \(lastPath) cannot be used (\(primaryError.description)); read its copy \(copyPath) instead. Repair the archive (gpuarc-repair) or rebuild it"])
         } catch let error as ArchiveError {
             tried.append("its copy \(copyPath): \(error.description)")
         }
         if let parity, parity.layout.dataCount == last {
             do {
-                let index = try readRebuilt(parity, path: lastPath, last: last, base: base)
-                let volumes = try VolumeSet(base: base, index: index, lastFD: nil, parity: parity)
+                let index = try readRebuilt(parity, path: lastPath, last: last, files: files)
+                let volumes = try VolumeSet(files: files, index: index, lastFD: nil, parity: parity)
                 return Opened(index: index, volumes: volumes,
-                              notices: ["the index in \(lastPath) cannot be used (\(primaryError.description)); rebuilt it from parity. Repair the archive with gpuarc-repair"])
+                              notices: notices + ["the index in \(lastPath) cannot be used (\(primaryError.description)); rebuilt it from parity. Repair the archive with gpuarc-repair"])
             } catch let error as ArchiveError {
                 tried.append("parity: \(error.description)")
             }
         }
-        if let older = try openOlder(base: base, numbers: numbers, below: last, copy: copy, primaryError: primaryError) {
+        if var older = try openOlder(files: files, below: last, copy: copy, primaryError: primaryError) {
+            older = Opened(index: older.index, volumes: older.volumes, notices: notices + older.notices,
+                           leftovers: older.leftovers, lost: older.lost)
             return older
         }
-        if tried.count == 2 && !exists(copyPath) { throw primaryError }
+        if tried.count == 2 && files.status(copyPath) == nil { throw primaryError }
         throw ArchiveError(primaryError.kind, "no usable index: " + tried.joined(separator: "; "))
     }
 
-    /// The newest complete index in a volume before `last`, for volumes an
-    /// append wrote but could not finish: each append renames its volumes
-    /// into place and its last volume (the one with the index) after the
-    /// others, then the index copy. So when the copy describes exactly the
-    /// state found here, the volumes after it are an unfinished append's:
-    /// the archive is as it was before it, and they are only reported
-    /// (`leftovers`). Otherwise the newest volume may be damaged, and the
-    /// older state is opened with a notice that says so.
-    private static func openOlder(base: BytePath, numbers: [Int], below last: Int, copy: ArchiveIndex?,
+    /// An older state of the archive, when the newest index cannot be read
+    /// at all: the newer of the index copy (when it is of this archive but
+    /// behind, describing fewer volumes) and the newest complete index in a
+    /// volume before `last`. Committing is atomic (`CommitRecord`), so
+    /// volumes after that state are never what an interrupted append
+    /// leaves: they hold versions whose index is lost, and the opened
+    /// archive says which versions it can still read (`lost`). (gpuarc
+    /// before commit records could leave such volumes when an append was
+    /// interrupted; the message says that too.)
+    private static func openOlder(files: ArchiveFiles, below last: Int, copy: ArchiveIndex?,
                                   primaryError: ArchiveError) throws -> Opened? {
-        for number in numbers.reversed() where number < last {
-            let path = VolumeNaming.path(base: base, number: number)
-            guard let fd = try? VolumeSet.openVolume(path) else { continue }
-            guard let index = try? readPrimary(fd: fd, path: path, last: number, base: base, parity: nil) else {
+        var candidate: (index: ArchiveIndex, fd: Int32?, source: String)?
+        for number in files.volumeNumbers.reversed() where number < last {
+            let path = files.volumePath(number)
+            guard let fd = try? files.open(path) else { continue }
+            guard let index = try? readPrimary(fd: fd, path: path, last: number, files: files, parity: nil) else {
                 close(fd)
                 continue
             }
-            let leftovers = numbers.filter { $0 > number }.map { VolumeNaming.path(base: base, number: $0) }
-            let (parity, _) = matching(ParitySet.open(base: base), index)
-            let volumes = try VolumeSet(base: base, index: index, lastFD: fd, parity: parity)
-            let named = leftovers.map(\.description).joined(separator: ", ")
-            if let copy, copy.archiveID == index.archiveID, copy.volumeSizes == index.volumeSizes {
-                return Opened(index: index, volumes: volumes, notices: [], leftovers: leftovers)
-            }
-            return Opened(index: index, volumes: volumes,
-                          notices: ["no complete index lists \(named) (\(primaryError.description)); opened the archive as it was before: the newest version(s) may be lost. If an append was interrupted, append again; otherwise repair or restore \(named)"],
-                          leftovers: leftovers)
+            candidate = (index, fd, "the index in \(path)")
+            break
         }
-        return nil
+        if let copy, copy.volumeSizes.count < last, copy.volumeSizes.count > candidate?.index.volumeSizes.count ?? 0,
+           candidate.map({ $0.index.archiveID == copy.archiveID }) ?? true {
+            if let fd = candidate?.fd { close(fd) }
+            candidate = (copy, nil, "the index copy \(files.indexCopyPath)")
+        }
+        guard let (index, fd, source) = candidate else { return nil }
+        let count = index.volumeSizes.count
+        let leftovers = files.volumeNumbers.filter { $0 > count }.map { files.volumePath($0) }
+        let (parity, _) = matching(ParitySet.open(files: files, archiveID: index.archiveID), index)
+        let volumes: VolumeSet
+        do {
+            volumes = try VolumeSet(files: files, index: index, lastFD: fd, parity: parity)
+        } catch {
+            if let fd { close(fd) }
+            throw error
+        }
+        let newest = index.versions.last.map { "\"\(Escaped.text(index.nameBytes(of: $0)))\"" }
+        let readable = newest.map { "versions up to \($0)" } ?? "the archive as it was"
+        let named = leftovers.isEmpty ? files.volumePath(last).description : leftovers.map(\.description).joined(separator: ", ")
+        let lost = "the newest index, in \(files.volumePath(last)), cannot be read (\(primaryError.description)), and \(source) describes only \(count) of \(last) volumes: "
+            + "\(readable) can be read, but not what was added after \(newest ?? "it") (held in \(named)). "
+            + "Rebuild the volumes from parity or a copy of the archive if there is one (gpuarc-repair), or restore \(files.volumePath(last)). "
+            + "(If \(named) were left by an interrupted append of a gpuarc older than commit records, nothing is lost: delete them.)"
+        return Opened(index: index, volumes: volumes, notices: [], leftovers: leftovers, lost: lost)
     }
 
     /// `parity` when it describes the volumes `index` lists (an append
@@ -134,10 +193,10 @@ package enum ArchiveOpener {
 
     /// The index at the end of the last volume (following its segments
     /// back through older volumes), checked against the file.
-    private static func readPrimary(fd: Int32, path: BytePath, last: Int, base: BytePath, parity: ParitySet?) throws -> ArchiveIndex {
+    private static func readPrimary(fd: Int32, path: BytePath, last: Int, files: ArchiveFiles, parity: ParitySet?) throws -> ArchiveIndex {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw ArchiveError(.io, "cannot stat \(path): \(posixErrorText(errno))") }
-        let index = try readIndex(size: UInt64(st.st_size), what: path, volume: last - 1, base: base, parity: parity) { offset, count, buffer in
+        let index = try readIndex(size: UInt64(st.st_size), what: path, volume: last - 1, files: files, parity: parity) { offset, count, buffer in
             try Posix.preadFully(fd, buffer, count, offset)
         }
         guard index.volumeSizes.count == last else {
@@ -151,11 +210,11 @@ package enum ArchiveOpener {
 
     /// Reads an older index segment where `locator` says: from its volume,
     /// or rebuilt from parity when the volume's bytes do not match.
-    package static func fetchSegment(_ locator: SegmentLocator, base: BytePath, parity: ParitySet?) throws -> [UInt8] {
-        let path = VolumeNaming.path(base: base, number: Int(locator.volume) + 1)
+    package static func fetchSegment(_ locator: SegmentLocator, files: ArchiveFiles, parity: ParitySet?) throws -> [UInt8] {
+        let path = files.volumePath(Int(locator.volume) + 1)
         var bytes = [UInt8](repeating: 0, count: Int(locator.size))
         var failure = "it does not match its checksum"
-        if let fd = try? VolumeSet.openVolume(path) {
+        if let fd = try? files.open(path) {
             defer { close(fd) }
             let got = (try? bytes.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, $0.count, locator.offset) }) ?? -1
             if got == bytes.count && XXHash64.hash(bytes) == locator.hash { return bytes }
@@ -171,26 +230,55 @@ package enum ArchiveOpener {
         throw ArchiveError(.format, "index segment in \(path) at offset \(locator.offset) cannot be read: \(failure)")
     }
 
-    /// The index copy when it is this archive's and describes more volumes
-    /// than `index` (nil otherwise). A copy the size of one holding the
-    /// segments just read (the copy holds the same bytes) is not read.
-    private static func newerCopy(of index: ArchiveIndex, at copyPath: BytePath) -> ArchiveIndex? {
-        var st = stat()
-        guard copyPath.withCString({ stat($0, &st) }) == 0 else { return nil }
-        if let newest = index.newestSegment {
+    enum CopyCheck {
+        case fine
+        /// The copy is of this archive and describes more volumes than the
+        /// index: the volumes after the last one found are missing.
+        case newer(ArchiveIndex)
+        /// Out of date, damaged or of another archive: for the user to fix.
+        case problem(String)
+    }
+
+    /// The index copy against `index` (read from the last volume). A copy
+    /// the size of one holding the segments just read (the copy holds the
+    /// same bytes) is not read unless `thorough` (`--verify`).
+    static func checkCopy(of index: ArchiveIndex, files: ArchiveFiles, thorough: Bool = false) -> CopyCheck {
+        let path = files.indexCopyPath
+        // An archive without a copy (built before copies were written) has nothing to check.
+        guard let st = files.status(path) else { return .fine }
+        if !thorough, let newest = index.newestSegment {
             let segments = index.segments.dropFirst().reduce(newest.size) { $0 + ($1.previous?.size ?? 0) }
-            if UInt64(st.st_size) == UInt64(VolumeHeader.size) + segments + UInt64(Footer.size) { return nil }
+            if UInt64(st.st_size) == UInt64(VolumeHeader.size) + segments + UInt64(Footer.size) { return .fine }
         }
-        guard let copy = try? readCopy(copyPath), copy.archiveID == index.archiveID,
-              copy.volumeSizes.count > index.volumeSizes.count else { return nil }
-        return copy
+        let repair = "gpuarc-repair \(files.volumePath(1)) writes it anew, as does the next append"
+        let copy: ArchiveIndex
+        do {
+            copy = try readCopy(path, files: files)
+        } catch let error as ArchiveError {
+            return .problem("the index copy \(path) cannot be read (\(error.description)): it would not stand in for the index if \(files.volumePath(index.volumeSizes.count)) were damaged; \(repair)")
+        } catch {
+            return .problem("the index copy \(path) cannot be read (\(error))")
+        }
+        guard copy.archiveID == index.archiveID else {
+            return .problem("the index copy \(path) is of another archive (its archive id differs); \(repair)")
+        }
+        if copy.volumeSizes.count > index.volumeSizes.count { return .newer(copy) }
+        if copy.volumeSizes == index.volumeSizes && copy.versions == index.versions && copy.frames.count == index.frames.count {
+            return .fine
+        }
+        let names = { (i: ArchiveIndex) in
+            i.versions.isEmpty ? "" : " (versions \(i.versions.map { Escaped.text(i.nameBytes(of: $0)) }.joined(separator: ", ")))"
+        }
+        let missing = index.versions.dropFirst(copy.versions.count).map { "\"\(Escaped.text(index.nameBytes(of: $0)))\"" }
+        let risk = missing.isEmpty ? "" : ": if \(files.volumePath(index.volumeSizes.count)) were damaged, version(s) \(missing.joined(separator: ", ")) would be lost with it"
+        return .problem("the index copy \(path) is out of date: it describes \(copy.volumeSizes.count) volume(s)\(names(copy)), the index \(index.volumeSizes.count)\(names(index))\(risk); \(repair)")
     }
 
     /// The second copy, `OUT.idx`: a volume header numbered 0, the index, a footer.
-    private static func readCopy(_ path: BytePath) throws -> ArchiveIndex {
+    private static func readCopy(_ path: BytePath, files: ArchiveFiles) throws -> ArchiveIndex {
         let fd: Int32
         do {
-            fd = try VolumeSet.openVolume(path)
+            fd = try files.open(path)
         } catch let error as ArchiveError where error.kind == .missingVolume {
             throw ArchiveError(.missingVolume, "it does not exist")
         }
@@ -202,7 +290,7 @@ package enum ArchiveOpener {
         let header = try raw[0..<n].withUnsafeBytes { try VolumeHeader.decode($0, volume: path.description) }
         guard header.number == 0 else { throw ArchiveError(.format, "\(path) is not an index copy (its header says volume \(header.number))") }
         let index = try readIndex(size: UInt64(st.st_size), what: path,
-                                  volume: nil, base: path, parity: nil) { offset, count, buffer in
+                                  volume: nil, files: files, parity: nil) { offset, count, buffer in
             try Posix.preadFully(fd, buffer, count, offset)
         }
         guard index.archiveID == header.archiveID else { throw ArchiveError(.format, "\(path): its header and its index disagree on the archive") }
@@ -210,9 +298,9 @@ package enum ArchiveOpener {
     }
 
     /// The index at the end of the last volume as parity rebuilds it.
-    private static func readRebuilt(_ parity: ParitySet, path: BytePath, last: Int, base: BytePath) throws -> ArchiveIndex {
+    private static func readRebuilt(_ parity: ParitySet, path: BytePath, last: Int, files: ArchiveFiles) throws -> ArchiveIndex {
         let index = try readIndex(size: parity.layout.volumeSizes[last - 1], what: path, volume: last - 1,
-                                  base: base, parity: parity) { offset, count, buffer in
+                                  files: files, parity: parity) { offset, count, buffer in
             try parity.read(volume: last - 1, offset: offset, count: count, into: buffer)
             return count
         }
@@ -225,11 +313,11 @@ package enum ArchiveOpener {
     /// Footer and index of a file of `size` bytes read through `read`
     /// (offset, count, buffer -> bytes read), checked. `volume`: the file's
     /// volume (0-based), whose older segments are read from the volumes of
-    /// `base` (or `parity`) and whose index must start where the index says
+    /// `files` (or `parity`) and whose index must start where the index says
     /// its volume ends; nil for the copy, which holds every segment itself,
     /// the oldest at offset 32.
     private static func readIndex(size: UInt64, what path: BytePath, volume: Int?,
-                                  base: BytePath, parity: ParitySet?,
+                                  files: ArchiveFiles, parity: ParitySet?,
                                   read: (UInt64, Int, UnsafeMutableRawPointer) throws -> Int) throws -> ArchiveIndex {
         guard size >= UInt64(VolumeHeader.size + Footer.size) else {
             throw ArchiveError(.format, "\(path) is too short (\(size) bytes) to hold a gpuarc index")
@@ -248,7 +336,7 @@ package enum ArchiveOpener {
         var copyCursor = footer.indexOffset
         var index = try compressed.withUnsafeBytes { bytes in
             try IndexChain.read(newest: bytes, what: "the index in \(path)") { locator in
-                guard volume == nil else { return try fetchSegment(locator, base: base, parity: parity) }
+                guard volume == nil else { return try fetchSegment(locator, files: files, parity: parity) }
                 guard locator.size <= copyCursor - UInt64(VolumeHeader.size) else {
                     throw ArchiveError(.format, "\(path): an index segment of \(locator.size) bytes does not fit before offset \(copyCursor)")
                 }
@@ -282,10 +370,5 @@ package enum ArchiveOpener {
         if disowned > 0 && disowned + volumes.problems.filter({ $0.value.kind == .missingVolume }).count == volumes.paths.count {
             throw ArchiveError(.format, "\(what) is the index of another archive than these volumes")
         }
-    }
-
-    private static func exists(_ path: BytePath) -> Bool {
-        var st = stat()
-        return path.withCString { lstat($0, &st) } == 0
     }
 }

@@ -25,17 +25,19 @@ public final class ArchiveReader: @unchecked Sendable {
     /// What opening had to work around (the index read from its copy, or
     /// rebuilt from parity): for the user to see, with what to do.
     public let notices: [String]
-    /// Volumes after the last one the index lists, left by an append that
-    /// did not finish (the archive is as it was before it): to be reported,
-    /// and replaced by the next append.
+    /// Volumes after the last one the index lists, which no readable index
+    /// describes (`lost` says what that means); the next append replaces them.
     public let leftoverVolumes: [BytePath]
 
-    /// The line to show for `leftoverVolumes`, if any.
-    public var leftoverWarning: String? {
-        guard !leftoverVolumes.isEmpty else { return nil }
-        let names = leftoverVolumes.map(\.description).joined(separator: ", ")
-        return "\(names) \(leftoverVolumes.count == 1 ? "is" : "are") not part of the archive: no complete index lists \(leftoverVolumes.count == 1 ? "it" : "them") (an append that did not finish leaves such volumes; the next append replaces them, or delete them)"
-    }
+    /// What cannot be read because the newest index is damaged and an older
+    /// state of the archive was opened (the versions it lacks): readers say
+    /// it and exit non-zero.
+    public let lost: String?
+    /// What is wrong with the index copy `OUT.idx` (out of date, damaged)
+    /// while the index is fine: nothing is lost, `--verify` fails on it.
+    public let indexCopyProblem: String?
+    /// Where the archive's files are.
+    public let files: ArchiveFiles
     /// Why `--decoder auto` stayed on the CPU, when it did: for the user to see.
     public let decoderNote: String?
     let cache: FrameCache
@@ -56,6 +58,9 @@ public final class ArchiveReader: @unchecked Sendable {
         self.volumes = volumes
         notices = opened.notices
         leftoverVolumes = opened.leftovers
+        lost = opened.lost
+        indexCopyProblem = opened.copyProblem
+        files = opened.files ?? ArchiveFiles.locate(base: VolumeNaming.base(of: path))
         self.options = options
         let loader = FrameLoader(index: index, volumes: volumes)
         var decoder = options.frameDecoder
@@ -66,6 +71,16 @@ public final class ArchiveReader: @unchecked Sendable {
         self.decoderNote = decoderNote
         self.cache = FrameCache(loader: loader, budget: options.cacheBytes, decoder: decoder)
         self.deltas = DeltaChunkCache(budget: max(options.cacheBytes / 16, 1 << 20))
+    }
+
+    /// Reads the index copy whole and compares it with the index (what
+    /// `--verify` does; opening only compares sizes). Nil when it matches
+    /// or there is none; `indexCopyProblem` when opening found one already.
+    public func checkIndexCopy() -> String? {
+        if let indexCopyProblem { return indexCopyProblem }
+        guard lost == nil, notices.isEmpty else { return nil }   // the copy may be what was read
+        if case .problem(let problem) = ArchiveOpener.checkCopy(of: index, files: files, thorough: true) { return problem }
+        return nil
     }
 
     /// Called once for each frame found damaged (frame number, error).

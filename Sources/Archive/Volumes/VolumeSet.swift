@@ -26,18 +26,18 @@ public final class VolumeSet: @unchecked Sendable {
 
     /// Opens and checks volumes 1...count. `lastFD`: the last volume, already
     /// known to hold `index` (nil when the index came from elsewhere).
-    init(base: BytePath, index: ArchiveIndex, lastFD: Int32?, parity: ParitySet?) throws {
+    init(files: ArchiveFiles, index: ArchiveIndex, lastFD: Int32?, parity: ParitySet?) throws {
         self.parity = parity
-        self.base = base
+        self.base = files.base
         let count = index.volumeSizes.count
         var paths: [BytePath] = [], fds: [Int32] = [], problems: [Int: ArchiveError] = [:]
         var ok = false
         defer { if !ok { for fd in fds where fd != lastFD && fd >= 0 { close(fd) } } }
         for number in 1...count {
-            let path = VolumeNaming.path(base: base, number: number)
+            let path = files.volumePath(number)
             paths.append(path)
             do {
-                fds.append(try Self.open(path, number: number, index: index, fd: number == count ? lastFD : nil))
+                fds.append(try Self.open(path, number: number, index: index, files: files, fd: number == count ? lastFD : nil))
             } catch let error as ArchiveError where number < count || lastFD == nil {
                 problems[number - 1] = error
                 fds.append(-1)
@@ -56,14 +56,14 @@ public final class VolumeSet: @unchecked Sendable {
     }
 
     /// Opens (unless `fd` is given) and checks one volume; throws what is wrong with it.
-    private static func open(_ path: BytePath, number: Int, index: ArchiveIndex, fd given: Int32?) throws -> Int32 {
+    private static func open(_ path: BytePath, number: Int, index: ArchiveIndex, files: ArchiveFiles, fd given: Int32?) throws -> Int32 {
         let count = index.volumeSizes.count
         let fd: Int32
         if let given {
             fd = given
         } else {
             do {
-                fd = try openVolume(path)
+                fd = try files.open(path)
             } catch let error as ArchiveError where error.kind == .missingVolume {
                 throw ArchiveError(.missingVolume, "volume \(path) is missing (the archive has \(count) volumes); put it back next to the others")
             }

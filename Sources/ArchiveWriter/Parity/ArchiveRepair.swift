@@ -28,6 +28,8 @@ public enum ArchiveRepair {
         public var rebuilt: [BytePath] = []
         /// The index copy written anew (it was missing or did not match).
         public var indexCopyRewritten = false
+        /// The archive has no parity: its volumes could not be checked.
+        public var volumesUnchecked = false
     }
 
     /// Finds the damage of archive `path` (any of its volumes). Without
@@ -36,7 +38,8 @@ public enum ArchiveRepair {
     /// archive had parity, it is all that is lost, and a repair makes it again.
     public static func check(_ path: BytePath) throws -> (Damage, ParitySet?) {
         let base = VolumeNaming.base(of: path)
-        guard let parity = ParitySet.open(base: base) else {
+        let files = ArchiveFiles.locate(base: base)
+        guard let parity = ParitySet.open(files: files) else {
             return (try checkWithoutParity(base), nil)
         }
         let layout = parity.layout
@@ -45,9 +48,8 @@ public enum ArchiveRepair {
         var bad = parity.damage()
         // A data volume with more bytes than it had is damaged too (appended to).
         for v in 0..<layout.dataCount where bad[v] == nil {
-            var st = stat()
-            let path = VolumeNaming.path(base: base, number: v + 1)
-            if path.withCString({ stat($0, &st) }) != 0 || UInt64(st.st_size) != layout.volumeSizes[v] { bad[v] = [] }
+            let st = files.status(files.volumePath(v + 1))
+            if st == nil || UInt64(st!.st_size) != layout.volumeSizes[v] { bad[v] = [] }
         }
         var lostPerStripe = [Int](repeating: 0, count: layout.stripeCount)
         for stripes in bad.values { for s in stripes { lostPerStripe[s] += 1 } }
@@ -89,47 +91,73 @@ public enum ArchiveRepair {
     }
 
     /// Checks archive `path` and rebuilds every damaged volume that can be
-    /// rebuilt; then the index copy, if it is missing or stale.
+    /// rebuilt, and the index copy if it is missing or stale: each into a
+    /// temporary (`NAME.repair`), checked, then all of them committed at
+    /// once (`ArchiveCommit`), under the archive's lock.
     public static func repair(_ path: BytePath) throws -> Report {
+        let base = VolumeNaming.base(of: path)
+        let lock = try ArchiveLock(base: base)
+        defer { lock.release() }
+        ArchiveCommit.removeStaleTemporaries(lock)
         var report = Report()
-        let (damage, found) = try check(path)
+        let damage: Damage, found: ParitySet?
+        do {
+            (damage, found) = try check(path)
+        } catch let error as ArchiveError where error.kind == .unsupported {
+            // No parity to rebuild anything from: the index copy is all a
+            // repair can mend (from the index, which must then be sound).
+            guard let copy = try refreshIndexCopy(base, lock: lock, rebuilt: []) else { throw error }
+            let reader = try ArchiveReader(path: path)
+            let record = CommitRecord(archiveID: reader.index.archiveID, dataVolumes: reader.index.volumeSizes.count, parityVolumes: 0,
+                                      removesVolumesAbove: false, removesParityAbove: false, renames: [copy])
+            var committed = false
+            defer { if !committed { Interruption.remove(directory: lock.directory, name: copy.temporary) } }
+            try ArchiveCommit.commit(record, lock: lock) { committed = true }
+            report.indexCopyRewritten = true
+            report.volumesUnchecked = true
+            return report
+        }
         report.damage = damage
         guard let parity = found else {
             guard damage.isRepairable else { return report }
-            report.rebuilt = try remakeParity(VolumeNaming.base(of: path))
+            report.rebuilt = try remakeParity(base, lock: lock)
             return report
         }
         let layout = parity.layout
-        let directory = parity.base.parent.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard directory >= 0 else { throw ArchiveError(.io, "cannot open directory \(parity.base.parent): \(posixErrorText(errno))") }
-        defer { close(directory) }
+        var renames: [CommitRecord.Rename] = []
         for (volume, _) in damage.blocks where !damage.beyondRepair.contains(volume) {
             let shard = (0..<(layout.dataCount + layout.parityCount)).first { shardPath(parity, $0) == volume }!
-            try rebuild(shard, parity: parity, directory: directory)
+            renames.append(try rebuild(shard, parity: parity, lock: lock))
             report.rebuilt.append(volume)
+            FailPoint.reach("repair")
         }
-        if !report.rebuilt.isEmpty, fsync(directory) != 0 {
-            throw ArchiveError(.io, "flushing directory \(parity.base.parent) failed: \(posixErrorText(errno))")
+        if damage.isRepairable, let copy = try refreshIndexCopy(base, last: layout.dataCount, lock: lock, rebuilt: renames) {
+            renames.append(copy)
+            report.indexCopyRewritten = true
         }
-        if damage.isRepairable { report.indexCopyRewritten = try refreshIndexCopy(parity.base, directory: directory) }
+        guard !renames.isEmpty else { return report }
+        let record = CommitRecord(archiveID: layout.archiveID, dataVolumes: layout.dataCount, parityVolumes: layout.parityCount,
+                                  removesVolumesAbove: false, removesParityAbove: false, renames: renames)
+        var committed = false
+        defer { if !committed { for rename in renames { Interruption.remove(directory: lock.directory, name: rename.temporary) } } }
+        try ArchiveCommit.commit(record, lock: lock) { committed = true }
         return report
     }
 
     /// Writes shard `shard` anew into `<name>.repair` from its good blocks
-    /// and parity, checks every block of the new file, and renames it over
-    /// the old name.
-    private static func rebuild(_ shard: Int, parity: ParitySet, directory: Int32) throws {
+    /// and parity and checks every block of the new file; the rename over
+    /// the old name is the commit's.
+    private static func rebuild(_ shard: Int, parity: ParitySet, lock: ArchiveLock) throws -> CommitRecord.Rename {
         let layout = parity.layout
         let final = shardPath(parity, shard)
         let name = final.lastComponent
         let temp = name + Array(".repair".utf8)
-        _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) }   // an earlier repair's, interrupted
-        let fd = BytePath.withCString(temp) { openat(directory, $0, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        let fd = ArchiveCommit.createTemporary(temp, lock: lock, flags: O_RDWR)
         guard fd >= 0 else { throw ArchiveError(.io, "cannot create \(BytePath(temp)): \(posixErrorText(errno))") }
         var keep = false
         defer {
             close(fd)
-            if !keep { _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) } }
+            if !keep { Interruption.remove(directory: lock.directory, name: temp) }
         }
         let isData = shard < layout.dataCount
         let base = isData ? UInt64(0) : UInt64(layout.firstBlockOffset)
@@ -161,66 +189,67 @@ public enum ArchiveRepair {
                 throw ArchiveError(.io, "the rebuilt \(final) fails its check at block \(stripe): not replaced")
             }
         }
-        let renamed = BytePath.withCString(temp) { from in BytePath.withCString(name) { renameat(directory, from, directory, $0) } }
-        guard renamed == 0 else { throw ArchiveError(.io, "cannot rename \(BytePath(temp)) to \(final): \(posixErrorText(errno))") }
         keep = true
+        return CommitRecord.Rename(temporary: temp, final: name)
     }
 
     /// Writes every parity volume anew over intact data volumes (all the
     /// parity was lost): the same layout the build wrote, as it depends only
     /// on the data volumes and the parity count the index records.
-    private static func remakeParity(_ base: BytePath) throws -> [BytePath] {
+    private static func remakeParity(_ base: BytePath, lock: ArchiveLock) throws -> [BytePath] {
         let reader = try ArchiveReader(path: VolumeNaming.path(base: base, number: 1))
-        let directory = base.parent.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard directory >= 0 else { throw ArchiveError(.io, "cannot open directory \(base.parent): \(posixErrorText(errno))") }
-        defer { close(directory) }
         var sizes: [UInt64] = []
         for path in reader.volumes.paths {
-            var st = stat()
-            guard path.withCString({ stat($0, &st) }) == 0 else { throw ArchiveError(.io, "cannot stat \(path): \(posixErrorText(errno))") }
+            guard let st = reader.files.status(path) else { throw ArchiveError(.io, "cannot stat \(path): \(posixErrorText(errno))") }
             sizes.append(UInt64(st.st_size))
         }
         let count = reader.index.parityCount
         let finals = (1...count).map { ParitySet.path(base: base, number: $0) }
-        let temps = finals.map { $0.lastComponent + Array(".repair".utf8) }
-        for temp in temps { _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) } }
-        let writer = ParityWriter(directory: directory, dataNames: reader.volumes.paths.map(\.lastComponent), dataSizes: sizes,
+        let renames = finals.map { CommitRecord.Rename(temporary: $0.lastComponent + Array(".repair".utf8), final: $0.lastComponent) }
+        var committed = false
+        defer { if !committed { for rename in renames { Interruption.remove(directory: lock.directory, name: rename.temporary) } } }
+        let writer = ParityWriter(directory: lock.directory, dataNames: reader.volumes.paths.map(\.lastComponent), dataSizes: sizes,
                                   archiveID: reader.index.archiveID, parityCount: count)
-        do {
-            _ = try writer.write(to: temps) { finals[$0] }
-        } catch {
-            for temp in temps { _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) } }
-            throw error
-        }
-        for (temp, final) in zip(temps, finals) {
-            let renamed = BytePath.withCString(temp) { from in BytePath.withCString(final.lastComponent) { renameat(directory, from, directory, $0) } }
-            guard renamed == 0 else { throw ArchiveError(.io, "cannot rename \(BytePath(temp)) to \(final): \(posixErrorText(errno))") }
-        }
-        _ = fsync(directory)
+        _ = try writer.write(to: renames.map(\.temporary)) { finals[$0] }
+        FailPoint.reach("repair")
+        let record = CommitRecord(archiveID: reader.index.archiveID, dataVolumes: reader.volumes.paths.count, parityVolumes: count,
+                                  removesVolumesAbove: false, removesParityAbove: false, renames: renames)
+        try ArchiveCommit.commit(record, lock: lock) { committed = true }
         return finals
     }
 
-    /// Writes `OUT.idx` anew from the last volume's index when it is missing
-    /// or differs; true if it did.
-    private static func refreshIndexCopy(_ base: BytePath, directory: Int32) throws -> Bool {
-        let numbers = VolumeNaming.existingVolumeNumbers(base: base)
-        guard let last = numbers.last else { return false }
-        let lastPath = VolumeNaming.path(base: base, number: last)
-        let fd = try VolumeSet.openVolume(lastPath)
+    /// Writes `OUT.idx.repair` from the last volume's index (read from its
+    /// rebuilt temporary when `rebuilt` has one) when the copy is missing or
+    /// differs; the rename to `OUT.idx`, or nil when the copy is right.
+    /// `last`: the last volume's number, when parity knows it (the volume
+    /// itself may be one of those rebuilt).
+    private static func refreshIndexCopy(_ base: BytePath, last known: Int? = nil, lock: ArchiveLock,
+                                         rebuilt: [CommitRecord.Rename]) throws -> CommitRecord.Rename? {
+        let files = ArchiveFiles.locate(base: base)
+        guard let last = known ?? files.lastVolume else { return nil }
+        let lastPath = files.volumePath(last)
+        let fd: Int32
+        if let temp = rebuilt.first(where: { $0.final == lastPath.lastComponent })?.temporary {
+            fd = try VolumeSet.openVolume(base.parent.appending(temp))
+        } else {
+            fd = try files.open(lastPath)
+        }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_size >= VolumeHeader.size + Footer.size else { return false }
+        guard fstat(fd, &st) == 0, st.st_size >= VolumeHeader.size + Footer.size else { return nil }
         var footerBytes = [UInt8](repeating: 0, count: Footer.size)
         _ = try footerBytes.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, Footer.size, UInt64(st.st_size) - UInt64(Footer.size)) }
         let footer = try footerBytes.withUnsafeBytes { try Footer.decode($0, fileSize: UInt64(st.st_size), volume: lastPath.description) }
         var compressed = [UInt8](repeating: 0, count: Int(footer.indexSize))
         _ = try compressed.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, Int(footer.indexSize), footer.indexOffset) }
         // An appended archive's index is a chain of segments through older
-        // volumes; its copy holds them all, oldest first (docs/FORMAT.md).
+        // volumes (rebuilt ones read from parity); its copy holds them all,
+        // oldest first (docs/FORMAT.md).
+        let parity = ParitySet.open(files: files)
         var older: [[UInt8]] = []
         let index = try compressed.withUnsafeBytes {
             try IndexChain.read(newest: $0, what: "the index in \(lastPath)") { locator in
-                let bytes = try ArchiveOpener.fetchSegment(locator, base: base, parity: nil)
+                let bytes = try ArchiveOpener.fetchSegment(locator, files: files, parity: parity)
                 older.insert(bytes, at: 0)
                 return bytes
             }
@@ -230,23 +259,21 @@ public enum ArchiveRepair {
         let offset = UInt64(copy.count)
         copy += compressed + Footer(indexOffset: offset, indexSize: UInt64(compressed.count)).encoded()
         let name = base.lastComponent + Array(".idx".utf8)
-        let copyFD = BytePath.withCString(name) { openat(directory, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
-        if copyFD >= 0 {
+        if let copyFD = try? files.open(files.indexCopyPath) {
             defer { close(copyFD) }
             var existing = [UInt8](repeating: 0, count: copy.count + 1)
             let n = (try? existing.withUnsafeMutableBytes { try Posix.preadFully(copyFD, $0.baseAddress!, copy.count + 1, 0) }) ?? -1
-            if n == copy.count && Array(existing.prefix(n)) == copy { return false }
+            if n == copy.count && Array(existing.prefix(n)) == copy { return nil }
         }
         let temp = name + Array(".repair".utf8)
-        _ = BytePath.withCString(temp) { unlinkat(directory, $0, 0) }
-        let out = BytePath.withCString(temp) { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        let out = ArchiveCommit.createTemporary(temp, lock: lock)
         guard out >= 0 else { throw ArchiveError(.io, "cannot create \(BytePath(temp)): \(posixErrorText(errno))") }
         let failure = copy.withUnsafeBytes { Posix.writeAll(out, $0.baseAddress!, $0.count) } ?? (fsync(out) != 0 ? errno : nil)
         close(out)
-        if let failure { throw ArchiveError(.io, "writing \(BytePath(temp)) failed: \(posixErrorText(failure))") }
-        let renamed = BytePath.withCString(temp) { from in BytePath.withCString(name) { renameat(directory, from, directory, $0) } }
-        guard renamed == 0 else { throw ArchiveError(.io, "cannot rename \(BytePath(temp)): \(posixErrorText(errno))") }
-        _ = fsync(directory)
-        return true
+        if let failure {
+            Interruption.remove(directory: lock.directory, name: temp)
+            throw ArchiveError(.io, "writing \(BytePath(temp)) failed: \(posixErrorText(failure))")
+        }
+        return CommitRecord.Rename(temporary: temp, final: name)
     }
 }

@@ -40,7 +40,9 @@ public struct ParityWriter {
         var outputs: [Int32] = []
         defer { outputs.forEach { close($0) } }
         for (j, name) in parityNames.enumerated() {
-            let fd = BytePath.withCString(name) { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+            let fd = Interruption.create(directory: directory, name: name) {
+                BytePath.withCString(name) { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+            }
             guard fd >= 0 else { throw ArchiveError(.io, "cannot create parity volume \(display(j)): \(posixErrorText(errno))") }
             outputs.append(fd)
         }

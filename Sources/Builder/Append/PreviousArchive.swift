@@ -19,9 +19,6 @@ final class PreviousArchive {
     let volumeFileSizes: [UInt64]
     /// Files cache stamps by inode.
     let stamps: [UInt32: BuilderState.FileStamp]
-    /// Volumes an interrupted append left after the last complete index
-    /// (the append writes over them).
-    var leftovers: [BytePath] { reader.leftoverVolumes }
 
     /// Opens `path` (the archive's first volume) for an append; throws,
     /// saying what to do, when the archive cannot take one.
@@ -42,6 +39,10 @@ final class PreviousArchive {
         }
         guard !index.versions.isEmpty else {
             throw ArchiveError(.usage, "cannot append to \(path): it records no versions (it was built from one SRC at its root, or before gpuarc-build recorded versions), so a new version has no place of its own. Start a versioned archive with gpuarc-build --name NAME SRC OUT (or several SRCs), then append to that")
+        }
+        if let lost = reader.lost {
+            // An append would write over the volumes that hold what is lost.
+            throw ArchiveError(.usage, "cannot append to \(path): \(lost)")
         }
         if let notice = reader.notices.first {
             throw ArchiveError(.usage, "cannot append to \(path): it is damaged (\(notice)). Repair it first (gpuarc-repair \(path))")
@@ -113,7 +114,7 @@ final class PreviousArchive {
             throw ArchiveError(.format, "cannot append to \(path): its index was not read from its last volume")
         }
         let locators = index.segments.dropFirst().map { $0.previous! } + [newest]
-        return try locators.map { try ArchiveOpener.fetchSegment($0, base: reader.volumes.base, parity: reader.volumes.parity) }
+        return try locators.map { try ArchiveOpener.fetchSegment($0, files: reader.files, parity: reader.volumes.parity) }
     }
 
     /// The version names already in the archive.

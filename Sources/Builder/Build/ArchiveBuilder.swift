@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import Foundation
 import Glibc
 
@@ -65,7 +66,7 @@ public struct ArchiveBuilder {
         }
 
         // Locked before anything is read, so a second build to OUT fails at once.
-        let outputLock = try OutputLock(base: output)
+        let outputLock = try ArchiveLock(base: output)
         defer { outputLock.release() }
         // Opened under the lock (no other build can change it meanwhile),
         // on a thread of its own while the sources are scanned.
@@ -78,14 +79,10 @@ public struct ArchiveBuilder {
         scanOptions.xattrs = options.xattrs
         scanOptions.threads = options.threads
         scanOptions.snapshots = options.snapshots
-        if let lockFile = outputLock.identity { scanOptions.excluded.insert(lockFile) }
+        if let lockFile = outputLock.identity { scanOptions.excluded.insert(HardLinkKey(dev: lockFile.dev, ino: lockFile.ino)) }
         let scanned = Result { try TreeScanner.scan(roots, options: scanOptions) }
         // What the archive says first: a scan of sources that cannot be appended is moot.
         let previous = try opening?.value()
-        if let previous, !previous.leftovers.isEmpty {
-            // Said, but not an entry left out: the exit status stays 0.
-            onWarning("\(previous.leftovers.map(\.description).joined(separator: ", ")) left by an unfinished append will be replaced")
-        }
         if let opening { stats.phaseSeconds["open"] = opening.seconds }
         var tree = try scanned.get()
         // Versions at the root (SRCs, or snapshot directories of one SRC):
@@ -252,7 +249,7 @@ public struct ArchiveBuilder {
             stats.parityBytes = UInt64(parityCount) * layout.parityVolumeSize
             endPhase("parity")
         }
-        let volumes = try writer.commit(parityCount: parityCount, afterRename: options.afterVolumeRename)
+        let volumes = try writer.commit(parityCount: parityCount)
         finished = true
         endPhase("commit")
 

@@ -100,11 +100,10 @@ public struct BuildOptions: Sendable {
     /// turns it off: every file is read.
     public var filesCache = FilesCacheKeys.all
     public var reread = false
-    /// Called before the index is written, and after each volume is renamed
-    /// into place (with its number): tests stop a build there, as a kill
-    /// would, by throwing.
+    /// Called before the index is written: tests make a build fail there by
+    /// throwing. (Kills during the commit are the fail point "commit":
+    /// `GPUARC_FAILPOINT`, in `Interruption.swift`.)
     public var beforeIndex: (@Sendable () throws -> Void)?
-    public var afterVolumeRename: (@Sendable (Int) throws -> Void)?
     /// Called between the scan and dedup. Tests use it to change the tree
     /// under a running build at a known point (no sleeps).
     public var afterScan: (@Sendable () -> Void)?

@@ -1,4 +1,5 @@
 import Archive
+import ArchiveWriter
 import CSysCalls
 import Glibc
 
@@ -46,7 +47,10 @@ final class VolumeFile {
     /// Creates `name` in `directory` exclusively, never through a symlink.
     /// nil with errno set when it cannot be created.
     init?(directory: Int32, name: [UInt8], path: BytePath, staging: UnsafeMutableRawBufferPointer) {
-        let fd = BytePath.withCString(name) { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        // Removed by an interruption until the build commits it.
+        let fd = Interruption.create(directory: directory, name: name) {
+            BytePath.withCString(name) { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        }
         guard fd >= 0 else { return nil }
         // O_DIRECT is asked for once the file is ours: a file system without
         // it refuses an open that asks for it with EINVAL only after it has

@@ -3,115 +3,20 @@ import ArchiveWriter
 import CSysCalls
 import Glibc
 
-/// The output of a build: the directory OUT lives in, held open so that every
-/// file is created relative to it, and an exclusive lock on OUT, so that a
-/// second build to the same OUT (overlapping cron runs) fails at once instead
-/// of writing into the same files.
-///
-/// The lock is `OUT.lock`, a regular file locked with flock(2): it is
-/// released by the kernel if the build dies, so a crash never leaves OUT
-/// locked. It is removed when the build ends; whoever locks it checks
-/// afterwards that the file they locked is still the one at that name (a
-/// build that opened it just before it was removed would otherwise hold a
-/// lock nobody else can see).
-final class OutputLock {
-    let base: BytePath
-    let directory: Int32
-    let baseName: [UInt8]
-    private var fd: Int32 = -1
-    /// (device, inode) of the lock file, so a scan of a SRC that holds OUT leaves it out.
-    private(set) var identity: HardLinkKey?
-
-    var lockName: [UInt8] { baseName + Array(".lock".utf8) }
-
-    init(base: BytePath) throws {
-        self.base = base
-        baseName = base.lastComponent
-        let parent = base.parent
-        guard !baseName.isEmpty, base.bytes.last != UInt8(ascii: "/") else {
-            throw ArchiveError(.usage, "the output \(base) names a directory; give a base name such as \(base.appending(Array("backup".utf8)))")
-        }
-        directory = parent.withCString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard directory >= 0 else {
-            let code = errno
-            throw ArchiveError(.usage, code == ENOENT || code == ENOTDIR
-                ? "cannot write \(base.withSuffix(".001")): directory \(parent) does not exist"
-                : "cannot write \(base.withSuffix(".001")): cannot open directory \(parent) (\(posixErrorText(code)))")
-        }
-        do {
-            try acquire(parent: parent)
-        } catch {
-            close(directory)
-            throw error
-        }
-    }
-
-    private func acquire(parent: BytePath) throws {
-        let name = lockName
-        for _ in 0..<8 {
-            let fd = BytePath.withCString(name) { openat(directory, $0, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644) }
-            guard fd >= 0 else {
-                let code = errno
-                if code == EACCES || code == EROFS || code == EPERM {
-                    throw ArchiveError(.usage, "cannot write \(base.withSuffix(".001")): directory \(parent) is not writable (\(posixErrorText(code)))")
-                }
-                throw ArchiveError(.io, code == ELOOP
-                    ? "\(base.withSuffix(".lock")) is a symlink: refusing to follow it (remove it)"
-                    : "cannot create the lock file \(base.withSuffix(".lock")): \(posixErrorText(code))")
-            }
-            var st = stat()
-            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-                close(fd)
-                throw ArchiveError(.io, "\(base.withSuffix(".lock")) is not a regular file: refusing to use it as the lock of \(base)")
-            }
-            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-                let code = errno
-                close(fd)
-                throw ArchiveError(.io, code == EWOULDBLOCK
-                    ? "another gpuarc-build is writing \(base) right now (it holds \(base.withSuffix(".lock"))): wait for it to finish"
-                    : "cannot lock \(base.withSuffix(".lock")): \(posixErrorText(code))")
-            }
-            var now = stat()
-            let still = BytePath.withCString(name) { fstatat(directory, $0, &now, AT_SYMLINK_NOFOLLOW) } == 0
-            if still && now.st_ino == st.st_ino && now.st_dev == st.st_dev {
-                self.fd = fd
-                identity = HardLinkKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
-                return
-            }
-            close(fd)   // removed by the build that held it: take the new one
-        }
-        throw ArchiveError(.io, "cannot lock \(base.withSuffix(".lock")): it keeps being replaced")
-    }
-
-    /// Removes the lock file and unlocks (also done on deinit, but a build
-    /// calls it when it ends, so nothing it made outlives it).
-    func release() {
-        guard fd >= 0 else { return }
-        _ = BytePath.withCString(lockName) { unlinkat(directory, $0, 0) }
-        close(fd)
-        fd = -1
-    }
-
-    deinit {
-        release()
-        close(directory)
-    }
-}
-
 /// Writes frames to OUT.001, OUT.002, ... (each at most `volumeSize`; a frame
 /// never straddles two volumes), then the index and footer into the last one.
 ///
 /// Volumes are written under temporary names (`OUT.001.partial`, created
 /// exclusively and never through a symlink), each one fsync'ed and closed
 /// with errors checked when it is full; only once the last one holds the
-/// index and footer are they renamed into place, followed by an fsync of
-/// the directory. Until then an archive already at OUT is untouched; an
-/// interrupted or failed build leaves nothing that looks like an archive,
-/// and `abort` removes the temporaries.
+/// index and footer, and the index copy and parity are written, are they
+/// committed (`ArchiveCommit`): an archive already at OUT is exactly as it
+/// was until the commit point and exactly the new one from it on, whatever
+/// moment a crash picks. A failed build's `abort` removes the temporaries.
 final class VolumeWriter {
     let volumeSize: UInt64
     let archiveID: [UInt8]
-    private let output: OutputLock
+    private let output: ArchiveLock
     private(set) var sizes: [UInt64] = []
     /// The volume being written.
     private var file: VolumeFile?
@@ -127,14 +32,14 @@ final class VolumeWriter {
 
     /// `continuing`: for an append, the file sizes of the archive's volumes;
     /// the new volumes are numbered after them.
-    init(output: OutputLock, volumeSize: Int, archiveID: [UInt8], continuing: [UInt64] = []) throws {
+    init(output: ArchiveLock, volumeSize: Int, archiveID: [UInt8], continuing: [UInt64] = []) throws {
         self.output = output
         self.volumeSize = UInt64(volumeSize)
         self.archiveID = archiveID
         kept = continuing.count
         sizes = continuing
         volumeFileSizes = continuing
-        removeStalePartials()
+        ArchiveCommit.removeStaleTemporaries(output)
         try startVolume()
     }
 
@@ -143,27 +48,6 @@ final class VolumeWriter {
     private var base: BytePath { output.base }
     private func name(_ number: Int) -> [UInt8] { output.baseName + Array(VolumeNaming.suffix(number).utf8) }
     private func tempName(_ number: Int) -> [UInt8] { name(number) + Array(".partial".utf8) }
-
-    /// Temporaries of an earlier build that died (the lock is ours, so no
-    /// other build is writing them). A symlink there is removed, not followed.
-    private func removeStalePartials() {
-        let prefix = output.baseName + [UInt8(ascii: ".")]
-        let copy = dup(output.directory)
-        guard copy >= 0, let dir = fdopendir(copy) else { return }
-        defer { closedir(dir) }
-        var stale: [[UInt8]] = []
-        while let entry = readdir(dir) {
-            let entryName: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-            let suffix = Array(".partial".utf8)
-            guard entryName.count > suffix.count, entryName.reversed().starts(with: suffix.reversed()) else { continue }
-            let bare = Array(entryName.dropLast(suffix.count))
-            let isParity = bare.starts(with: prefix + [UInt8(ascii: "p")]) && bare.count > prefix.count + 1
-                && bare[(prefix.count + 1)...].allSatisfy { $0 >= 48 && $0 <= 57 }
-            guard VolumeNaming.number(of: bare, prefix: prefix) != nil || isParity || bare == output.baseName + Array(".idx".utf8) else { continue }
-            stale.append(entryName)
-        }
-        for entryName in stale { _ = BytePath.withCString(entryName) { unlinkat(output.directory, $0, 0) } }
-    }
 
     /// Closes the volume being written, flushed to disk, reporting any error.
     private func closeVolume() throws {
@@ -190,6 +74,7 @@ final class VolumeWriter {
         sizes.append(0)
         framesInVolume = 0
         try write(VolumeHeader(archiveID: archiveID, number: UInt32(number)).encoded())
+        FailPoint.reach("volume")
     }
 
     private func write(_ bytes: [UInt8]) throws {
@@ -236,7 +121,7 @@ final class VolumeWriter {
         let name = output.baseName + Array(".idx".utf8)
         let temp = name + Array(".partial".utf8)
         let copyPath = base.withSuffix(".idx")
-        let fd = BytePath.withCString(temp) { openat(output.directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        let fd = ArchiveCommit.createTemporary(temp, lock: output)
         guard fd >= 0 else { throw ArchiveError(.io, "cannot create the index copy \(copyPath): \(posixErrorText(errno))") }
         extraNames.append((temp, name))
         var bytes = VolumeHeader(archiveID: archiveID, number: 0).encoded()
@@ -263,60 +148,32 @@ final class VolumeWriter {
     /// (once `writeIndex` has run).
     private(set) var volumeFileSizes: [UInt64] = []
 
-    /// Gives the volumes (and the index copy and parity volumes) their real
-    /// names, removes what an older archive at OUT had beyond them, and
-    /// flushes the directory. The volumes go first and the last of them (the
-    /// one with the index) after the others, then the copy: an append cut
-    /// short anywhere in here leaves the archive readers open as it was
-    /// before it (docs/FORMAT.md, "What a reader does to open an archive").
-    func commit(parityCount: Int, afterRename: ((Int) throws -> Void)? = nil) throws -> [BytePath] {
-        var finalPaths: [BytePath] = []
-        for (i, temp) in tempNames.enumerated() {
-            try rename(temp, to: name(kept + i + 1))
-            finalPaths.append(VolumeNaming.path(base: base, number: kept + i + 1))
-            try afterRename?(kept + i + 1)
-        }
+    /// Commits the volumes, the index copy and the parity volumes
+    /// (`ArchiveCommit`): the data volumes in order, the last one (with the
+    /// index) after the others, then the copy and parity. What an older
+    /// archive at OUT had beyond them (volumes, parity volumes) goes.
+    func commit(parityCount: Int) throws -> [BytePath] {
+        var renames: [CommitRecord.Rename] = []
+        for (i, temp) in tempNames.enumerated() { renames.append(.init(temporary: temp, final: name(kept + i + 1))) }
+        for (temp, final) in extraNames { renames.append(.init(temporary: temp, final: final)) }
+        let record = CommitRecord(archiveID: archiveID, dataVolumes: sizes.count, parityVolumes: parityCount,
+                                  removesVolumesAbove: true, removesParityAbove: true, renames: renames)
+        try ArchiveCommit.commit(record, lock: output) { committing = true }
+        let finalPaths = tempNames.indices.map { VolumeNaming.path(base: base, number: kept + $0 + 1) }
         tempNames = []
-        for (temp, final) in extraNames { try rename(temp, to: final) }
         extraNames = []
-        removeStale(VolumeNaming.existingVolumeNumbers(base: base).filter { $0 > sizes.count }.map(name), magic: VolumeHeader.magic)
-        removeStale(ParitySet.existingNumbers(base: base).filter { $0 > parityCount }.map { ParitySet.path(base: base, number: $0).lastComponent },
-                    magic: ParityLayout.magic)
-        if fsync(output.directory) != 0 {
-            throw ArchiveError(.io, "flushing directory \(base.parent) to disk failed: \(posixErrorText(errno)); the archive may not survive a crash")
-        }
         return finalPaths
     }
 
-    private func rename(_ temp: [UInt8], to final: [UInt8]) throws {
-        let renamed = BytePath.withCString(temp) { from in
-            BytePath.withCString(final) { to in renameat(output.directory, from, output.directory, to) }
-        }
-        guard renamed == 0 else {
-            throw ArchiveError(.io, "cannot rename \(BytePath(temp)) to \(BytePath(final)): \(posixErrorText(errno))")
-        }
-    }
+    /// Set at the commit point: from its record on, the temporaries are the
+    /// archive's, and a failure must not remove them.
+    private var committing = false
 
-    /// An older archive of the same name may have had more volumes (or
-    /// parity volumes); left in place they would be taken for part of this
-    /// one. Only regular files that start with `magic` are removed.
-    private func removeStale(_ names: [[UInt8]], magic expected: [UInt8]) {
-        for stale in names {
-            let fd = BytePath.withCString(stale) { openat(output.directory, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-            guard fd >= 0 else { continue }
-            var st = stat()
-            var magic = [UInt8](repeating: 0, count: 8)
-            let matches = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
-                && magic.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 8, 0) }) == 8 && magic == expected
-            close(fd)
-            if matches { _ = BytePath.withCString(stale) { unlinkat(output.directory, $0, 0) } }
-        }
-    }
-
-    /// Removes everything written so far (after a failure).
+    /// Removes everything written so far (after a failure before the commit).
     func abort() {
         file = nil
-        for temp in tempNames + extraNames.map(\.temp) { _ = BytePath.withCString(temp) { unlinkat(output.directory, $0, 0) } }
+        guard !committing else { return }
+        for temp in tempNames + extraNames.map(\.temp) { Interruption.remove(directory: output.directory, name: temp) }
         tempNames = []
         extraNames = []
     }
