@@ -143,7 +143,7 @@ final class MountTests: XCTestCase {
         XCTAssertNotEqual(st.f_flag & UInt(ST_RDONLY), 0)
         var value = [UInt8](repeating: 0, count: 64)
         XCTAssertEqual(getxattr(mount.path("docs/hello.txt"), "user.x", &value, 64), -1)
-        XCTAssertEqual(errno, ENODATA, "getxattr of a name the file does not have")
+        XCTAssertTrue(errno == ENODATA || errno == ENOTSUP, "getxattr of a name the file does not have: errno \(errno)")
         XCTAssertEqual(listxattr(mount.path("docs/hello.txt"), nil, 0), 0, "no attributes listed")
     }
 

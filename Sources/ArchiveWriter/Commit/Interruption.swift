@@ -117,7 +117,7 @@ package enum Interruption {
     /// archive now, whatever happens next. Only the lock stays this run's.
     package static func committed(keeping lockName: [UInt8], in directory: Int32) {
         locked {
-            entries.removeAll { !($0.directory == directory && $0.name == lockName) }
+            entries.removeAll { $0.directory == directory && $0.name != lockName }
             whatIsLeft = "the new archive was committed first"
         }
     }

@@ -125,6 +125,9 @@ public enum ArchiveRepair {
         }
         let layout = parity.layout
         var renames: [CommitRecord.Rename] = []
+        var committed = false
+        // A failure before the commit point removes every temporary written.
+        defer { if !committed { for rename in renames { Interruption.remove(directory: lock.directory, name: rename.temporary) } } }
         for (volume, _) in damage.blocks where !damage.beyondRepair.contains(volume) {
             let shard = (0..<(layout.dataCount + layout.parityCount)).first { shardPath(parity, $0) == volume }!
             renames.append(try rebuild(shard, parity: parity, lock: lock))
@@ -138,8 +141,6 @@ public enum ArchiveRepair {
         guard !renames.isEmpty else { return report }
         let record = CommitRecord(archiveID: layout.archiveID, dataVolumes: layout.dataCount, parityVolumes: layout.parityCount,
                                   removesVolumesAbove: false, removesParityAbove: false, renames: renames)
-        var committed = false
-        defer { if !committed { for rename in renames { Interruption.remove(directory: lock.directory, name: rename.temporary) } } }
         try ArchiveCommit.commit(record, lock: lock) { committed = true }
         return report
     }
