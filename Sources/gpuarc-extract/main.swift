@@ -105,6 +105,9 @@ struct ExtractCommand: ParsableCommand {
         for notice in reader.notices { fail("warning: \(notice)") }
         // Said first and again last: the run goes on with what can be read, then fails.
         if let lost = reader.lost { fail(lost) }
+        // Nothing lost (the index is fine), but the copy would not stand in for it:
+        // said here, and a failure of --verify (which reads the copy whole).
+        if let problem = reader.indexCopyProblem, !verify { fail("warning: \(problem)") }
         // Unusable volumes are named once up front; the files they hold are
         // named as they fail (or are read through parity, where it has them).
         let throughParity = reader.volumes.parity != nil

@@ -37,13 +37,9 @@ public final class ParitySet: @unchecked Sendable {
         return path(base: BytePath(baseName), number: n).lastComponent == name ? n : nil
     }
 
-    /// The parity of archive `base`, or nil when it has none that can be
-    /// read. `archiveID`: when known, parity of another archive is ignored.
-    public static func open(base: BytePath, archiveID: [UInt8]? = nil) -> ParitySet? {
-        open(files: ArchiveFiles.locate(base: base), archiveID: archiveID)
-    }
-
-    /// The same, for the files of an archive already located.
+    /// The parity of the archive whose files are `files`, or nil when it has
+    /// none that can be read. `archiveID`: when known, parity of another
+    /// archive is ignored.
     public static func open(files: ArchiveFiles, archiveID: [UInt8]? = nil) -> ParitySet? {
         let base = files.base
         var layouts: [(layout: ParityLayout, number: Int, fd: Int32)] = []
