@@ -36,6 +36,7 @@ package enum ArchiveOpener {
     static func open(path: BytePath) throws -> Opened {
         let base = VolumeNaming.base(of: path)
         var files = ArchiveFiles.locate(base: base)
+        afterLocate?()
         for attempt in 1...3 {
             let result = Result { () throws -> Opened in
                 var opened = try open(files)
@@ -51,6 +52,10 @@ package enum ArchiveOpener {
         }
         fatalError("unreachable")
     }
+
+    /// Tests: runs between the first listing and the first open (a writer
+    /// committing there is what the second look is for).
+    nonisolated(unsafe) package static var afterLocate: (() -> Void)?
 
     private static func open(_ files: ArchiveFiles) throws -> Opened {
         let base = files.base
