@@ -25,7 +25,9 @@ struct BuildCommand: ParsableCommand {
             versions in new volumes, reading only files that changed. Names are \
             bytes: any name Linux allows is archived as it is. Exit status: 0 ok, 1 \
             failed (nothing written), 2 archive written but some entries could not be \
-            archived as they were (named on stderr).
+            archived as they were (named on stderr), 128 + N stopped by signal N \
+            (SIGINT, SIGTERM, SIGHUP: what it wrote and its lock are removed, an \
+            archive already at OUT is as it was).
             """)
 
     @Argument(help: ArgumentHelp("Source directories, then the output base name (with --append: only the sources).", valueName: "SRC... OUT"))

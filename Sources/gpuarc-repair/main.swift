@@ -19,8 +19,10 @@ struct RepairCommand: ParsableCommand {
             Every data and parity volume is checked block by block against the \
             checksums its parity volumes hold (OUT.p01, ...; written by gpuarc-build \
             --parity N). Damaged or missing volumes are rebuilt into new files, checked, \
-            and renamed into place. Exit status: 0 intact or fully repaired, 1 damage \
-            that could not be (or, with --verify, was not) repaired, named on stderr.
+            and committed into place all at once, with the index copy when it is missing \
+            or out of date (also without parity). Exit status: 0 intact or fully \
+            repaired, 1 damage that could not be (or, with --verify, was not) \
+            repaired, named on stderr, 128 + N stopped by signal N (nothing changed).
             """)
 
     @Argument(help: ArgumentHelp("Any volume of the archive, e.g. OUT.001.", valueName: "ARCHIVE"))

@@ -73,6 +73,16 @@ public final class ArchiveReader: @unchecked Sendable {
         self.deltas = DeltaChunkCache(budget: max(options.cacheBytes / 16, 1 << 20))
     }
 
+    /// The compressed bytes of every index segment, oldest first, read from
+    /// their volumes (or parity) and checked against their locators: what
+    /// the index copy holds. Nil when the index was not read from the last
+    /// volume (from its copy, which then is that state already).
+    public func segmentBytes() throws -> [[UInt8]]? {
+        guard let newest = index.newestSegment else { return nil }
+        let locators = index.segments.dropFirst().map { $0.previous! } + [newest]
+        return try locators.map { try ArchiveOpener.fetchSegment($0, files: files, parity: volumes.parity) }
+    }
+
     /// Reads the index copy whole and compares it with the index (what
     /// `--verify` does; opening only compares sizes). Nil when it matches
     /// or there is none; `indexCopyProblem` when opening found one already.

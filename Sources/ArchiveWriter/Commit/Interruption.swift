@@ -2,6 +2,10 @@ import Archive
 import Foundation
 import Glibc
 
+/// The write end of the pipe the signal handler writes into (a global: a C
+/// function pointer cannot capture anything).
+nonisolated(unsafe) private var interruptionPipe: Int32 = -1
+
 /// What a writer (build, append, repair) does when SIGINT, SIGTERM or SIGHUP
 /// arrive: it removes every file that run created and has not committed, the
 /// lock file too, and exits with 128 + the signal's number. A commit in
@@ -15,10 +19,6 @@ import Glibc
 /// signal's number into a pipe (async-signal-safe); a thread of its own
 /// reads it and cleans up. Signals ignored when the program started (nohup,
 /// a shell's background job) stay ignored.
-/// The write end of the pipe the signal handler writes into (a global: a C
-/// function pointer cannot capture anything).
-nonisolated(unsafe) private var interruptionPipe: Int32 = -1
-
 package enum Interruption {
     private struct Entry: Equatable { let directory: Int32; let name: [UInt8] }
 
@@ -75,7 +75,6 @@ package enum Interruption {
         }, UnsafeMutableRawPointer(bitPattern: Int(reader)))
         if started == 0 { pthread_detach(thread) }
     }
-
 
     /// Runs `create` (which makes file `name` in `directory` and returns its
     /// descriptor, or -1) so that an interruption removes the file unless

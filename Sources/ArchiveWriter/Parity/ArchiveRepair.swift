@@ -106,7 +106,7 @@ public enum ArchiveRepair {
         } catch let error as ArchiveError where error.kind == .unsupported {
             // No parity to rebuild anything from: the index copy is all a
             // repair can mend (from the index, which must then be sound).
-            guard let copy = try refreshIndexCopy(base, lock: lock, rebuilt: []) else { throw error }
+            guard let copy = try refreshIndexCopy(base, lock: lock) else { throw error }
             let reader = try ArchiveReader(path: path)
             let record = CommitRecord(archiveID: reader.index.archiveID, dataVolumes: reader.index.volumeSizes.count, parityVolumes: 0,
                                       removesVolumesAbove: false, removesParityAbove: false, renames: [copy])
@@ -134,7 +134,7 @@ public enum ArchiveRepair {
             report.rebuilt.append(volume)
             FailPoint.reach("repair")
         }
-        if damage.isRepairable, let copy = try refreshIndexCopy(base, last: layout.dataCount, lock: lock, rebuilt: renames) {
+        if damage.isRepairable, let copy = try refreshIndexCopy(base, lock: lock) {
             renames.append(copy)
             report.indexCopyRewritten = true
         }
@@ -219,53 +219,21 @@ public enum ArchiveRepair {
         return finals
     }
 
-    /// Writes `OUT.idx.repair` from the last volume's index (read from its
-    /// rebuilt temporary when `rebuilt` has one) when the copy is missing or
-    /// differs; the rename to `OUT.idx`, or nil when the copy is right.
-    /// `last`: the last volume's number, when parity knows it (the volume
-    /// itself may be one of those rebuilt).
-    private static func refreshIndexCopy(_ base: BytePath, last known: Int? = nil, lock: ArchiveLock,
-                                         rebuilt: [CommitRecord.Rename]) throws -> CommitRecord.Rename? {
-        let files = ArchiveFiles.locate(base: base)
-        guard let last = known ?? files.lastVolume else { return nil }
-        let lastPath = files.volumePath(last)
-        let fd: Int32
-        if let temp = rebuilt.first(where: { $0.final == lastPath.lastComponent })?.temporary {
-            fd = try VolumeSet.openVolume(base.parent.appending(temp))
-        } else {
-            fd = try files.open(lastPath)
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_size >= VolumeHeader.size + Footer.size else { return nil }
-        var footerBytes = [UInt8](repeating: 0, count: Footer.size)
-        _ = try footerBytes.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, Footer.size, UInt64(st.st_size) - UInt64(Footer.size)) }
-        let footer = try footerBytes.withUnsafeBytes { try Footer.decode($0, fileSize: UInt64(st.st_size), volume: lastPath.description) }
-        var compressed = [UInt8](repeating: 0, count: Int(footer.indexSize))
-        _ = try compressed.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, Int(footer.indexSize), footer.indexOffset) }
-        // An appended archive's index is a chain of segments through older
-        // volumes (rebuilt ones read from parity); its copy holds them all,
-        // oldest first (docs/FORMAT.md).
-        let parity = ParitySet.open(files: files)
-        var older: [[UInt8]] = []
-        let index = try compressed.withUnsafeBytes {
-            try IndexChain.read(newest: $0, what: "the index in \(lastPath)") { locator in
-                let bytes = try ArchiveOpener.fetchSegment(locator, files: files, parity: parity)
-                older.insert(bytes, at: 0)
-                return bytes
-            }
-        }
-        var copy = VolumeHeader(archiveID: index.archiveID, number: 0).encoded()
-        for segment in older { copy += segment }
-        let offset = UInt64(copy.count)
-        copy += compressed + Footer(indexOffset: offset, indexSize: UInt64(compressed.count)).encoded()
-        let name = base.lastComponent + Array(".idx".utf8)
-        if let copyFD = try? files.open(files.indexCopyPath) {
-            defer { close(copyFD) }
+    /// Writes `OUT.idx.repair` from the index (read through parity where
+    /// volumes are damaged: the rebuilt ones are not renamed yet) when the
+    /// copy is missing or differs; the rename to `OUT.idx`, or nil when the
+    /// copy is right (or is what the index was read from).
+    private static func refreshIndexCopy(_ base: BytePath, lock: ArchiveLock) throws -> CommitRecord.Rename? {
+        let reader = try ArchiveReader(path: VolumeNaming.path(base: base, number: 1))
+        guard let segments = try reader.segmentBytes() else { return nil }
+        let copy = IndexCopy.encoded(archiveID: reader.index.archiveID, segments: segments)
+        if let fd = try? reader.files.open(reader.files.indexCopyPath) {
+            defer { close(fd) }
             var existing = [UInt8](repeating: 0, count: copy.count + 1)
-            let n = (try? existing.withUnsafeMutableBytes { try Posix.preadFully(copyFD, $0.baseAddress!, copy.count + 1, 0) }) ?? -1
+            let n = (try? existing.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, copy.count + 1, 0) }) ?? -1
             if n == copy.count && Array(existing.prefix(n)) == copy { return nil }
         }
+        let name = base.lastComponent + Array(".idx".utf8)
         let temp = name + Array(".repair".utf8)
         let out = ArchiveCommit.createTemporary(temp, lock: lock)
         guard out >= 0 else { throw ArchiveError(.io, "cannot create \(BytePath(temp)): \(posixErrorText(errno))") }

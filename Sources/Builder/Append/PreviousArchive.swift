@@ -110,11 +110,10 @@ final class PreviousArchive {
     /// The compressed bytes of the archive's index segments, oldest first,
     /// read from their volumes and checked against their locators.
     func segmentBytes() throws -> [[UInt8]] {
-        guard let newest = index.newestSegment else {
+        guard let segments = try reader.segmentBytes() else {
             throw ArchiveError(.format, "cannot append to \(path): its index was not read from its last volume")
         }
-        let locators = index.segments.dropFirst().map { $0.previous! } + [newest]
-        return try locators.map { try ArchiveOpener.fetchSegment($0, files: reader.files, parity: reader.volumes.parity) }
+        return segments
     }
 
     /// The version names already in the archive.

@@ -124,11 +124,7 @@ final class VolumeWriter {
         let fd = ArchiveCommit.createTemporary(temp, lock: output)
         guard fd >= 0 else { throw ArchiveError(.io, "cannot create the index copy \(copyPath): \(posixErrorText(errno))") }
         extraNames.append((temp, name))
-        var bytes = VolumeHeader(archiveID: archiveID, number: 0).encoded()
-        for segment in older { bytes += segment }
-        let offset = UInt64(bytes.count)
-        bytes += compressed
-        bytes += Footer(indexOffset: offset, indexSize: UInt64(compressed.count)).encoded()
+        let bytes = IndexCopy.encoded(archiveID: archiveID, segments: older + [compressed])
         let failure = bytes.withUnsafeBytes { Posix.writeAll(fd, $0.baseAddress!, $0.count) } ?? (fsync(fd) != 0 ? errno : nil)
         let closed = close(fd) == 0 ? nil : errno
         if let code = failure ?? closed { throw ArchiveError(.io, "writing the index copy \(copyPath) failed: \(posixErrorText(code))") }
