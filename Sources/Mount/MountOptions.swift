@@ -56,13 +56,14 @@ public let usage = """
       -o OPT[,OPT...]      mount options: cache_size=SIZE, decoder=MODE, device=LIST, degraded,
                            allow_suid, allow_dev, libfuse's own (allow_other, auto_unmount, ...)
 
+      -h, --help           this text
+      -V, --version        the version
+
     The mount is always read-only, nosuid and nodev: an archived setuid binary
     or device node does not work through it. -o allow_suid and -o allow_dev lift
     that (as root, and not with auto_unmount, which mounts through fusermount3);
     suid and dev alone are ignored, because mount.fuse3 adds them to every
     mount from /etc/fstab or mount(8).
-      -h, --help           this text
-      -V, --version        the version
     """
 
 extension MountOptions {

@@ -26,7 +26,7 @@ public final class ArchiveReader: @unchecked Sendable {
     /// rebuilt from parity): for the user to see, with what to do.
     public let notices: [String]
     /// Volumes after the last one the index lists, which no readable index
-    /// describes (`lost` says what that means); the next append replaces them.
+    /// describes (`lost` says what that means).
     public let leftoverVolumes: [BytePath]
 
     /// What cannot be read because the newest index is damaged and an older

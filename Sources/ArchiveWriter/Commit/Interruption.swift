@@ -79,12 +79,16 @@ package enum Interruption {
     /// Runs `create` (which makes file `name` in `directory` and returns its
     /// descriptor, or -1) so that an interruption removes the file unless
     /// it is committed or forgotten first.
+    /// errno is as `create` left it.
     package static func create(directory: Int32, name: [UInt8], _ create: () -> Int32) -> Int32 {
-        locked {
+        let (fd, code) = locked { () -> (Int32, Int32) in
             let fd = create()
+            let code = errno
             if fd >= 0 { entries.append(Entry(directory: directory, name: name)) }
-            return fd
+            return (fd, code)
         }
+        errno = code
+        return fd
     }
 
     /// `name` exists and is this run's to remove from now on.
