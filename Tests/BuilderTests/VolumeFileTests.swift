@@ -19,7 +19,9 @@ final class VolumeFileTests: ScratchTestCase {
         let dirFD = open(dir, O_RDONLY | O_DIRECTORY)
         defer { close(dirFD) }
         let name = Array("v.001.partial".utf8)
-        let file = try XCTUnwrap(VolumeFile(directory: dirFD, name: name, path: BytePath(dir + "/v.001"), staging: staging))
+        let fd = BytePath.withCString(name) { openat(dirFD, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        let file = VolumeFile(fd: fd, path: BytePath(dir + "/v.001"), staging: staging)
         let directAtOpen = file.direct
         for piece in pieces { try piece.withUnsafeBytes { try file.append($0) } }
         XCTAssertEqual(file.size, UInt64(pieces.reduce(0) { $0 + $1.count }))

@@ -38,16 +38,15 @@ public final class ParitySet: @unchecked Sendable {
     }
 
     /// The parity of the archive whose files are `files`, or nil when it has
-    /// none that can be read. `archiveID`: when known, parity of another
-    /// archive is ignored.
-    public static func open(files: ArchiveFiles, archiveID: [UInt8]? = nil) -> ParitySet? {
+    /// none that can be read (whose archive it is, callers check: `ArchiveOpener.matching`).
+    public static func open(files: ArchiveFiles) -> ParitySet? {
         let base = files.base
         var layouts: [(layout: ParityLayout, number: Int, fd: Int32)] = []
         for number in files.parityNumbers {
             let path = files.parityPath(number)
             guard let fd = try? files.open(path) else { continue }
             if let found = try? ParityLayout.decode(path, read: { offset, count in Self.readAt(fd, offset, count) }),
-               found.number == number, archiveID == nil || found.layout.archiveID == archiveID {
+               found.number == number {
                 layouts.append((found.layout, number, fd))
             } else {
                 close(fd)

@@ -13,8 +13,10 @@ package enum ArchiveOpener {
     struct Opened {
         let index: ArchiveIndex
         let volumes: VolumeSet
+        /// Where the archive's files are.
+        let files: ArchiveFiles
         /// What the opener had to work around (the index read from its copy...).
-        let notices: [String]
+        var notices: [String]
         /// Volumes after the last one the index lists, which no readable
         /// index describes (see `lost`).
         var leftovers: [BytePath] = []
@@ -26,8 +28,6 @@ package enum ArchiveOpener {
         /// is fine (out of date, damaged): nothing is lost, but the copy
         /// would not stand in for the index. `--verify` fails on it.
         var copyProblem: String?
-        /// Where the archive's files are (set by `open(path:)`).
-        var files: ArchiveFiles?
     }
 
     /// Opens the archive; when what it found does not hold together and the
@@ -37,20 +37,17 @@ package enum ArchiveOpener {
         let base = VolumeNaming.base(of: path)
         var files = ArchiveFiles.locate(base: base)
         afterLocate?()
-        for attempt in 1...3 {
-            let result = Result { () throws -> Opened in
-                var opened = try open(files)
-                opened.files = files
-                return opened
-            }
+        var attempt = 1
+        while true {
+            let result = Result { try open(files) }
             if case .success(let opened) = result, opened.volumes.problems.isEmpty, opened.lost == nil, opened.notices.isEmpty {
                 return opened
             }
             let again = ArchiveFiles.locate(base: base)
             if again == files || attempt == 3 { return try result.get() }
             files = again
+            attempt += 1
         }
-        fatalError("unreachable")
     }
 
     /// Tests: runs between the first listing and the first open (a writer
@@ -90,7 +87,7 @@ package enum ArchiveOpener {
                 }
                 let (usable, notice) = matching(parity, index)
                 let volumes = try VolumeSet(files: files, index: index, lastFD: fd, parity: usable)
-                var opened = Opened(index: index, volumes: volumes, notices: notices + (notice.map { [$0] } ?? []))
+                var opened = Opened(index: index, volumes: volumes, files: files, notices: notices + (notice.map { [$0] } ?? []))
                 if case .problem(let problem) = check { opened.copyProblem = problem }
                 return opened
             } catch {
@@ -111,7 +108,7 @@ package enum ArchiveOpener {
             }
             let volumes = try VolumeSet(files: files, index: index, lastFD: nil, parity: matching(parity, index).parity)
             try checkOwned(volumes, index, what: copyPath)
-            return Opened(index: index, volumes: volumes,
+            return Opened(index: index, volumes: volumes, files: files,
                           notices: notices + ["the index in \(lastPath) cannot be used (\(primaryError.description)); read its copy \(copyPath) instead. Repair the archive (gpuarc-repair) or rebuild it"])
         } catch let error as ArchiveError {
             tried.append("its copy \(copyPath): \(error.description)")
@@ -120,15 +117,14 @@ package enum ArchiveOpener {
             do {
                 let index = try readRebuilt(parity, path: lastPath, last: last, files: files)
                 let volumes = try VolumeSet(files: files, index: index, lastFD: nil, parity: parity)
-                return Opened(index: index, volumes: volumes,
+                return Opened(index: index, volumes: volumes, files: files,
                               notices: notices + ["the index in \(lastPath) cannot be used (\(primaryError.description)); rebuilt it from parity. Repair the archive with gpuarc-repair"])
             } catch let error as ArchiveError {
                 tried.append("parity: \(error.description)")
             }
         }
-        if var older = try openOlder(files: files, below: last, copy: copy, primaryError: primaryError) {
-            older = Opened(index: older.index, volumes: older.volumes, notices: notices + older.notices,
-                           leftovers: older.leftovers, lost: older.lost)
+        if var older = try openOlder(files: files, parity: parity, below: last, copy: copy, primaryError: primaryError) {
+            older.notices = notices + older.notices
             return older
         }
         if tried.count == 2 && files.status(copyPath) == nil { throw primaryError }
@@ -144,7 +140,7 @@ package enum ArchiveOpener {
     /// archive says which versions it can still read (`lost`). (gpuarc
     /// before commit records could leave such volumes when an append was
     /// interrupted; the message says that too.)
-    private static func openOlder(files: ArchiveFiles, below last: Int, copy: ArchiveIndex?,
+    private static func openOlder(files: ArchiveFiles, parity: ParitySet?, below last: Int, copy: ArchiveIndex?,
                                   primaryError: ArchiveError) throws -> Opened? {
         var candidate: (index: ArchiveIndex, fd: Int32?, source: String)?
         for number in files.volumeNumbers.reversed() where number < last {
@@ -165,10 +161,9 @@ package enum ArchiveOpener {
         guard let (index, fd, source) = candidate else { return nil }
         let count = index.volumeSizes.count
         let leftovers = files.volumeNumbers.filter { $0 > count }.map { files.volumePath($0) }
-        let (parity, _) = matching(ParitySet.open(files: files, archiveID: index.archiveID), index)
         let volumes: VolumeSet
         do {
-            volumes = try VolumeSet(files: files, index: index, lastFD: fd, parity: parity)
+            volumes = try VolumeSet(files: files, index: index, lastFD: fd, parity: matching(parity, index).parity)
         } catch {
             if let fd { close(fd) }
             throw error
@@ -180,7 +175,7 @@ package enum ArchiveOpener {
             + "\(readable) can be read, but not what was added after \(newest ?? "it") (held in \(named)). "
             + "Rebuild the volumes from parity or a copy of the archive if there is one (gpuarc-repair), or restore \(files.volumePath(last)). "
             + "(If \(named) were left by an interrupted append of a gpuarc older than commit records, nothing is lost: delete them.)"
-        return Opened(index: index, volumes: volumes, notices: [], leftovers: leftovers, lost: lost)
+        return Opened(index: index, volumes: volumes, files: files, notices: [], leftovers: leftovers, lost: lost)
     }
 
     /// `parity` when it describes the volumes `index` lists (an append

@@ -60,7 +60,7 @@ public final class ArchiveReader: @unchecked Sendable {
         leftoverVolumes = opened.leftovers
         lost = opened.lost
         indexCopyProblem = opened.copyProblem
-        files = opened.files ?? ArchiveFiles.locate(base: VolumeNaming.base(of: path))
+        files = opened.files
         self.options = options
         let loader = FrameLoader(index: index, volumes: volumes)
         var decoder = options.frameDecoder

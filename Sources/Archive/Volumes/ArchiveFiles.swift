@@ -25,7 +25,6 @@ public struct ArchiveFiles: Sendable, Equatable {
     /// Final name -> temporary name, for the pending commit's renames not yet done.
     private let temporaries: [[UInt8]: [UInt8]]
 
-    public var recordPath: BytePath { base.withSuffix(CommitRecord.suffix) }
     public var indexCopyPath: BytePath { base.withSuffix(".idx") }
     public func volumePath(_ number: Int) -> BytePath { VolumeNaming.path(base: base, number: number) }
     public func parityPath(_ number: Int) -> BytePath { ParitySet.path(base: base, number: number) }
@@ -38,14 +37,7 @@ public struct ArchiveFiles: Sendable, Equatable {
     public static func locate(base: BytePath) -> ArchiveFiles {
         let baseName = base.lastComponent
         let prefix = baseName + [UInt8(ascii: ".")]
-        var names = Set<[UInt8]>()
-        if let dir = base.parent.withCString({ opendir($0) }) {
-            while let entry = readdir(dir) {
-                let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-                if name.starts(with: prefix) { names.insert(name) }
-            }
-            closedir(dir)
-        }
+        var names = Set(VolumeNaming.names(of: base))
         var record: CommitRecord?
         var problem: String?
         let recordPath = base.withSuffix(CommitRecord.suffix)
@@ -76,9 +68,7 @@ public struct ArchiveFiles: Sendable, Equatable {
     private static func readRecord(_ path: BytePath, baseName: [UInt8]) throws -> CommitRecord {
         let fd = try VolumeSet.openVolume(path)
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 1 << 20)
-        let n = try bytes.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, $0.count, 0) }
-        return try CommitRecord.decode(Array(bytes.prefix(n)), baseName: baseName, what: path.description)
+        return try CommitRecord.read(fd, baseName: baseName, what: path.description)
     }
 
     /// Opens one of the archive's files for reading (`VolumeSet.openVolume`'s
@@ -96,7 +86,8 @@ public struct ArchiveFiles: Sendable, Equatable {
         return try VolumeSet.openVolume(path)
     }
 
-    /// lstat of one of the archive's files where its bytes are (nil: absent).
+    /// stat (following a symlink, as opening does) of one of the archive's
+    /// files where its bytes are (nil: absent).
     public func status(_ path: BytePath) -> stat? {
         var st = stat()
         if let temporary = temporaries[path.lastComponent],

@@ -76,6 +76,14 @@ public struct CommitRecord: Equatable, Sendable {
         return out.bytes
     }
 
+    /// Reads and parses the record open at `fd` (`decode`). A record is
+    /// small; anything past 1 MiB is no record.
+    public static func read(_ fd: Int32, baseName: [UInt8], what: String) throws -> CommitRecord {
+        var bytes = [UInt8](repeating: 0, count: 1 << 20)
+        let n = try bytes.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, $0.count, 0) }
+        return try decode(Array(bytes.prefix(n)), baseName: baseName, what: what)
+    }
+
     /// Parses a record of archive `baseName` (the last component of OUT),
     /// refusing anything a writer of that archive could not have written: a
     /// record may only move `OUT.NNN.partial` (or `.repair`) to `OUT.NNN`,
@@ -90,31 +98,28 @@ public struct CommitRecord: Equatable, Sendable {
         let sum = bytes.suffix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
         guard XXHash64.hash(body) == sum else { throw bad("its checksum does not match") }
         return try body.withUnsafeBytes { raw in
-            var reader = ByteReader(raw, at: 8, what: what)
-            do {
-                let archiveID = try reader.raw(16)
-                let volumes = Int(try reader.u32()), parity = Int(try reader.u32()), flags = try reader.u32()
-                let count = Int(try reader.u32())
-                guard flags & ~3 == 0 else { throw bad("unknown flags \(flags)") }
-                guard volumes >= 1, volumes <= 1_000_000, parity <= 255, count <= volumes + parity + 1 else {
-                    throw bad("implausible counts")
-                }
-                var record = CommitRecord(archiveID: archiveID, dataVolumes: volumes, parityVolumes: parity,
-                                          removesVolumesAbove: flags & 1 != 0, removesParityAbove: flags & 2 != 0, renames: [])
-                for _ in 0..<count {
-                    let rename = Rename(temporary: try reader.raw(Int(try reader.u16())), final: try reader.raw(Int(try reader.u16())))
-                    guard isArchiveFile(rename.final, baseName: baseName, volumes: volumes, parity: parity),
-                          temporarySuffixes.contains(where: { rename.temporary == rename.final + $0 }) else {
-                        throw bad("it renames \(BytePath(rename.temporary)) to \(BytePath(rename.final)), which are not this archive's files")
-                    }
-                    record.renames.append(rename)
-                }
-                guard reader.remaining == 0 else { throw bad("\(reader.remaining) bytes after its renames") }
-                guard Set(record.renames.map(\.final)).count == record.renames.count else { throw bad("a name is renamed twice") }
-                return record
-            } catch let error as ArchiveError where !error.description.contains("commit record") {
-                throw bad(error.description)
+            // Its own truncation errors name the record too.
+            var reader = ByteReader(raw, at: 8, what: "the commit record \(what)")
+            let archiveID = try reader.raw(16)
+            let volumes = Int(try reader.u32()), parity = Int(try reader.u32()), flags = try reader.u32()
+            let count = Int(try reader.u32())
+            guard flags & ~3 == 0 else { throw bad("unknown flags \(flags)") }
+            guard volumes >= 1, volumes <= 1_000_000, parity <= 255, count <= volumes + parity + 1 else {
+                throw bad("implausible counts")
             }
+            var record = CommitRecord(archiveID: archiveID, dataVolumes: volumes, parityVolumes: parity,
+                                      removesVolumesAbove: flags & 1 != 0, removesParityAbove: flags & 2 != 0, renames: [])
+            for _ in 0..<count {
+                let rename = Rename(temporary: try reader.raw(Int(try reader.u16())), final: try reader.raw(Int(try reader.u16())))
+                guard isArchiveFile(rename.final, baseName: baseName, volumes: volumes, parity: parity),
+                      temporarySuffixes.contains(where: { rename.temporary == rename.final + $0 }) else {
+                    throw bad("it renames \(BytePath(rename.temporary)) to \(BytePath(rename.final)), which are not this archive's files")
+                }
+                record.renames.append(rename)
+            }
+            guard reader.remaining == 0 else { throw bad("\(reader.remaining) bytes after its renames") }
+            guard Set(record.renames.map(\.final)).count == record.renames.count else { throw bad("a name is renamed twice") }
+            return record
         }
     }
 

@@ -42,13 +42,31 @@ public enum VolumeNaming {
     /// Numbers of every entry in the base's directory named like one of its volumes.
     public static func existingVolumeNumbers(base: BytePath) -> [Int] {
         let prefix = base.lastComponent + [UInt8(ascii: ".")]
-        guard let dir = base.parent.withCString({ opendir($0) }) else { return [] }
+        return names(of: base).compactMap { number(of: $0, prefix: prefix) }.sorted()
+    }
+
+    /// Every name in the base's directory that starts with `OUT.`, read
+    /// through `directory` when given (a writer's, held open), else by path.
+    public static func names(of base: BytePath, directory: Int32? = nil) -> [[UInt8]] {
+        let prefix = base.lastComponent + [UInt8(ascii: ".")]
+        let dir: OpaquePointer?
+        if let directory {
+            // A copy: closedir closes what it was given, and it starts where
+            // the descriptor is, so rewind.
+            let copy = dup(directory)
+            dir = copy >= 0 ? fdopendir(copy) : nil
+            if dir == nil && copy >= 0 { close(copy) }
+            if let dir { rewinddir(dir) }
+        } else {
+            dir = base.parent.withCString { opendir($0) }
+        }
+        guard let dir else { return [] }
         defer { closedir(dir) }
-        var numbers: [Int] = []
+        var names: [[UInt8]] = []
         while let entry = readdir(dir) {
             let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-            if let n = number(of: name, prefix: prefix) { numbers.append(n) }
+            if name.starts(with: prefix) { names.append(name) }
         }
-        return numbers.sorted()
+        return names
     }
 }

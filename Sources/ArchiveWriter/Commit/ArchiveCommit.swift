@@ -19,14 +19,13 @@ import Glibc
 /// (`finishPending`), which is safe to repeat however often it is cut short.
 /// Every step passes the fail point "commit" (tests kill the writer there).
 package enum ArchiveCommit {
-    /// `committed` is called at the commit point: from then on the new
-    /// files are the archive's, and a failure must not remove them.
-    package static func commit(_ record: CommitRecord, lock: ArchiveLock, committed: () -> Void = {}) throws {
+    /// Until the commit point a failure leaves the temporaries to the lock's
+    /// release (which removes them); from it on they are the archive's.
+    package static func commit(_ record: CommitRecord, lock: ArchiveLock) throws {
         Interruption.beginCommit()
         defer { Interruption.endCommit() }
         try writeRecord(record, lock: lock)
         Interruption.committed(keeping: lock.lockName, in: lock.directory)
-        committed()
         do {
             try finish(record, lock: lock)
         } catch let error as ArchiveError {
@@ -37,20 +36,16 @@ package enum ArchiveCommit {
     /// Finishes the commit an earlier writer left (its record exists), if any.
     /// Called with the lock held, before anything else is done to the archive.
     package static func finishPending(_ lock: ArchiveLock) throws {
-        let name = lock.baseName + Array(CommitRecord.suffix.utf8)
-        let fd = BytePath.withCString(name) { openat(lock.directory, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) }
+        let path = lock.base.withSuffix(CommitRecord.suffix)
+        let fd = BytePath.withCString(lock.name(CommitRecord.suffix)) { openat(lock.directory, $0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) }
         guard fd >= 0 else {
             if errno == ENOENT { return }
-            throw ArchiveError(.io, "cannot open \(lock.base.withSuffix(CommitRecord.suffix)): \(posixErrorText(errno))")
+            throw ArchiveError(.io, "cannot open \(path): \(posixErrorText(errno))")
         }
-        var bytes = [UInt8](repeating: 0, count: 1 << 20)
-        let n = (try? bytes.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, $0.count, 0) }) ?? -1
-        close(fd)
-        let path = lock.base.withSuffix(CommitRecord.suffix)
+        defer { close(fd) }
         let record: CommitRecord
         do {
-            guard n >= 0 else { throw ArchiveError(.io, "\(path) cannot be read") }
-            record = try CommitRecord.decode(Array(bytes.prefix(n)), baseName: lock.baseName, what: path.description)
+            record = try CommitRecord.read(fd, baseName: lock.baseName, what: path.description)
         } catch let error as ArchiveError {
             throw ArchiveError(.format, "\(error.description): an earlier build, append or repair was interrupted while committing, and which files make up \(lock.base) cannot be told. Check the archive (gpuarc-extract \(VolumeNaming.path(base: lock.base, number: 1)) --verify), then remove \(path) by hand")
         }
@@ -60,26 +55,11 @@ package enum ArchiveCommit {
     }
 
     private static func writeRecord(_ record: CommitRecord, lock: ArchiveLock) throws {
-        let name = lock.baseName + Array(CommitRecord.suffix.utf8)
-        let temp = name + Array(".partial".utf8)
-        let path = lock.base.withSuffix(CommitRecord.suffix)
-        let fd = Interruption.create(directory: lock.directory, name: temp) {
-            BytePath.withCString(temp) { openat(lock.directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
-        }
-        guard fd >= 0 else { throw ArchiveError(.io, "cannot create the commit record \(path): \(posixErrorText(errno))") }
-        let bytes = record.encoded()
-        var failure = bytes.withUnsafeBytes { Posix.writeAll(fd, $0.baseAddress!, $0.count) }
-        if failure == nil {
-            step()
-            if fsync(fd) != 0 { failure = errno }
-        }
-        if close(fd) != 0 && failure == nil { failure = errno }
-        if let failure {
-            Interruption.remove(directory: lock.directory, name: temp)
-            throw ArchiveError(.io, "writing the commit record \(path) failed: \(posixErrorText(failure)); the archive is as it was")
-        }
+        let temp = lock.name(CommitRecord.suffix + ".partial")
         step()
-        try rename(temp, to: name, lock: lock, what: "the commit record")
+        try writeTemporary(temp, record.encoded(), lock: lock)
+        step()
+        try rename(temp, to: lock.name(CommitRecord.suffix), lock: lock, what: "the commit record")
         step()
         try syncDirectory(lock)
     }
@@ -93,17 +73,13 @@ package enum ArchiveCommit {
             step()
             try self.rename(rename.temporary, to: rename.final, lock: lock, what: BytePath(rename.final).description)
         }
-        let names = directoryNames(lock)
-        let prefix = lock.baseName + [UInt8(ascii: ".")]
+        // What the new state no longer has, each only if it starts with its magic.
         var stale: [([UInt8], [UInt8])] = []
-        if record.removesVolumesAbove {
-            for name in names {
-                if let n = VolumeNaming.number(of: name, prefix: prefix), n > record.dataVolumes { stale.append((name, VolumeHeader.magic)) }
-            }
-        }
-        if record.removesParityAbove {
-            for name in names {
-                if let j = ParitySet.number(of: name, baseName: lock.baseName), j > record.parityVolumes { stale.append((name, ParityLayout.magic)) }
+        for name in VolumeNaming.names(of: lock.base, directory: lock.directory) {
+            if record.removesVolumesAbove, let n = VolumeNaming.number(of: name, prefix: lock.name(".")), n > record.dataVolumes {
+                stale.append((name, VolumeHeader.magic))
+            } else if record.removesParityAbove, let j = ParitySet.number(of: name, baseName: lock.baseName), j > record.parityVolumes {
+                stale.append((name, ParityLayout.magic))
             }
         }
         for (name, magic) in stale.sorted(by: { $0.0.lexicographicallyPrecedes($1.0) }) where startsWith(name, magic, lock) {
@@ -113,8 +89,7 @@ package enum ArchiveCommit {
         step()
         try syncDirectory(lock)
         step()
-        let recordName = lock.baseName + Array(CommitRecord.suffix.utf8)
-        if BytePath.withCString(recordName, { unlinkat(lock.directory, $0, 0) }) != 0 && errno != ENOENT {
+        if BytePath.withCString(lock.name(CommitRecord.suffix), { unlinkat(lock.directory, $0, 0) }) != 0 && errno != ENOENT {
             throw ArchiveError(.io, "cannot remove the commit record \(lock.base.withSuffix(CommitRecord.suffix)): \(posixErrorText(errno))")
         }
         step()
@@ -138,22 +113,6 @@ package enum ArchiveCommit {
         }
     }
 
-    /// Every name in the archive's directory that starts with `OUT.`.
-    private static func directoryNames(_ lock: ArchiveLock) -> [[UInt8]] {
-        let prefix = lock.baseName + [UInt8(ascii: ".")]
-        let copy = dup(lock.directory)
-        guard copy >= 0, let dir = fdopendir(copy) else { return [] }
-        defer { closedir(dir) }
-        // fdopendir shares the offset with the descriptor: start at the beginning.
-        rewinddir(dir)
-        var names: [[UInt8]] = []
-        while let entry = readdir(dir) {
-            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-            if name.starts(with: prefix) { names.append(name) }
-        }
-        return names
-    }
-
     /// Only regular files that start with `magic` are removed: an older
     /// archive's volumes, never anything else that happens to be named so.
     private static func startsWith(_ name: [UInt8], _ expected: [UInt8], _ lock: ArchiveLock) -> Bool {
@@ -175,18 +134,27 @@ package enum ArchiveCommit {
         }
     }
 
+    /// Creates temporary `name` holding `bytes`, fsync'ed and closed with
+    /// errors checked (the index copy, the commit record).
+    package static func writeTemporary(_ name: [UInt8], _ bytes: [UInt8], lock: ArchiveLock) throws {
+        let fd = createTemporary(name, lock: lock)
+        guard fd >= 0 else { throw ArchiveError(.io, "cannot create \(lock.base.parent.appending(name)): \(posixErrorText(errno))") }
+        var failure = bytes.withUnsafeBytes { Posix.writeAll(fd, $0.baseAddress!, $0.count) } ?? (fsync(fd) != 0 ? errno : nil)
+        if close(fd) != 0 && failure == nil { failure = errno }
+        if let failure { throw ArchiveError(.io, "writing \(lock.base.parent.appending(name)) failed: \(posixErrorText(failure))") }
+    }
+
     /// Temporaries of a writer that died before its commit point (the lock
     /// is ours, so no other writer is making them; a finished pending commit
     /// has renamed its own away). A symlink there is removed, not followed.
     package static func removeStaleTemporaries(_ lock: ArchiveLock) {
-        let prefix = lock.baseName + [UInt8(ascii: ".")]
-        for name in directoryNames(lock) {
+        let prefix = lock.name(".")
+        for name in VolumeNaming.names(of: lock.base, directory: lock.directory) {
             guard let suffix = CommitRecord.temporarySuffixes.first(where: { name.count > $0.count && name.reversed().starts(with: $0.reversed()) }) else { continue }
             let bare = Array(name.dropLast(suffix.count))
             let isOurs = VolumeNaming.number(of: bare, prefix: prefix) != nil
                 || ParitySet.number(of: bare, baseName: lock.baseName) != nil
-                || bare == lock.baseName + Array(".idx".utf8)
-                || bare == lock.baseName + Array(CommitRecord.suffix.utf8)
+                || bare == lock.name(".idx") || bare == lock.name(CommitRecord.suffix)
             if isOurs { _ = BytePath.withCString(name) { unlinkat(lock.directory, $0, 0) } }
         }
     }

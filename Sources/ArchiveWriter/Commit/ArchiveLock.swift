@@ -23,7 +23,7 @@ package final class ArchiveLock {
     /// (device, inode) of the lock file, so a scan of a SRC that holds OUT leaves it out.
     package private(set) var identity: (dev: UInt64, ino: UInt64)?
 
-    package var lockName: [UInt8] { baseName + Array(".lock".utf8) }
+    package var lockName: [UInt8] { name(".lock") }
 
     package init(base: BytePath) throws {
         self.base = base
@@ -87,14 +87,20 @@ package final class ArchiveLock {
         throw ArchiveError(.io, "cannot lock \(base.withSuffix(".lock")): it keeps being replaced")
     }
 
-    /// Removes the lock file and unlocks (also done on deinit, but a build
-    /// calls it when it ends, so nothing it made outlives it).
+    /// Ends the run's hold on the archive: removes every file the run made
+    /// beside it and did not commit (a failed run's temporaries; after a
+    /// commit there are none), then the lock file, and unlocks. Also done on
+    /// deinit, but a writer calls it when it ends, so nothing it made
+    /// outlives it.
     package func release() {
         guard fd >= 0 else { return }
-        Interruption.remove(directory: directory, name: lockName)
+        Interruption.discard(in: directory)
         close(fd)
         fd = -1
     }
+
+    /// `OUT` + `suffix`, as a name in the directory (".commit" -> "OUT.commit").
+    package func name(_ suffix: String) -> [UInt8] { baseName + Array(suffix.utf8) }
 
     deinit {
         release()

@@ -1,5 +1,4 @@
 import Archive
-import Foundation
 import Glibc
 
 /// The write end of the pipe the signal handler writes into (a global: a C
@@ -77,9 +76,9 @@ package enum Interruption {
     }
 
     /// Runs `create` (which makes file `name` in `directory` and returns its
-    /// descriptor, or -1) so that an interruption removes the file unless
-    /// it is committed or forgotten first.
-    /// errno is as `create` left it.
+    /// descriptor, or -1; errno is left as it left it) so that an
+    /// interruption, or `discard`, removes the file unless it is committed
+    /// first.
     package static func create(directory: Int32, name: [UInt8], _ create: () -> Int32) -> Int32 {
         let (fd, code) = locked { () -> (Int32, Int32) in
             let fd = create()
@@ -96,16 +95,15 @@ package enum Interruption {
         locked { entries.append(Entry(directory: directory, name: name)) }
     }
 
-    /// `name` is no longer this run's to remove (renamed, or the lock released).
-    package static func forget(directory: Int32, name: [UInt8]) {
-        locked { entries.removeAll { $0 == Entry(directory: directory, name: name) } }
-    }
-
-    /// Removes `name` now (a failed run's cleanup) and forgets it.
-    package static func remove(directory: Int32, name: [UInt8]) {
+    /// Removes every file this run made in `directory` and has not committed
+    /// (the lock included): what a writer that ends, failed or not, leaves
+    /// of itself. After a commit only the lock is left to remove.
+    package static func discard(in directory: Int32) {
         locked {
-            _ = BytePath.withCString(name) { unlinkat(directory, $0, 0) }
-            entries.removeAll { $0 == Entry(directory: directory, name: name) }
+            for entry in entries where entry.directory == directory {
+                _ = BytePath.withCString(entry.name) { unlinkat(directory, $0, 0) }
+            }
+            entries.removeAll { $0.directory == directory }
         }
     }
 
@@ -142,40 +140,5 @@ package enum Interruption {
         let message = "\(program): interrupted by \(name)\(removed); \(whatIsLeft)\n"
         _ = message.withCString { write(2, $0, strlen($0)) }
         _exit(128 + signal)
-    }
-}
-
-/// Test hooks in the writers' critical steps (`GPUARC_FAILPOINT`): at the
-/// Nth time a named point is reached, the process sends itself a signal,
-/// as a crash or a user would. `commit:N` kills (SIGKILL) at the Nth step
-/// of a commit (each fsync, rename and unlink); `volume:N:TERM`,
-/// `repair:N:INT` ... send that signal instead and stop there, so the
-/// interruption's cleanup runs with the writer caught at that point (inside
-/// a commit the writer goes on: the cleanup waits for the commit). Unset, a
-/// reached point costs a load and a compare.
-package enum FailPoint {
-    private static let configured: (name: String, count: Int, signal: Int32)? = {
-        guard let text = getenv("GPUARC_FAILPOINT").map({ String(cString: $0) }) else { return nil }
-        let parts = text.split(separator: ":").map(String.init)
-        guard parts.count >= 2, let count = Int(parts[1]) else { return nil }
-        let signals = ["KILL": SIGKILL, "TERM": SIGTERM, "INT": SIGINT, "HUP": SIGHUP]
-        return (parts[0], count, parts.count > 2 ? signals[parts[2]] ?? SIGKILL : SIGKILL)
-    }()
-    nonisolated(unsafe) private static var reached: [String: Int] = [:]
-    private static let lock = NSLock()
-
-    package static func reach(_ name: String) {
-        guard let configured, configured.name == name else { return }
-        lock.lock()
-        reached[name, default: 0] += 1
-        let hit = reached[name] == configured.count
-        lock.unlock()
-        guard hit else { return }
-        kill(getpid(), configured.signal)
-        // Caught here, as if the signal came now; inside a commit the cleanup
-        // waits for the commit to end, so the commit goes on.
-        if !Interruption.isCommitting {
-            while true { pause() }   // the interruption's thread exits the process
-        }
     }
 }

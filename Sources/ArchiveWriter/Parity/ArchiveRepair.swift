@@ -99,6 +99,8 @@ public enum ArchiveRepair {
         let lock = try ArchiveLock(base: base)
         defer { lock.release() }
         ArchiveCommit.removeStaleTemporaries(lock)
+        // A failure anywhere before the commit leaves the temporaries to
+        // the lock's release, which removes them.
         var report = Report()
         let damage: Damage, found: ParitySet?
         do {
@@ -106,13 +108,11 @@ public enum ArchiveRepair {
         } catch let error as ArchiveError where error.kind == .unsupported {
             // No parity to rebuild anything from: the index copy is all a
             // repair can mend (from the index, which must then be sound).
-            guard let copy = try refreshIndexCopy(base, lock: lock) else { throw error }
             let reader = try ArchiveReader(path: path)
-            let record = CommitRecord(archiveID: reader.index.archiveID, dataVolumes: reader.index.volumeSizes.count, parityVolumes: 0,
-                                      removesVolumesAbove: false, removesParityAbove: false, renames: [copy])
-            var committed = false
-            defer { if !committed { Interruption.remove(directory: lock.directory, name: copy.temporary) } }
-            try ArchiveCommit.commit(record, lock: lock) { committed = true }
+            guard let copy = try refreshIndexCopy(reader, lock: lock) else { throw error }
+            try ArchiveCommit.commit(CommitRecord(archiveID: reader.index.archiveID, dataVolumes: reader.index.volumeSizes.count,
+                                                  parityVolumes: 0, removesVolumesAbove: false, removesParityAbove: false,
+                                                  renames: [copy]), lock: lock)
             report.indexCopyRewritten = true
             report.volumesUnchecked = true
             return report
@@ -125,23 +125,20 @@ public enum ArchiveRepair {
         }
         let layout = parity.layout
         var renames: [CommitRecord.Rename] = []
-        var committed = false
-        // A failure before the commit point removes every temporary written.
-        defer { if !committed { for rename in renames { Interruption.remove(directory: lock.directory, name: rename.temporary) } } }
         for (volume, _) in damage.blocks where !damage.beyondRepair.contains(volume) {
             let shard = (0..<(layout.dataCount + layout.parityCount)).first { shardPath(parity, $0) == volume }!
             renames.append(try rebuild(shard, parity: parity, lock: lock))
             report.rebuilt.append(volume)
             FailPoint.reach("repair")
         }
-        if damage.isRepairable, let copy = try refreshIndexCopy(base, lock: lock) {
+        // Read through parity where volumes are damaged (the rebuilt ones are not renamed yet).
+        if damage.isRepairable, let copy = try refreshIndexCopy(try ArchiveReader(path: path), lock: lock) {
             renames.append(copy)
             report.indexCopyRewritten = true
         }
         guard !renames.isEmpty else { return report }
-        let record = CommitRecord(archiveID: layout.archiveID, dataVolumes: layout.dataCount, parityVolumes: layout.parityCount,
-                                  removesVolumesAbove: false, removesParityAbove: false, renames: renames)
-        try ArchiveCommit.commit(record, lock: lock) { committed = true }
+        try ArchiveCommit.commit(CommitRecord(archiveID: layout.archiveID, dataVolumes: layout.dataCount, parityVolumes: layout.parityCount,
+                                              removesVolumesAbove: false, removesParityAbove: false, renames: renames), lock: lock)
         return report
     }
 
@@ -155,11 +152,7 @@ public enum ArchiveRepair {
         let temp = name + Array(".repair".utf8)
         let fd = ArchiveCommit.createTemporary(temp, lock: lock, flags: O_RDWR)
         guard fd >= 0 else { throw ArchiveError(.io, "cannot create \(BytePath(temp)): \(posixErrorText(errno))") }
-        var keep = false
-        defer {
-            close(fd)
-            if !keep { Interruption.remove(directory: lock.directory, name: temp) }
-        }
+        defer { close(fd) }
         let isData = shard < layout.dataCount
         let base = isData ? UInt64(0) : UInt64(layout.firstBlockOffset)
         if !isData {
@@ -190,7 +183,6 @@ public enum ArchiveRepair {
                 throw ArchiveError(.io, "the rebuilt \(final) fails its check at block \(stripe): not replaced")
             }
         }
-        keep = true
         return CommitRecord.Rename(temporary: temp, final: name)
     }
 
@@ -207,24 +199,19 @@ public enum ArchiveRepair {
         let count = reader.index.parityCount
         let finals = (1...count).map { ParitySet.path(base: base, number: $0) }
         let renames = finals.map { CommitRecord.Rename(temporary: $0.lastComponent + Array(".repair".utf8), final: $0.lastComponent) }
-        var committed = false
-        defer { if !committed { for rename in renames { Interruption.remove(directory: lock.directory, name: rename.temporary) } } }
         let writer = ParityWriter(directory: lock.directory, dataNames: reader.volumes.paths.map(\.lastComponent), dataSizes: sizes,
                                   archiveID: reader.index.archiveID, parityCount: count)
         _ = try writer.write(to: renames.map(\.temporary)) { finals[$0] }
         FailPoint.reach("repair")
-        let record = CommitRecord(archiveID: reader.index.archiveID, dataVolumes: reader.volumes.paths.count, parityVolumes: count,
-                                  removesVolumesAbove: false, removesParityAbove: false, renames: renames)
-        try ArchiveCommit.commit(record, lock: lock) { committed = true }
+        try ArchiveCommit.commit(CommitRecord(archiveID: reader.index.archiveID, dataVolumes: reader.volumes.paths.count, parityVolumes: count,
+                                              removesVolumesAbove: false, removesParityAbove: false, renames: renames), lock: lock)
         return finals
     }
 
-    /// Writes `OUT.idx.repair` from the index (read through parity where
-    /// volumes are damaged: the rebuilt ones are not renamed yet) when the
-    /// copy is missing or differs; the rename to `OUT.idx`, or nil when the
-    /// copy is right (or is what the index was read from).
-    private static func refreshIndexCopy(_ base: BytePath, lock: ArchiveLock) throws -> CommitRecord.Rename? {
-        let reader = try ArchiveReader(path: VolumeNaming.path(base: base, number: 1))
+    /// Writes `OUT.idx.repair` from `reader`'s index when the copy is missing
+    /// or differs; the rename to `OUT.idx`, or nil when the copy is right
+    /// (or is what the index was read from).
+    private static func refreshIndexCopy(_ reader: ArchiveReader, lock: ArchiveLock) throws -> CommitRecord.Rename? {
         guard let segments = try reader.segmentBytes() else { return nil }
         let copy = IndexCopy.encoded(archiveID: reader.index.archiveID, segments: segments)
         if let fd = try? reader.files.open(reader.files.indexCopyPath) {
@@ -233,16 +220,8 @@ public enum ArchiveRepair {
             let n = (try? existing.withUnsafeMutableBytes { try Posix.preadFully(fd, $0.baseAddress!, copy.count + 1, 0) }) ?? -1
             if n == copy.count && Array(existing.prefix(n)) == copy { return nil }
         }
-        let name = base.lastComponent + Array(".idx".utf8)
-        let temp = name + Array(".repair".utf8)
-        let out = ArchiveCommit.createTemporary(temp, lock: lock)
-        guard out >= 0 else { throw ArchiveError(.io, "cannot create \(BytePath(temp)): \(posixErrorText(errno))") }
-        let failure = copy.withUnsafeBytes { Posix.writeAll(out, $0.baseAddress!, $0.count) } ?? (fsync(out) != 0 ? errno : nil)
-        close(out)
-        if let failure {
-            Interruption.remove(directory: lock.directory, name: temp)
-            throw ArchiveError(.io, "writing \(BytePath(temp)) failed: \(posixErrorText(failure))")
-        }
-        return CommitRecord.Rename(temporary: temp, final: name)
+        let rename = CommitRecord.Rename(temporary: lock.name(".idx.repair"), final: lock.name(".idx"))
+        try ArchiveCommit.writeTemporary(rename.temporary, copy, lock: lock)
+        return rename
     }
 }

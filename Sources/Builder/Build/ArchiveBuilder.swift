@@ -142,8 +142,6 @@ public struct ArchiveBuilder {
         if let previous { archiveID = previous.index.archiveID }
         let writer = try VolumeWriter(output: outputLock, volumeSize: options.volumeSize, archiveID: archiveID,
                                       continuing: previous?.volumeFileSizes ?? [])
-        var finished = false
-        defer { if !finished { writer.abort() } }
 
         let encoderOptions = options.encoder
         let makeCompressor = options.makeCompressor ?? { _ in CPUFrameCompressor(options: encoderOptions) }
@@ -250,7 +248,6 @@ public struct ArchiveBuilder {
             endPhase("parity")
         }
         let volumes = try writer.commit(parityCount: parityCount)
-        finished = true
         endPhase("commit")
 
         stats.volumes = volumes.map(\.description)

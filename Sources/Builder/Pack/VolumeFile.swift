@@ -1,5 +1,4 @@
 import Archive
-import ArchiveWriter
 import CSysCalls
 import Glibc
 
@@ -44,14 +43,9 @@ final class VolumeFile {
         .allocate(byteCount: stagingSize, alignment: block)
     }
 
-    /// Creates `name` in `directory` exclusively, never through a symlink.
-    /// nil with errno set when it cannot be created.
-    init?(directory: Int32, name: [UInt8], path: BytePath, staging: UnsafeMutableRawBufferPointer) {
-        // Removed by an interruption until the build commits it.
-        let fd = Interruption.create(directory: directory, name: name) {
-            BytePath.withCString(name) { openat(directory, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
-        }
-        guard fd >= 0 else { return nil }
+    /// Writes to `fd`, a regular file its caller created exclusively and
+    /// owns (`ArchiveCommit.createTemporary`); closed on finish or deinit.
+    init(fd: Int32, path: BytePath, staging: UnsafeMutableRawBufferPointer) {
         // O_DIRECT is asked for once the file is ours: a file system without
         // it refuses an open that asks for it with EINVAL only after it has
         // created the file, and O_EXCL would then refuse the open without it.

@@ -12,7 +12,8 @@ import Glibc
 /// index and footer, and the index copy and parity are written, are they
 /// committed (`ArchiveCommit`): an archive already at OUT is exactly as it
 /// was until the commit point and exactly the new one from it on, whatever
-/// moment a crash picks. A failed build's `abort` removes the temporaries.
+/// moment a crash picks. A failed build's temporaries go with its lock
+/// (`ArchiveLock.release`).
 final class VolumeWriter {
     let volumeSize: UInt64
     let archiveID: [UInt8]
@@ -63,13 +64,14 @@ final class VolumeWriter {
         let number = sizes.count + 1
         let temp = tempName(number)
         let path = VolumeNaming.path(base: base, number: number)
-        guard let file = VolumeFile(directory: output.directory, name: temp, path: path, staging: staging) else {
+        let fd = ArchiveCommit.createTemporary(temp, lock: output)
+        guard fd >= 0 else {
             let code = errno
             throw ArchiveError(.io, code == EEXIST
                 ? "cannot create volume \(path): \(BytePath(temp)) appeared while this build holds the lock (something else is writing there)"
                 : "cannot create volume \(path): \(posixErrorText(code))")
         }
-        self.file = file
+        file = VolumeFile(fd: fd, path: path, staging: staging)
         tempNames.append(temp)
         sizes.append(0)
         framesInVolume = 0
@@ -118,16 +120,10 @@ final class VolumeWriter {
     /// (a truncation, a bad sector over the footer) cannot reach both copies,
     /// and it needs no volume to be read.
     func writeIndexCopy(_ compressed: [UInt8], older: [[UInt8]] = []) throws {
-        let name = output.baseName + Array(".idx".utf8)
-        let temp = name + Array(".partial".utf8)
-        let copyPath = base.withSuffix(".idx")
-        let fd = ArchiveCommit.createTemporary(temp, lock: output)
-        guard fd >= 0 else { throw ArchiveError(.io, "cannot create the index copy \(copyPath): \(posixErrorText(errno))") }
+        let name = output.name(".idx")
+        let temp = output.name(".idx.partial")
+        try ArchiveCommit.writeTemporary(temp, IndexCopy.encoded(archiveID: archiveID, segments: older + [compressed]), lock: output)
         extraNames.append((temp, name))
-        let bytes = IndexCopy.encoded(archiveID: archiveID, segments: older + [compressed])
-        let failure = bytes.withUnsafeBytes { Posix.writeAll(fd, $0.baseAddress!, $0.count) } ?? (fsync(fd) != 0 ? errno : nil)
-        let closed = close(fd) == 0 ? nil : errno
-        if let code = failure ?? closed { throw ArchiveError(.io, "writing the index copy \(copyPath) failed: \(posixErrorText(code))") }
     }
 
     /// Writes `count` parity volumes (`OUT.p01`, ...) over the finished data volumes.
@@ -154,23 +150,7 @@ final class VolumeWriter {
         for (temp, final) in extraNames { renames.append(.init(temporary: temp, final: final)) }
         let record = CommitRecord(archiveID: archiveID, dataVolumes: sizes.count, parityVolumes: parityCount,
                                   removesVolumesAbove: true, removesParityAbove: true, renames: renames)
-        try ArchiveCommit.commit(record, lock: output) { committing = true }
-        let finalPaths = tempNames.indices.map { VolumeNaming.path(base: base, number: kept + $0 + 1) }
-        tempNames = []
-        extraNames = []
-        return finalPaths
-    }
-
-    /// Set at the commit point: from its record on, the temporaries are the
-    /// archive's, and a failure must not remove them.
-    private var committing = false
-
-    /// Removes everything written so far (after a failure before the commit).
-    func abort() {
-        file = nil
-        guard !committing else { return }
-        for temp in tempNames + extraNames.map(\.temp) { Interruption.remove(directory: output.directory, name: temp) }
-        tempNames = []
-        extraNames = []
+        try ArchiveCommit.commit(record, lock: output)
+        return tempNames.indices.map { VolumeNaming.path(base: base, number: kept + $0 + 1) }
     }
 }
