@@ -4,11 +4,11 @@ DIR ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: zlib and libdeflate (index), fuse3 (mount), OpenCL + PoCL (GPU path on CPU),
-# OpenSSL libcrypto (chunk hashes), the anchor tools the benchmarks compare with,
+# OpenSSL libcrypto (chunk hashes), libzstd (the zstd frame codec), the anchor tools the benchmarks compare with,
 # python3 for the mount benchmark's random reads and the GPU dry run's checks, and
 # binutils (objdump) for the GPU bundle, which also carries time and clinfo.
 DEBS := zlib1g-dev pkg-config libfuse3-dev fuse3 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo \
-        libssl-dev lz4 zstd squashfs-tools squashfuse erofs-utils time python3 acl attr libisal-dev libdeflate-dev par2 binutils
+        libssl-dev libzstd-dev lz4 zstd squashfs-tools squashfuse erofs-utils time python3 acl attr libisal-dev libdeflate-dev par2 binutils
 
 .PHONY: deps build test demo bench bench-mount clean fuzz fuzz-smoke gpu-bundle gpu-dryrun
 

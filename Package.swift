@@ -27,17 +27,19 @@ let package = Package(
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
         // Intel ISA-L: Reed-Solomon for parity volumes.
         .systemLibrary(name: "CISAL", path: "Sources/CISAL", providers: [.apt(["libisal-dev"])]),
+        // libzstd: the zstd frame codec (decoder in Archive, encoder in ArchiveWriter).
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         // Header only: the *xattrat system calls and SEEK_DATA/SEEK_HOLE.
         .systemLibrary(name: "CSysCalls", path: "Sources/CSysCalls"),
 
         // The reader: format, decoders (CPU and OpenCL), volumes, index,
         // parity reconstruction, frame loader and cache, extraction. It links
         // no encoder: what mount and extract need, and nothing else.
-        .target(name: "Archive", dependencies: ["CZlib", "CDeflate", "COpenCL", "CSysCalls", "CISAL"]),
+        .target(name: "Archive", dependencies: ["CZlib", "CDeflate", "COpenCL", "CSysCalls", "CISAL", "CZstd"]),
         // What writes archive bytes and a reader never needs: the LZ4X
         // encoder, the OpenCL compressor and hasher and their calibration,
         // parity volumes and repair.
-        .target(name: "ArchiveWriter", dependencies: ["Archive", "CPrefetch", "CISAL"]),
+        .target(name: "ArchiveWriter", dependencies: ["Archive", "CPrefetch", "CISAL", "CZstd"]),
         // Scan, dedup, chunking, similarity and delta, ordering, frame packing, volume writer.
         .target(name: "Builder", dependencies: ["Archive", "ArchiveWriter", "CCrypto", "CSysCalls"]),
         // The FUSE driver over Archive's reader (low-level libfuse3 API).

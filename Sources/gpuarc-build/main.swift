@@ -51,7 +51,10 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Largest volume file (K/M/G suffixes).")
     var volumeSize = "1G"
 
-    @Option(help: ArgumentHelp("Frame encoder level: 1 (fast, lz4 -1 class) to 9 (max, the top-K search the GPU kernels run); also fast, default (\(LZ4XLevel.default)), max. The archive format is the same at every level.", valueName: "1-9|fast|default|max"))
+    @Option(help: ArgumentHelp("Frame codec: zstd (the default, smaller archives) or lz4x (faster to decode; the codec the GPU compresses, and the default with --compressor gpu).", valueName: "auto|zstd|lz4x"))
+    var codec = "auto"
+
+    @Option(help: ArgumentHelp("The codec's level: zstd 1-19 (default \(ZstdLevel.default)), lz4x 1-9 (default \(LZ4XLevel.default); 9 is the top-K search the GPU kernels run); also fast, default, max. Every level decodes with the same decoder.", valueName: "N|fast|default|max"))
     var level = "default"
 
     @Option(help: "Compression threads (default: all cores).")
@@ -81,7 +84,7 @@ struct BuildCommand: ParsableCommand {
     @Option(help: "Average content-defined chunk size (K/M suffixes).")
     var chunkSize = "8K"
 
-    @Flag(help: "Similarity detection and delta encoding (the default from level \(BuildOptions.deltasFromLevel) up, and in tree order).")
+    @Flag(help: "Similarity detection and delta encoding (the default where files larger than the frame compressor's reach, 4 MiB, hold a quarter of the bytes to store, and in tree order).")
     var delta = false
 
     @Flag(help: "Exact chunk dedup only: no similarity detection or delta encoding.")
@@ -128,8 +131,23 @@ struct BuildCommand: ParsableCommand {
         guard let frame = ByteSize.parse(frameSize) else { throw ValidationError("--frame-size: cannot read \"\(frameSize)\"") }
         guard let volume = ByteSize.parse(volumeSize) else { throw ValidationError("--volume-size: cannot read \"\(volumeSize)\"") }
         guard let contentOrder = ContentOrder(rawValue: order) else { throw ValidationError("--order must be path, similarity or tree") }
-        guard let encoderLevel = LZ4XLevel.parse(level) else { throw ValidationError("--level must be 1 to 9, fast, default or max") }
-        options.level = encoderLevel
+        switch codec {
+        case "auto": options.codec = nil
+        default:
+            guard let chosen = FrameEncoding.codecs.first(where: { $0.name == codec }) else {
+                throw ValidationError("--codec must be auto, zstd or lz4x")
+            }
+            options.codec = chosen
+        }
+        if level != "default" {
+            // auto: zstd, unless the GPU is asked to compress (then LZ4X).
+            let levelCodec = options.codec ?? (compressor == "gpu" ? .lz4x : FrameEncoding.default.codec)
+            guard let encoderLevel = FrameEncoding.parseLevel(level, codec: levelCodec) else {
+                let range = FrameEncoding.levels(of: levelCodec)
+                throw ValidationError("--level must be \(range.lowerBound) to \(range.upperBound), fast, default or max for \(levelCodec.name)")
+            }
+            options.level = encoderLevel
+        }
         options.frameSize = frame
         options.volumeSize = volume
         if let threads { options.threads = threads }

@@ -1,3 +1,4 @@
+import Archive
 import Builder
 
 /// A small copy/insert coder with LZ4X's delta model: the target is encoded
@@ -10,6 +11,7 @@ import Builder
 /// Encoding: op byte 0 = insert (varint length, bytes), 1 = copy (varint
 /// position in base+target, varint length).
 struct CopyInsertDeltaCoder: DeltaCoder {
+    var kind: ChunkKind { .delta }
     private static let minMatch = 8
     private static let tableBits = 15
 

@@ -64,6 +64,7 @@ private final class StageHarness {
 
 /// Delta coder whose deltas are always worse than its lossless compression.
 private struct WorseThanLosslessCoder: DeltaCoder {
+    var kind: ChunkKind { .delta }
     func encode(target: UnsafeRawBufferPointer, base: [UInt8]) -> [UInt8]? {
         Array(target.prefix(base.isEmpty ? target.count / 4 : target.count / 2))
     }

@@ -161,7 +161,7 @@ public final class Extractor {
             for r in index.refRange(ofContent: Int(index.inodes[inode].data)) {
                 let chunk = index.chunks[Int(index.chunkRefs[r])]
                 frames.insert(Int(chunk.frame))
-                if chunk.kind == .delta { frames.insert(Int(index.chunks[Int(chunk.base)].frame)) }
+                if chunk.kind != .literal { frames.insert(Int(index.chunks[Int(chunk.base)].frame)) }
             }
         }
         return frames.sorted()

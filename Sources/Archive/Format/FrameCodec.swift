@@ -1,7 +1,19 @@
-/// How a frame's payload is stored.
-public enum FrameCodec: UInt8, Sendable {
+/// How a frame's payload is stored: the codec byte of the frame header and
+/// the frame table. Only the codec seam (`FrameDecoders`) interprets the
+/// payload of each; everything else passes the value along.
+public enum FrameCodec: UInt8, Sendable, CaseIterable {
     case raw = 0    // payload is the decoded bytes (the frame did not shrink)
     case lz4x = 1   // payload is one LZ4X block
+    case zstd = 2   // payload is one zstd frame (RFC 8878) with its content size, no dictionary
+
+    /// The name `--codec` and the build summary use.
+    public var name: String {
+        switch self {
+        case .raw: return "raw"
+        case .lz4x: return "lz4x"
+        case .zstd: return "zstd"
+        }
+    }
 }
 
 /// Limits every reader enforces, whatever an index claims.

@@ -102,6 +102,18 @@ public enum ChunkKind: UInt8, Sendable {
     /// The frame holds an LZ4X block that decodes to the chunk with the base
     /// chunk (always a literal chunk) as prefix dictionary: delta depth 1.
     case delta = 1
+    /// The same with a zstd frame in its magicless format, decoded with the
+    /// base chunk as its reference prefix (`zstd --patch-from`'s way).
+    case zstdDelta = 2
+
+    /// The codec a delta chunk's stored bytes are in (nil for a literal chunk).
+    public var deltaCodec: FrameCodec? {
+        switch self {
+        case .literal: return nil
+        case .delta: return .lz4x
+        case .zstdDelta: return .zstd
+        }
+    }
 }
 
 public struct ChunkRecord: Sendable, Equatable {

@@ -141,7 +141,7 @@ struct IndexValidator {
                 guard c.length == c.storedLength, c.base == ChunkRecord.noBase else {
                     throw fail("literal chunk \(i) has a base or mismatched lengths")
                 }
-            case .delta:
+            case .delta, .zstdDelta:
                 guard Int(c.base) < index.chunks.count else { throw fail("delta chunk \(i) refers to base \(c.base), which does not exist") }
                 guard index.chunks[Int(c.base)].kind == .literal else {
                     throw fail("delta chunk \(i) has base \(c.base), which is itself a delta (delta depth must be 1)")

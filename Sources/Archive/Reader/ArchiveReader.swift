@@ -5,7 +5,8 @@ public struct ReaderOptions: Sendable {
     public var cacheBytes: Int = 512 << 20
     /// Decode the next frame in the background when a file is read sequentially.
     public var readAhead: Bool = true
-    /// Decodes whole LZ4X frames instead of the CPU decoder.
+    /// Decodes whole LZ4X frames instead of the CPU decoder (it stands in
+    /// for the CPU's behind the codec seam).
     public var frameDecoder: FrameDecoding?
     /// `--decoder`/`--device`: chooses `frameDecoder` once the archive is
     /// open, when it is not set (nil: the CPU decoder, OpenCL never loaded).
@@ -62,14 +63,15 @@ public final class ArchiveReader: @unchecked Sendable {
         indexCopyProblem = opened.copyProblem
         files = opened.files
         self.options = options
-        let loader = FrameLoader(index: index, volumes: volumes)
+        var loader = FrameLoader(index: index, volumes: volumes)
         var decoder = options.frameDecoder
         var decoderNote: String?
         if decoder == nil, let request = options.decoderRequest {
             (decoder, decoderNote) = try OpenCLReadSetup.decoder(for: request, loader: loader)
         }
         self.decoderNote = decoderNote
-        self.cache = FrameCache(loader: loader, budget: options.cacheBytes, decoder: decoder)
+        loader.decoders = FrameDecoders(wholeLZ4X: decoder)
+        self.cache = FrameCache(loader: loader, budget: options.cacheBytes)
         self.deltas = DeltaChunkCache(budget: max(options.cacheBytes / 16, 1 << 20))
     }
 
@@ -215,15 +217,16 @@ public final class ArchiveReader: @unchecked Sendable {
             try cache.withFrame(Int(chunk.frame), upTo: start + count) { frame in
                 out.copyMemory(from: frame.baseAddress! + start, byteCount: count)
             }
-        case .delta:
+        case .delta, .zstdDelta:
             try deltas.withChunk(id, decode: { try decodeDelta(id) }) { bytes in
                 out.copyMemory(from: bytes.baseAddress! + within, byteCount: count)
             }
         }
     }
 
-    /// A delta chunk: its base (a literal chunk) is the prefix dictionary of the
-    /// LZ4X block stored in its frame. Both frames come through the frame cache.
+    /// A delta chunk: its base (a literal chunk) is the prefix its stored
+    /// bytes decode against, with the decoder of the chunk kind's codec. Both
+    /// frames come through the frame cache.
     private func decodeDelta(_ id: Int) throws -> [UInt8] {
         let chunk = index.chunks[id]
         let base = index.chunks[Int(chunk.base)]
@@ -235,7 +238,10 @@ public final class ArchiveReader: @unchecked Sendable {
             try cache.withFrame(Int(chunk.frame), upTo: Int(chunk.offset) + Int(chunk.storedLength)) { frame in
                 let stored = UnsafeRawBufferPointer(rebasing: frame[Int(chunk.offset)..<(Int(chunk.offset) + Int(chunk.storedLength))])
                 do {
-                    try LZ4XDecoder.decode(stored, into: out, prefixLength: Int(base.length))
+                    guard let decoder = cache.loader.decoders.decoder(for: chunk.kind) else {
+                        throw CodecError("it is not a delta chunk")
+                    }
+                    try decoder.decodeDelta(stored, into: out, prefixLength: Int(base.length))
                 } catch {
                     throw ArchiveError(.corruptFrame, "delta chunk \(id) in frame \(chunk.frame) (volume \(volumes.paths[Int(index.frames[Int(chunk.frame)].volume)])) does not decode against its base: \(error)")
                 }

@@ -4,10 +4,10 @@ import Foundation
 ///
 /// A frame wanted by many threads at once is decoded once: each frame has its
 /// own lock, held while it is loaded or decoded, and the others wait on it
-/// rather than decoding the same bytes again. LZ4X decodes front to back, so a
-/// read near the start of a cold frame decodes only up to what it needs and the
-/// frame remembers where it stopped (the stored payload is kept until the frame
-/// is complete); a later read resumes from there.
+/// rather than decoding the same bytes again. Codecs decode front to back
+/// (`PartialDecode`), so a read near the start of a cold frame decodes only up
+/// to what it needs and the frame remembers where it stopped (the stored
+/// payload is kept until the frame is complete); a later read resumes there.
 final class FrameCache: @unchecked Sendable {
     final class Entry {
         let frame: Int
@@ -15,7 +15,7 @@ final class FrameCache: @unchecked Sendable {
         // Guarded by `lock`.
         var decoded: UnsafeMutableRawBufferPointer?
         var payload: UnsafeMutableRawBufferPointer?
-        var progress = LZ4XDecoder.Progress()
+        var partial: PartialDecode?
         var available = 0
         var failure: ArchiveError?
         // Guarded by the cache lock.
@@ -45,13 +45,9 @@ final class FrameCache: @unchecked Sendable {
     private(set) var hits = 0
     private(set) var misses = 0
 
-    /// Whole-frame decoder replacing the resumable CPU one, if set.
-    private let decoder: FrameDecoding?
-
-    init(loader: FrameLoader, budget: Int, decoder: FrameDecoding? = nil) {
+    init(loader: FrameLoader, budget: Int) {
         self.loader = loader
         self.budget = budget
-        self.decoder = decoder
     }
 
     var statistics: (hits: Int, misses: Int, bytes: Int) {
@@ -100,34 +96,28 @@ final class FrameCache: @unchecked Sendable {
         if entry.decoded != nil && entry.available >= target { return }
         if entry.decoded == nil {
             let payload = try loader.loadPayload(entry.frame)
-            switch record.codec {
-            case .raw:
+            let decoder = loader.decoder(entry.frame)
+            if decoder.payloadIsDecoded {
                 entry.decoded = payload
                 entry.available = size
                 try loader.checkDecoded(entry.frame, UnsafeRawBufferPointer(payload))
                 charge(entry, payload.count, complete: true)
                 return
-            case .lz4x:
-                entry.payload = payload
-                let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 64)
-                entry.decoded = UnsafeMutableRawBufferPointer(rebasing: decoded[0..<size])
-                entry.progress = LZ4XDecoder.Progress()
-                charge(entry, payload.count + size)
             }
+            entry.payload = payload
+            let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 64)
+            entry.decoded = UnsafeMutableRawBufferPointer(rebasing: decoded[0..<size])
+            entry.partial = decoder.partial(outputCount: size)
+            charge(entry, payload.count + size)
         }
-        guard let payload = entry.payload else { return }
+        guard let payload = entry.payload, let partial = entry.partial else { return }
         let stored = UnsafeRawBufferPointer(start: payload.baseAddress, count: Int(record.storedSize))
-        if let decoder {
-            // A whole-frame decoder (the GPU's): all of it at the first read.
-            try loader.decode(entry.frame, stored, into: entry.decoded!, decoder: decoder)
-            entry.available = size
-        } else {
-            try loader.decodeStep(entry.frame, stored, into: entry.decoded!, progress: &entry.progress, until: target)
-            entry.available = entry.progress.output
-            guard entry.progress.finished else { return }
-        }
+        try loader.decodeStep(entry.frame, stored, into: entry.decoded!, partial: partial, until: target)
+        entry.available = partial.available
+        guard partial.finished else { return }
         payload.deallocate()
         entry.payload = nil
+        entry.partial = nil
         charge(entry, -payload.count, complete: true)
     }
 
@@ -135,6 +125,7 @@ final class FrameCache: @unchecked Sendable {
     private func release(_ entry: Entry) {
         entry.payload?.deallocate(); entry.payload = nil
         entry.decoded?.deallocate(); entry.decoded = nil
+        entry.partial = nil
         entry.available = 0
         lock.lock()
         chargedBytes -= entry.charged

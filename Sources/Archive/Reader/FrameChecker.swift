@@ -16,7 +16,7 @@ extension ArchiveReader {
     /// outside the cache: for --verify and the codec benchmark. The same
     /// loader as the cache's (parity included, where the archive has it).
     public func withDecodedFrame<R>(_ frame: Int, _ body: (_ decoded: UnsafeRawBufferPointer, _ stored: UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let loader = FrameLoader(index: index, volumes: volumes)
+        let loader = cache.loader
         let record = index.frames[frame]
         let payload = try loader.loadPayload(frame)
         defer { payload.deallocate() }
@@ -33,7 +33,7 @@ extension ArchiveReader {
     public func files(touching frames: Set<Int>) -> [Int] {
         var badChunks = Set<Int>()
         for (i, c) in index.chunks.enumerated() {
-            if frames.contains(Int(c.frame)) || (c.kind == .delta && frames.contains(Int(index.chunks[Int(c.base)].frame))) {
+            if frames.contains(Int(c.frame)) || (c.kind != .literal && frames.contains(Int(index.chunks[Int(c.base)].frame))) {
                 badChunks.insert(i)
             }
         }

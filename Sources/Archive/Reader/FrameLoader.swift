@@ -3,10 +3,12 @@
 /// bytes checked against the index, decoded, and its decoded bytes checked.
 /// When a volume's bytes cannot be had or fail a check and the archive has
 /// parity, the frame's bytes are rebuilt from parity: one more place the
-/// loader gets them from, with the same checks after.
+/// loader gets them from, with the same checks after. Decoding goes through
+/// the codec seam (`FrameDecoders`): the loader never looks at a codec.
 struct FrameLoader: Sendable {
     let index: ArchiveIndex
     let volumes: VolumeSet
+    var decoders = FrameDecoders()
 
     func location(_ frame: Int) -> String {
         let record = index.frames[frame]
@@ -60,33 +62,31 @@ struct FrameLoader: Sendable {
         return UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(record.storedSize)])
     }
 
+    /// The decoder of the frame's codec.
+    func decoder(_ frame: Int) -> CodecDecoder { decoders.decoder(for: index.frames[frame].codec) }
+
     /// Decodes a whole checked payload into `output` (the frame's decoded
-    /// size), with `decoder` if given (a GPU), and checks the result.
-    func decode(_ frame: Int, _ payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
-                decoder: FrameDecoding? = nil) throws {
-        let record = index.frames[frame]
-        if record.codec == .raw {
-            output.baseAddress?.copyMemory(from: payload.baseAddress!, byteCount: payload.count)
-        } else {
-            do {
-                if let decoder { try decoder.decode(payload, into: output) } else { try LZ4XDecoder.decode(payload, into: output) }
-            } catch {
-                throw ArchiveError(.corruptFrame, "\(location(frame)): does not decode (\(error))")
-            }
+    /// size) and checks the result.
+    func decode(_ frame: Int, _ payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+        do {
+            try decoder(frame).decode(payload, into: output)
+        } catch {
+            throw ArchiveError(.corruptFrame, "\(location(frame)): does not decode (\(error))")
         }
         try checkDecoded(frame, UnsafeRawBufferPointer(output))
     }
 
-    /// Decodes a checked LZ4X payload front to back up to `target` decoded
-    /// bytes (at least), resuming from `progress` (the frame cache's partial frames).
+    /// Decodes a checked payload front to back up to `target` decoded bytes
+    /// (at least), resuming `partial` (the frame cache's partial frames);
+    /// checks the decoded bytes once the frame is complete.
     func decodeStep(_ frame: Int, _ payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
-                    progress: inout LZ4XDecoder.Progress, until target: Int) throws {
+                    partial: PartialDecode, until target: Int) throws {
         do {
-            try LZ4XDecoder.decode(payload, into: output, progress: &progress, until: target)
+            try partial.advance(payload, into: output, until: target)
         } catch {
             throw ArchiveError(.corruptFrame, "\(location(frame)): does not decode (\(error))")
         }
-        if progress.finished { try checkDecoded(frame, UnsafeRawBufferPointer(output)) }
+        if partial.finished { try checkDecoded(frame, UnsafeRawBufferPointer(output)) }
     }
 
     func checkDecoded(_ frame: Int, _ decoded: UnsafeRawBufferPointer) throws {

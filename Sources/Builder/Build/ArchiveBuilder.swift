@@ -53,7 +53,8 @@ public struct ArchiveBuilder {
         raiseFileLimit()
         var stats = BuildStats()
         stats.sources = sources.map(\.description)
-        stats.level = options.level
+        stats.codec = options.encoding.codec.name
+        stats.level = options.encoding.level
         stats.deltas = options.similarity.deltaEnabled && options.dedup
         stats.output = output.description
         var warnings: [String] = []
@@ -143,8 +144,8 @@ public struct ArchiveBuilder {
         let writer = try VolumeWriter(output: outputLock, volumeSize: options.volumeSize, archiveID: archiveID,
                                       continuing: previous?.volumeFileSizes ?? [])
 
-        let encoderOptions = options.encoder
-        let makeCompressor = options.makeCompressor ?? { _ in CPUFrameCompressor(options: encoderOptions) }
+        let encoding = options.encoding
+        let makeCompressor = options.makeCompressor ?? { _ in CPUFrameCompressor(encoding: encoding) }
         // Frames as large as what there is to store, when that is less than
         // the frame size (but room for the largest chunk): a small tree does
         // not hold five 16 MiB buffers. The frames written are the same.
@@ -156,8 +157,10 @@ public struct ArchiveBuilder {
         if let previous {
             let stored = previous.index.frames.reduce(UInt64(0)) { $0 + UInt64($1.decodedSize) }
             similarity.deltaEnabled = options.appendDeltas(reading: totalBytes, stored: stored)
-            stats.deltas = similarity.deltaEnabled && options.dedup
+        } else if options.deltas == nil && options.order != .tree {
+            similarity.deltaEnabled = similarity.deltaEnabled && BuildOptions.deltasPay(sizes: ordered.map { tree.nodes[$0].size })
         }
+        stats.deltas = similarity.deltaEnabled && options.dedup
         similarity.recordFeatures = versioned
         if !options.dedup {
             // "Store every file": no shared chunks and no deltas either.
@@ -165,8 +168,8 @@ public struct ArchiveBuilder {
             similarity.deltaEnabled = false
         }
         let packer = ContentPacker(pipeline: pipeline, files: files, held: held, chunkSize: options.chunkSize, similarity: similarity,
-                                   coder: LZ4XDeltaCoder(options: ContentPacker.deltaEncoder),
-                                   sampleCoder: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder),
+                                   coder: DeltaCoders.coder(for: encoding.codec),
+                                   sampleCoder: DeltaCoders.estimator(for: encoding.codec),
                                    readXattrs: options.xattrs,
                                    table: ChunkTable(first: previous?.counts.chunks ?? 0,
                                                      previous: previous.map { p in { (try? p.chunksByDigest()) ?? [:] } }),
@@ -183,7 +186,7 @@ public struct ArchiveBuilder {
         let preparer = analyzeAhead ? ChunkPreparer(
             files: ordered, sources: files, held: held, identities: Dictionary(uniqueKeysWithValues: ordered.map { ($0, tree.nodes[$0].identity) }),
             chunker: packer.chunker,
-            analyzer: ChunkAnalyzer(options: similarity, estimator: LZ4XDeltaCoder(options: ContentPacker.estimateEncoder))) : nil
+            analyzer: ChunkAnalyzer(options: similarity, estimator: DeltaCoders.estimator(for: encoding.codec))) : nil
         defer { preparer?.stop() }
         let meter = showProgress ? ProgressMeter(total: totalBytes) : nil
         packer.onProgress = meter.map { m in { m.update($0) } }
@@ -255,9 +258,9 @@ public struct ArchiveBuilder {
         // The writer's sizes include the index and footer it has just written.
         stats.outputBytes = writer.volumeFileSizes.reduce(0, +)
         for (device, counts) in pipeline.framesByDevice {
-            stats.framesByDevice[device] = ["lz4x": counts.lz4x, "raw": counts.raw]
-            stats.framesLZ4X += counts.lz4x
-            stats.framesRaw += counts.raw
+            stats.framesByDevice[device] = counts
+            stats.framesRaw += counts[FrameCodec.raw.name] ?? 0
+            stats.framesCompressed += counts.filter { $0.key != FrameCodec.raw.name }.values.reduce(0, +)
         }
         stats.seconds = Date().timeIntervalSince(started)
         stats.warnings = warnings

@@ -38,24 +38,43 @@ public struct BuildOptions: Sendable {
     public var order = ContentOrder.path
     /// One SRC whose subdirectories are snapshots: each a version (`--snapshots`).
     public var snapshots = SnapshotDetection.auto
-    /// Frame encoder level (`--level`, `LZ4XLevel`). Delta chunks are
-    /// always encoded with the top level's search: they are small, and
-    /// their size is what decides whether a delta is kept.
-    public var level = LZ4XLevel.default
-    public var encoder: LZ4XEncoderOptions { LZ4XLevel.options(level) }
+    /// Frame codec (`--codec`); nil: zstd, unless the GPU is asked to
+    /// compress (`--compressor gpu`), which writes LZ4X.
+    public var codec: FrameCodec?
+    /// Its level (`--level`); nil: the codec's default. Delta chunks have a
+    /// level of their own (`ZstdDeltaCoder.deltaLevel`, the LZ4X top
+    /// level's search): they are small, and their size is what decides
+    /// whether a delta is kept.
+    public var level: Int?
+    /// Codec and level of the CPU's frames.
+    public var encoding: FrameEncoding { FrameEncoding(codec: codec ?? FrameEncoding.default.codec, level: level) }
     /// Average content-defined chunk size (`--chunk-size`); chunks are at
     /// most 8 times this and never longer than a frame.
     public var chunkSize = 8 << 10
     /// Chunk dedup, similarity detection and delta encoding (`--tiers`, ...).
     public var similarity = SimilarityStageOptions()
     /// Similarity detection and delta encoding (`--delta`, `--no-delta`);
-    /// nil: from level `deltasFromLevel` up. With the versions of a file side
-    /// by side in the frames, deltas take 0.02-1.1% off the archive (ten
-    /// Django patch releases, ten major ones, a system tree at level 3)
-    /// for 15-50% more CPU: worth it where the frame search already costs
-    /// more than that, and in `--order tree`, where they take 45% off.
+    /// nil: where they pay (`deltasPay`), and always in `--order tree`,
+    /// where they take 45% off.
     public var deltas: Bool?
-    public static let deltasFromLevel = 4
+
+    /// Whether deltas pay for the files a build stores (no `--delta` or
+    /// `--no-delta`). With the versions of a small file side by side in the
+    /// frames, the frame compressor finds what a delta would: deltas took
+    /// 0.02-1.1% off (ten Django patch releases, ten major ones, a system
+    /// tree) for 15-50% more CPU. A file larger than the compressor's reach
+    /// (`ContentPacker.frameCompressorReach`) is another matter: its earlier
+    /// version, or a similar file, lies out of reach, and only a delta finds
+    /// it (ten Django releases as ten .tar files: 2.6x smaller with deltas).
+    /// So deltas are on when such files hold at least 1/`largeFileShare` of
+    /// the bytes to store: one pass over the sizes, nothing read.
+    public static let largeFileShare: UInt64 = 4
+    static func deltasPay(sizes: [UInt64]) -> Bool {
+        let reach = UInt64(ContentPacker.frameCompressorReach)
+        let total = sizes.reduce(0, +)
+        let large = sizes.reduce(UInt64(0)) { $0 + ($1 > reach ? $1 : 0) }
+        return large > 0 && large * largeFileShare >= total
+    }
 
     /// Whether an append (with no `--delta`/`--no-delta`) makes deltas: its
     /// frames hold only its versions, not the versions of a file side by
@@ -133,12 +152,16 @@ public struct BuildOptions: Sendable {
             throw ArchiveError(.usage, "--chunk-size must be between 256 bytes and 4M")
         }
         o.frameSize = min(frameSize, volumeSize - VolumeHeader.size - FrameHeader.size)
-        guard LZ4XLevel.range.contains(level) else {
-            throw ArchiveError(.usage, "--level must be between \(LZ4XLevel.range.lowerBound) and \(LZ4XLevel.range.upperBound)")
+        if let level {
+            let codec = encoding.codec, range = FrameEncoding.levels(of: codec)
+            guard range.contains(level) else {
+                throw ArchiveError(.usage, "--level must be between \(range.lowerBound) and \(range.upperBound) for \(codec.name)")
+            }
         }
         o.threads = max(1, threads)
-        // (An append may turn them on by what it reads: `appendDeltas`.)
-        o.similarity.deltaEnabled = similarity.deltaEnabled && (deltas ?? (level >= Self.deltasFromLevel || order == .tree))
+        // (Without --delta/--no-delta the build decides once it knows the
+        // files it stores: `deltasPay`, or for an append `appendDeltas`.)
+        o.similarity.deltaEnabled = similarity.deltaEnabled && (deltas ?? true)
         if name != nil || append != nil { o.versioned = true }
         return o
     }

@@ -36,15 +36,18 @@ public struct BuildStats: Codable, Sendable {
     public var storedBytes: UInt64 = 0
     public var outputBytes: UInt64 = 0
     public var indexBytes = 0
-    /// The CPU frame encoder's level (`--level`); frames compressed with
-    /// OpenCL are at `LZ4XLevel.top` (`framesByDevice` says which).
-    public var level = LZ4XLevel.default
+    /// The CPU's frame codec and level (`--codec`, `--level`); frames
+    /// compressed with OpenCL are LZ4X at `LZ4XLevel.top` (`framesByDevice`
+    /// says which).
+    public var codec = FrameEncoding.default.codec.name
+    public var level = FrameEncoding.default.level
     /// Whether similar chunks were looked for and delta-encoded.
     public var deltas = false
     /// Parity volumes written and their bytes.
     public var parityVolumes = 0
     public var parityBytes: UInt64 = 0
-    public var framesLZ4X = 0
+    /// Frames stored compressed (in any codec) and RAW.
+    public var framesCompressed = 0
     public var framesRaw = 0
     public var framesByDevice: [String: [String: Int]] = [:]
     /// Chunk dedup, similarity and delta encoding of the distinct contents.
@@ -99,17 +102,17 @@ public struct BuildStats: Codable, Sendable {
         let s = similarity
         lines.append("chunks: \(s.chunks), \(s.duplicateChunks) duplicates stored as references, \(ByteSize.format(UInt64(s.dedupBytesSaved))) saved")
         if !deltas {
-            lines.append("deltas: off (level \(level); --delta turns them on)")
+            lines.append("deltas: off (no file larger than \(ByteSize.format(UInt64(ContentPacker.frameCompressorReach))) holds a quarter of the bytes; --delta turns them on)")
         } else {
             lines.append("deltas: \(s.deltaChunks) (tier 1: \(s.deltaHits[0]), tier 2: \(s.deltaHits[1]), tier 3: \(s.deltaHits[2])), "
                      + "\(ByteSize.format(UInt64(s.deltaBytesSaved))) saved; \(s.filterRejections) rejected by the filter, "
                      + "\(s.basesInFrameReach + s.contentInFrame) left to the frame compressor")
         }
         let devices = framesByDevice.keys.sorted().map { d in
-            "\(d): \(framesByDevice[d]?["lz4x"] ?? 0) LZ4X / \(framesByDevice[d]?["raw"] ?? 0) RAW"
+            "\(d): " + (framesByDevice[d] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: " / ")
         }.joined(separator: ", ")
-        lines.append("frames: \(framesLZ4X) LZ4X, \(framesRaw) RAW\(devices.isEmpty ? "" : " (\(devices))"), level \(level)"
-                     + (framesByDevice.keys.contains { $0 != "cpu" } ? " (OpenCL frames: level \(LZ4XLevel.top))" : ""))
+        lines.append("frames: \(framesCompressed) compressed, \(framesRaw) RAW (\(devices)); \(codec) level \(level)"
+                     + (framesByDevice.keys.contains { $0 != "cpu" } ? " (OpenCL frames: lz4x level \(LZ4XLevel.top))" : ""))
         lines.append(String(format: "size: %@ -> %@ in %d volume(s) (index %@), %.1f%% smaller",
                             ByteSize.format(inputBytes), ByteSize.format(outputBytes), volumes.count,
                             ByteSize.format(UInt64(indexBytes)), reductionPercent))

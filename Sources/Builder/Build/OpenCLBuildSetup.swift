@@ -11,15 +11,23 @@ public enum OpenCLBuildSetup {
     /// why, or why the CPU); throws when `gpu` cannot be had.
     public static func configure(_ options: inout BuildOptions, mode: GPUMode, devices list: String?,
                                  onError: @escaping @Sendable (String) -> Void) throws -> String? {
+        // The kernels write LZ4X. zstd (asked for, or the default codec)
+        // stays on the CPU: `auto` then loads no OpenCL at all, and `gpu`
+        // with zstd asked for is a contradiction the user must resolve.
+        if options.codec == .zstd && mode == .gpu {
+            throw ArchiveError(.usage, "--compressor gpu compresses LZ4X frames only: add --codec lz4x, or leave the GPU out for zstd")
+        }
+        if options.codec == nil && mode == .gpu { options.codec = .lz4x }
+        guard options.codec == .lz4x else { return nil }
         // The CPU codec as the build would run it (at its level), one
         // encoder for the whole measurement: its tables are allocated once,
         // as in a pipeline worker, and only if something is measured (most
         // runs find the decision remembered: 4 MiB of tables less to zero).
-        let encoderOptions = options.encoder
+        let encoderOptions = LZ4XLevel.options(options.encoding.level)
         var encoder: LZ4XEncoder?
         let threads = options.threads
         let sample = GPUCalibrator.defaultSampleFrameSize
-        let (devices, note) = try GPUSelection.devices(mode: mode, list: list, for: .compress, sample: "sample \(sample) level \(options.level)") {
+        let (devices, note) = try GPUSelection.devices(mode: mode, list: list, for: .compress, sample: "sample \(sample) level \(options.encoding.level)") {
             if encoder == nil { encoder = LZ4XEncoder(options: encoderOptions) }
             return try CompressCalibration.measure($0, encoder: encoder!, threads: threads, sampleFrameSize: sample)
         }

@@ -7,7 +7,7 @@ import Glibc
 /// each through the similarity stage, and places what it decides into the
 /// pipeline's frame slots: a duplicate becomes a reference to the stored
 /// chunk; anything else goes into the frame being filled, as its own bytes
-/// (literal) or as an LZ4X delta against an earlier literal chunk. The chunk
+/// (literal) or as a delta against an earlier literal chunk. The chunk
 /// table records where every stored chunk came from and went.
 ///
 /// Every file is read through `SourceFiles` and checked, once read, to still
@@ -235,7 +235,7 @@ final class ContentPacker {
             return id
         case .delta(let id, let base, _, let encoded):
             let (frame, position) = encoded.withUnsafeBytes { place($0) }
-            table.place(id, ChunkRecord(kind: .delta, frame: frame, offset: position, storedLength: UInt32(encoded.count),
+            table.place(id, ChunkRecord(kind: stage.deltaKind, frame: frame, offset: position, storedLength: UInt32(encoded.count),
                                         length: UInt32(chunk.count), base: base), offset: offset)
             return id
         }

@@ -15,7 +15,7 @@ import Foundation
 /// (it was 2 x (workers + 2), 128 MiB).
 final class FramePipeline: @unchecked Sendable {
     final class Slot: @unchecked Sendable {
-        /// The frame's bytes, then (for LZ4X frames) its compressed bytes.
+        /// The frame's bytes, then (for compressed frames) its compressed bytes.
         let buffer: UnsafeMutableRawBufferPointer
         var number = 0
         var used = 0
@@ -74,7 +74,8 @@ final class FramePipeline: @unchecked Sendable {
     private var nextNumber = 0
     private let firstFrame: Int
     private(set) var frames: [FrameRecord] = []
-    private(set) var framesByDevice: [String: (lz4x: Int, raw: Int)] = [:]
+    /// Frames written, by device ("cpu", ...) and codec name.
+    private(set) var framesByDevice: [String: [String: Int]] = [:]
 
     private let workersDone = DispatchGroup()
     private let writerDone = DispatchGroup()
@@ -151,7 +152,7 @@ final class FramePipeline: @unchecked Sendable {
             // After a failure, frames are only drained, not compressed.
             if error == nil, let n = compressor.compress(input, into: UnsafeMutableRawBufferPointer(rebasing: output[0..<slot.used])) {
                 slot.buffer.baseAddress!.copyMemory(from: output.baseAddress!, byteCount: n)
-                slot.codec = .lz4x
+                slot.codec = compressor.codec
                 slot.stored = n
             } else {
                 slot.codec = .raw
@@ -186,9 +187,7 @@ final class FramePipeline: @unchecked Sendable {
             frames.append(FrameRecord(volume: volume, offset: offset, storedSize: header.storedSize,
                                       decodedSize: header.decodedSize, codec: slot.codec,
                                       payloadHash: header.payloadHash, decodedHash: header.decodedHash))
-            var counts = framesByDevice[slot.compressedBy] ?? (0, 0)
-            if slot.codec == .lz4x { counts.lz4x += 1 } else { counts.raw += 1 }
-            framesByDevice[slot.compressedBy] = counts
+            framesByDevice[slot.compressedBy, default: [:]][slot.codec.name, default: 0] += 1
         } catch {
             fail(error)
         }

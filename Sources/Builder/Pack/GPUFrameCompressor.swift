@@ -11,6 +11,8 @@ public final class GPUFrameCompressor: FrameCompressor {
     private let onError: @Sendable (String) -> Void
     private var reported = false
     public private(set) var deviceName: String
+    /// The kernels write LZ4X (and so does the CPU fallback).
+    public var codec: FrameCodec { .lz4x }
 
     init(batcher: GPUFrameBatcher, cpuOptions: LZ4XEncoderOptions, onError: @escaping @Sendable (String) -> Void) {
         self.batcher = batcher

@@ -10,6 +10,7 @@ public final class LZ4XDeltaCoder: DeltaCoder {
     private let encoder: LZ4XEncoder
     private var input: [UInt8] = []
     private var output: [UInt8] = []
+    public var kind: ChunkKind { .delta }
 
     public init(options: LZ4XEncoderOptions = .default) {
         encoder = LZ4XEncoder(options: options)

@@ -1,3 +1,4 @@
+import Archive
 import Glibc
 
 /// Settings of the chunk dedup + similarity + delta stage.
@@ -89,6 +90,8 @@ public final class SimilarityStage {
     /// are on): the builder adds a literal chunk's samples to its sketch.
     public private(set) var lastSamples: [UInt64] = []
     private let coder: DeltaCoder
+    /// How the index records the deltas this stage makes (its coder's codec).
+    var deltaKind: ChunkKind { coder.kind }
     /// Computes the resemblance of chunks that come without one.
     private let analyzer: ChunkAnalyzer
     private let chunks: ChunkReading

@@ -1,0 +1,83 @@
+import Archive
+
+/// The codec seam of the write side: one encoder type per frame codec, made
+/// from a `FrameEncoding` (codec and level). The frame pipeline, the GPU
+/// setup and the build summary see only this.
+public protocol CodecEncoder: AnyObject {
+    /// The codec id its payloads carry.
+    var codec: FrameCodec { get }
+    /// Compresses `input` into `output`; nil when it does not fit there
+    /// (give `output` the input's size: a frame that does not shrink is
+    /// stored RAW).
+    func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int?
+}
+
+/// Which codec compresses frames, and at which level (`--codec`, `--level`).
+public struct FrameEncoding: Sendable, Equatable, CustomStringConvertible {
+    public var codec: FrameCodec
+    public var level: Int
+
+    public init(codec: FrameCodec, level: Int? = nil) {
+        self.codec = codec
+        self.level = level ?? Self.defaultLevel(of: codec)
+    }
+
+    /// What a build uses unless told otherwise; docs/BUILD.md, "Codec and
+    /// level", has the measurements behind it.
+    public static let `default` = FrameEncoding(codec: .zstd)
+
+    /// Codecs `--codec` accepts (RAW is what a frame falls back to, not a choice).
+    public static let codecs: [FrameCodec] = [.lz4x, .zstd]
+
+    public static func levels(of codec: FrameCodec) -> ClosedRange<Int> {
+        switch codec {
+        case .lz4x: return LZ4XLevel.range
+        case .zstd: return ZstdLevel.range
+        case .raw: return 0...0
+        }
+    }
+
+    public static func defaultLevel(of codec: FrameCodec) -> Int {
+        switch codec {
+        case .lz4x: return LZ4XLevel.default
+        case .zstd: return ZstdLevel.default
+        case .raw: return 0
+        }
+    }
+
+    /// `--level`'s value for `codec`: a number in its range, or fast, default, max.
+    public static func parseLevel(_ text: String, codec: FrameCodec) -> Int? {
+        switch codec {
+        case .lz4x: return LZ4XLevel.parse(text)
+        case .zstd: return ZstdLevel.parse(text)
+        case .raw: return nil
+        }
+    }
+
+    public func makeEncoder() -> CodecEncoder {
+        switch codec {
+        case .lz4x: return LZ4XCodecEncoder(options: LZ4XLevel.options(level))
+        case .zstd: return ZstdEncoder(level: level)
+        case .raw: return RawCodecEncoder()
+        }
+    }
+
+    /// "zstd level 3".
+    public var description: String { "\(codec.name) level \(level)" }
+}
+
+/// LZ4X frames on the CPU.
+public final class LZ4XCodecEncoder: CodecEncoder {
+    private let encoder: LZ4XEncoder
+    public var codec: FrameCodec { .lz4x }
+    public init(options: LZ4XEncoderOptions) { encoder = LZ4XEncoder(options: options) }
+    public func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        encoder.compress(input, into: output)
+    }
+}
+
+/// Never compresses: every frame is stored RAW.
+final class RawCodecEncoder: CodecEncoder {
+    var codec: FrameCodec { .raw }
+    func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? { nil }
+}

@@ -1,0 +1,72 @@
+import Archive
+import CZstd
+
+/// zstd levels (`--codec zstd --level N`): libzstd's own, 1 to 19 (the
+/// "ultra" levels above need windows beyond a frame and buy nothing here).
+public enum ZstdLevel {
+    public static let range = 1...19
+    /// Chosen by measurement: docs/BUILD.md, "Codec and level".
+    public static let `default` = 3
+    public static let names: [String: Int] = ["fast": 1, "default": Self.default, "max": 19]
+
+    public static func parse(_ text: String) -> Int? {
+        if let n = Int(text), range.contains(n) { return n }
+        return names[text]
+    }
+}
+
+/// zstd frames (and delta chunks) through libzstd. A frame is one zstd
+/// frame that states its decoded size, carries no checksum (the frame
+/// header's XXH64 covers the decoded bytes) and no dictionary id, with a
+/// window that covers the whole input, so matches reach anywhere in the
+/// frame. A delta is one magicless frame compressed with its base as
+/// reference prefix (what `zstd --patch-from` does), the window covering
+/// base and target. One context per encoder, reused; not thread-safe.
+public final class ZstdEncoder: CodecEncoder {
+    private let context: OpaquePointer
+    public let level: Int
+    public var codec: FrameCodec { .zstd }
+
+    public init(level: Int) {
+        guard let c = ZSTD_createCCtx() else { fatalError("out of memory creating a zstd encoder") }
+        context = c
+        self.level = level
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    public func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
+        compress(input, prefix: nil, into: output)
+    }
+
+    /// `input` compressed against `prefix` (a magicless frame) or alone (a
+    /// standard frame when `prefix` is nil); nil when it does not fit `output`.
+    public func compress(_ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer?,
+                         into output: UnsafeMutableRawBufferPointer) -> Int? {
+        let c = context
+        ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters)
+        let reach = input.count + (prefix?.count ?? 0)
+        var windowLog: Int32 = 10
+        while windowLog < 30 && (1 << Int(windowLog)) < reach { windowLog += 1 }
+        var ok = set(ZSTD_c_compressionLevel, Int32(level))
+            && set(ZSTD_c_windowLog, windowLog)
+            && set(ZSTD_c_contentSizeFlag, 1)
+            && set(ZSTD_c_checksumFlag, 0)
+            && set(ZSTD_c_dictIDFlag, 0)
+        if let prefix {
+            ok = ok && set(ZSTD_c_experimentalParam2, Int32(ZSTD_f_zstd1_magicless.rawValue))   // ZSTD_c_format
+            if !prefix.isEmpty { ok = ok && ZSTD_isError(ZSTD_CCtx_refPrefix(c, prefix.baseAddress, prefix.count)) == 0 }
+        }
+        guard ok, let out = output.baseAddress else { return nil }
+        var empty: UInt8 = 0
+        let n = withUnsafePointer(to: &empty) { emptyPointer in
+            ZSTD_compress2(c, out, output.count, input.baseAddress ?? UnsafeRawPointer(emptyPointer), input.count)
+        }
+        guard ZSTD_isError(n) == 0, n < max(input.count, 1) || prefix != nil else { return nil }
+        return n
+    }
+
+    private func set(_ parameter: ZSTD_cParameter, _ value: Int32) -> Bool {
+        ZSTD_isError(ZSTD_CCtx_setParameter(context, parameter, value)) == 0
+    }
+}

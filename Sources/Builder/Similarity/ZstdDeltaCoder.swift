@@ -1,0 +1,41 @@
+import Archive
+import ArchiveWriter
+
+/// Delta coding with zstd: the target is compressed with the base as
+/// reference prefix (`zstd --patch-from`'s way), into a magicless zstd frame
+/// the reader decodes with the zstd decoder it has for frames. With an empty
+/// base it is plain zstd at the same level, the filter's lossless reference.
+public final class ZstdDeltaCoder: DeltaCoder {
+    /// Level of delta chunks, whatever the frames' level: a delta is kept
+    /// only if it is small, so its encoder decides what deltas are worth,
+    /// and deltas are few and small (docs/BUILD.md, "Deltas").
+    public static let deltaLevel = 9
+    private let encoder: ZstdEncoder
+    private var output: [UInt8] = []
+    public var kind: ChunkKind { .zstdDelta }
+
+    public init(level: Int = ZstdDeltaCoder.deltaLevel) { encoder = ZstdEncoder(level: level) }
+
+    public func encode(target: UnsafeRawBufferPointer, base: [UInt8]) -> [UInt8]? {
+        // Output smaller than the target: a delta that does not shrink is useless.
+        if output.count < target.count { output = [UInt8](repeating: 0, count: target.count) }
+        let n = base.withUnsafeBytes { prefix in
+            output.withUnsafeMutableBytes { out in
+                encoder.compress(target, prefix: prefix, into: UnsafeMutableRawBufferPointer(rebasing: out[..<target.count]))
+            }
+        }
+        return n.map { Array(output[..<$0]) }
+    }
+
+    public func decode(_ delta: [UInt8], base: [UInt8], targetLength: Int) -> [UInt8]? {
+        var out = base + [UInt8](repeating: 0, count: targetLength)
+        do {
+            try delta.withUnsafeBytes { src in
+                try out.withUnsafeMutableBytes { try ZstdDecoder.shared.decodeDelta(src, into: $0, prefixLength: base.count) }
+            }
+        } catch {
+            return nil
+        }
+        return Array(out[base.count...])
+    }
+}
