@@ -151,6 +151,37 @@ final class AppendTests: ScratchTestCase {
         XCTAssertThrowsError(try ArchiveBuilder(sources: [BytePath(s0)], output: BytePath(out), options: a).run())
     }
 
+    /// An archive whose frames are LZ4X (built before zstd was the default,
+    /// or with --codec lz4x) takes appends in zstd: one archive then holds
+    /// both codecs, and zstd deltas against LZ4X-stored bases, and reads back
+    /// exactly; an append in LZ4X after that adds LZ4X deltas to the mix.
+    func testAppendsMixCodecsInOneArchive() throws {
+        let work = temp("mixed")
+        let out = temp("mixed-out") + "/arc"
+        var o = options()
+        o.codec = .lz4x
+        o.deltas = true
+        o.name = Array("snap0".utf8)
+        let s0 = snapshot(0, in: work)
+        XCTAssertEqual(try ArchiveBuilder(sources: [BytePath(s0)], output: BytePath(out), options: o).run().warnings, [])
+        var a = options()
+        a.deltas = true
+        a.append = BytePath(out + ".001")
+        a.name = Array("snap1".utf8)
+        let s1 = snapshot(1, in: work)
+        let stats = try ArchiveBuilder(sources: [BytePath(s1)], output: BytePath(out), options: a).run()
+        XCTAssertEqual(stats.codec, "zstd")
+        XCTAssertGreaterThan(stats.similarity.previousBases, 0, "\(stats.similarity)")
+        a.codec = .lz4x
+        a.name = Array("snap2".utf8)
+        let s2 = snapshot(2, in: work)
+        XCTAssertGreaterThan(try ArchiveBuilder(sources: [BytePath(s2)], output: BytePath(out), options: a).run().similarity.deltaChunks, 0)
+        let index = try ArchiveReader(path: out + ".001").index
+        XCTAssertEqual(Set(index.frames.map(\.codec)).subtracting([.raw]), [.lz4x, .zstd])
+        XCTAssertEqual(Set(index.chunks.map(\.kind)), [.literal, .delta, .zstdDelta])
+        try versionsRestored(out + ".001", [("snap0", s0), ("snap1", s1), ("snap2", s2)])
+    }
+
     /// The files cache trusts metadata, as borg's does: a file whose bytes
     /// changed while its path, size, mtime and inode stayed (and, with the
     /// default keys, its ctime) keeps its stored content; with ctime among

@@ -10,7 +10,8 @@ final class FramePipelineMemoryTests: ScratchTestCase {
     /// The CPU compressor, noting which buffers it was handed.
     final class RecordingCompressor: FrameCompressor, @unchecked Sendable {
         let deviceName = "cpu"
-        private let inner = CPUFrameCompressor(options: LZ4XLevel.options(1))
+        private let inner = CPUFrameCompressor(encoding: FrameEncoding(codec: .lz4x, level: 1))
+        var codec: FrameCodec { inner.codec }
         private let lock = NSLock()
         private(set) var inputs = Set<UnsafeRawPointer>()
         private(set) var outputs = Set<UnsafeRawPointer>()
@@ -36,7 +37,7 @@ final class FramePipelineMemoryTests: ScratchTestCase {
         options.makeCompressor = { _ in recorder }
         let stats = try ArchiveBuilder(sources: [tree.root], output: temp("out") + "/arc", options: options).run()
         XCTAssertGreaterThan(recorder.frames, 50)
-        XCTAssertEqual(recorder.frames, stats.framesLZ4X + stats.framesRaw)
+        XCTAssertEqual(recorder.frames, stats.framesCompressed + stats.framesRaw)
         XCTAssertEqual(FramePipeline.slotCount(workers: 2), 3)
         XCTAssertLessThanOrEqual(recorder.inputs.count, FramePipeline.slotCount(workers: 2))
         XCTAssertLessThanOrEqual(recorder.outputs.count, 2, "one output buffer per worker")

@@ -47,10 +47,17 @@ final class OpenCLCommandLineTests: ScratchTestCase {
         cleanup += [src.root, work]
         src.file("a.txt", TreeFixture.text(40_000, seed: 23))
 
-        let auto = try run("gpuarc-build", ["--no-progress", src.root, work + "/arc"], noOpenCL: true)
+        let auto = try run("gpuarc-build", ["--no-progress", "--codec", "lz4x", src.root, work + "/arc"], noOpenCL: true)
         XCTAssertEqual(auto.status, 0, auto.err)
         XCTAssertEqual(auto.err.split(separator: "\n").filter { $0.contains("OpenCL") }.count, 1, auto.err)
         XCTAssertTrue(auto.err.contains("on the CPU"), auto.err)
+        // zstd, the default codec, is never compressed on a GPU: OpenCL is not even looked for.
+        let zstd = try run("gpuarc-build", ["--no-progress", src.root, work + "/zstd"], noOpenCL: true)
+        XCTAssertEqual(zstd.status, 0, zstd.err)
+        XCTAssertFalse(zstd.err.contains("OpenCL"), zstd.err)
+        let both = try run("gpuarc-build", ["--no-progress", "--compressor", "gpu", "--codec", "zstd", src.root, work + "/both"])
+        XCTAssertEqual(both.status, 1)
+        XCTAssertTrue(both.err.contains("--codec lz4x"), both.err)
 
         let gpu = try run("gpuarc-build", ["--no-progress", "--compressor", "gpu", src.root, work + "/gpu"], noOpenCL: true)
         XCTAssertEqual(gpu.status, 1)

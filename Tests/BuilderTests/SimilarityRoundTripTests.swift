@@ -48,15 +48,26 @@ final class SimilarityRoundTripTests: ScratchTestCase {
         }
     }
 
+    /// zstd deltas with zstd frames (the default), LZ4X deltas with LZ4X frames.
     func testDeltaChunksRoundTrip() throws {
+        try assertDeltaChunksRoundTrip(codec: .zstd, kind: .zstdDelta)
+    }
+
+    func testLZ4XDeltaChunksRoundTrip() throws {
+        try assertDeltaChunksRoundTrip(codec: .lz4x, kind: .delta)
+    }
+
+    func assertDeltaChunksRoundTrip(codec: FrameCodec, kind: ChunkKind) throws {
         let sources = versionSeries()
-        let (out, stats) = try build(sources)
+        let (out, stats) = try build(sources) { $0.codec = codec }
         let s = stats.similarity
         XCTAssertGreaterThan(s.deltaChunks, 0)
         XCTAssertGreaterThan(s.duplicateChunks, 0, "the bundle repeats chunks of other files")
         XCTAssertGreaterThan(s.deltaBytesSaved, 0)
         let index = try ArchiveReader(path: out + ".001").index
-        let deltas = index.chunks.filter { $0.kind == .delta }
+        XCTAssertTrue(index.frames.contains { $0.codec == codec })
+        XCTAssertFalse(index.frames.contains { $0.codec != codec && $0.codec != .raw })
+        let deltas = index.chunks.filter { $0.kind == kind }
         XCTAssertEqual(deltas.count, s.deltaChunks)
         XCTAssertTrue(deltas.allSatisfy { index.chunks[Int($0.base)].kind == .literal }, "delta depth 1")
         try assertRestores(out, sources)

@@ -36,7 +36,7 @@ final class SimilarityMountTests: XCTestCase {
         let stats = try ArchiveBuilder(sources: roots, output: out, options: options).run()
         XCTAssertGreaterThan(stats.similarity.deltaChunks, 10)
         let index = try ArchiveReader(path: out + ".001").index
-        XCTAssertEqual(index.chunks.filter { $0.kind == .delta }.count, stats.similarity.deltaChunks)
+        XCTAssertEqual(index.chunks.filter { $0.kind == .zstdDelta }.count, stats.similarity.deltaChunks)
 
         let mount = try MountedArchive(archive: out + ".001")
         defer { mount.unmount() }
