@@ -50,7 +50,8 @@ series() {
     inc_t+=("$(awk -v a="$(now)" -v b="$t" 'BEGIN{printf "%.3f", a-b}')")
   done
   "$BIN/gpuarc-extract" --verify "$WORK/inc.001" >/dev/null 2>"$WORK/err" || { echo "verify failed" >&2; cat "$WORK/err" >&2; exit 1; }
-  local all_b=$(bytes "$WORK"/all.[0-9]*) inc_b=$(bytes "$WORK"/inc.[0-9]*)
+  # Every file a build writes: the volumes and the index copy.
+  local all_b=$(bytes "$WORK"/all.[0-9]* "$WORK"/all.idx) inc_b=$(bytes "$WORK"/inc.[0-9]* "$WORK"/inc.idx)
   local inc_vols=$(ls "$WORK"/inc.[0-9]* | wc -l)
   printf '%-34s %12s %10s %8s\n' "$set: $n versions" "bytes" "seconds" "volumes"
   printf '%-34s %12d %10s %8d\n' "  all at once" "$all_b" "$(best "${all_t[@]}")" "$(ls "$WORK"/all.[0-9]* | wc -l)"

@@ -5,8 +5,9 @@
 # default build (> 1: the other tool is larger, slower or bigger in memory).
 #   bash bench/bench.sh [DIR...]   one table per DIR; default: ten Django major
 #                                  releases and ten patch releases, each set in one
-#                                  parent directory, a system tree and 100,000 small
-#                                  files (bench/corpus.sh major, patch, system, small)
+#                                  parent directory, the major releases as ten .tar
+#                                  files, a system tree and 100,000 small files
+#                                  (bench/corpus.sh major, patch, tars, system, small)
 #   RUNS=N (default 3): every tool is run N times, round after round, so that the
 #   noise of a shared machine hits all of them alike; the table shows medians.
 # Each DIR is built as one SRC (what `gpuarc-build /backups out` sees) and, for
@@ -18,7 +19,7 @@ BIN=$(pwd)/.build/release
 RUNS=${RUNS:-3}
 if [ $# -eq 0 ]; then
   TREES=()
-  for set in major patch system small; do
+  for set in major patch tars system small; do
     first=$(bash bench/corpus.sh $set | sed -n 1p) && [ -n "$first" ] && TREES+=("$(dirname "$first")")
   done
   [ ${#TREES[@]} -gt 0 ] || TREES=(/usr/share/doc)
@@ -56,8 +57,9 @@ bench_tree() {
   bytes=$(du -sb --apparent-size "$tree" | cut -f1)
   # name@@command (OUT: output path prefix, TREE: the tree)
   local -a tools=(
-    "gpuarc (default level)@@$BIN/gpuarc-build -q --no-progress --compressor cpu TREE OUT"
-    "gpuarc --level max@@$BIN/gpuarc-build -q --no-progress --compressor cpu --level max TREE OUT"
+    "gpuarc (default: zstd -3)@@$BIN/gpuarc-build -q --no-progress --compressor cpu TREE OUT"
+    "gpuarc --level max --delta@@$BIN/gpuarc-build -q --no-progress --compressor cpu --level max --delta TREE OUT"
+    "gpuarc --codec lz4x@@$BIN/gpuarc-build -q --no-progress --compressor cpu --codec lz4x TREE OUT"
   )
   [ ${#subdirs[@]} -gt 1 ] && tools+=("gpuarc, subdirectories as SRCs@@$BIN/gpuarc-build -q --no-progress --compressor cpu ${subdirs[*]} OUT")
   command -v mksquashfs >/dev/null && tools+=(
@@ -65,7 +67,8 @@ bench_tree() {
     "mksquashfs -comp zstd -b 1M@@mksquashfs TREE OUT.img -comp zstd -b 1M -noappend -quiet -no-progress"
     "mksquashfs -comp xz -b 1M@@mksquashfs TREE OUT.img -comp xz -b 1M -noappend -quiet -no-progress")
   command -v mkfs.erofs >/dev/null && tools+=("mkfs.erofs -zlz4hc@@mkfs.erofs -zlz4hc OUT.img TREE")
-  command -v zstd >/dev/null && tools+=("tar | zstd -3 --long=27@@tar -C TREE -cf - . | zstd -3 --long=27 -T0 -q -o OUT.tzst")
+  command -v zstd >/dev/null && tools+=("tar | zstd -3 --long=27@@tar -C TREE -cf - . | zstd -3 --long=27 -T0 -q -o OUT.tzst"
+    "tar | zstd -19 --long=27@@tar -C TREE -cf - . | zstd -19 --long=27 -T0 -q -o OUT.tzst")
   command -v lz4 >/dev/null && tools+=("tar | lz4 -1@@tar -C TREE -cf - . | lz4 -1 -q - OUT.tlz4")
 
   echo "== $tree: $files files, $bytes bytes, ${#subdirs[@]} subdirectories; $(nproc) cores, median of $RUNS run(s)"
@@ -106,8 +109,8 @@ bench_tree() {
   done
   rm -f "$WORK"/size* "$WORK"/secs* "$WORK"/kb*
   echo
-  echo "LZ4X levels on this tree's frames (one core; gpuarc-bench levels):"
-  $BIN/gpuarc-build -q --no-progress --compressor cpu --no-delta --level max "$tree" "$WORK/levels" >/dev/null 2>&1 &&
+  echo "LZ4X levels on this tree's frames (--codec lz4x; one core; gpuarc-bench levels):"
+  $BIN/gpuarc-build -q --no-progress --compressor cpu --codec lz4x --no-delta --level max "$tree" "$WORK/levels" >/dev/null 2>&1 &&
     $BIN/gpuarc-bench levels "$WORK/levels.001" | paste -d ' ' - - - | sed -E 's/^(level [0-9]+):.*\(ratio ([0-9.]+)\) +encode ([0-9.]+) MB.s.*/  \1: ratio \2, encode \3 MB\/s/'
   rm -f "$WORK"/levels.*
   echo

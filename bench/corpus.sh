@@ -10,6 +10,9 @@
 #                      (thousands of files edited, moved and added per release)
 #     system:          copies of /usr/share/doc, /usr/lib/python3.11 and
 #                      /usr/share/locale (docs, a Python stdlib, translations)
+#     tars:            the major releases as ten uncompressed .tar files in one
+#                      directory (large files that change a little: what
+#                      similarity deltas are for; prints that directory)
 #     small:           100,000 generated text files of 200-600 bytes in 1,000
 #                      directories (a mail spool: bound by system calls per file)
 # A release unpacked by an earlier version of this script at
@@ -27,6 +30,16 @@ case "$SET" in
       [ -d "$DEST/system/$(basename "$src")" ] || cp -a "$src" "$DEST/system/"
       echo "$(cd "$DEST/system/$(basename "$src")" && pwd -P)"
     done
+    exit 0 ;;
+  tars)
+    if [ ! -f "$DEST/tars/.complete" ]; then
+      rm -rf "$DEST/tars" && mkdir -p "$DEST/tars/tree"
+      for dir in $(bash "$0" major); do
+        tar -cf "$DEST/tars/tree/$(basename "$dir").tar" -C "$(dirname "$dir")" "$(basename "$dir")"
+      done
+      touch "$DEST/tars/.complete"
+    fi
+    echo "$(cd "$DEST/tars/tree" && pwd -P)"
     exit 0 ;;
   small)
     if [ ! -f "$DEST/small/.complete" ]; then
@@ -48,7 +61,7 @@ PY
     fi
     echo "$(cd "$DEST/small/tree" && pwd -P)"
     exit 0 ;;
-  *) echo "usage: bash bench/corpus.sh [patch|major|system|small]" >&2; exit 2 ;;
+  *) echo "usage: bash bench/corpus.sh [patch|major|system|tars|small]" >&2; exit 2 ;;
 esac
 mkdir -p "$DEST/dl" "$DEST/$SET"
 for v in $VERSIONS; do

@@ -5,8 +5,9 @@ import Foundation
 // gpuarc-bench: single-core codec figures for `make bench` (not a test).
 //   gpuarc-bench codec ARCHIVE.001   re-encode and decode every frame's bytes on one core
 //   gpuarc-bench file PATH           the same on one file cut into 16 MiB frames
-//   gpuarc-bench levels ARCHIVE.001 [LEVEL...]  ratio and encode speed of every --level (or of
-//                                    those named) on the archive's frames
+//   gpuarc-bench levels ARCHIVE.001 [lz4x|zstd] [LEVEL...]  ratio, encode and decode speed of
+//                                    every --level of the codec (default lz4x; or of those named)
+//                                    on the archive's frames, through the codec seam
 //   gpuarc-bench delta PATH [default|delta|delta-big-tables|estimate]  LZ4X delta encodes (8 KiB base
 //                                    + edited 8 KiB target) cut from PATH: frame encoder options, the
 //                                    builder's delta coder (base entered every 2nd position, 2^12-bucket
@@ -26,6 +27,42 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = now()
     try body()
     return now() - start
+}
+
+/// Any codec through the codec seam (`FrameEncoding` to encode, `FrameDecoders`
+/// to decode): each frame encoded then decoded once, best of 3, one core.
+func measure(frames: [[UInt8]], encoding: FrameEncoding) {
+    let encoder = encoding.makeEncoder()
+    let decoder = FrameDecoders().decoder(for: encoding.codec)
+    var encoded: [[UInt8]] = []
+    var encodeTime = Double.infinity, decodeTime = Double.infinity
+    for _ in 0..<3 {
+        encoded = []
+        encodeTime = min(encodeTime, seconds {
+            for frame in frames {
+                var out = [UInt8](repeating: 0, count: frame.count)
+                let n = frame.withUnsafeBytes { i in out.withUnsafeMutableBytes { encoder.compress(i, into: $0) } }
+                encoded.append(n.map { Array(out[0..<$0]) } ?? [])
+            }
+        })
+    }
+    var scratch = [UInt8](repeating: 0, count: frames.map(\.count).max() ?? 0)
+    for _ in 0..<3 {
+        decodeTime = min(decodeTime, seconds {
+            for (frame, block) in zip(frames, encoded) where !block.isEmpty {
+                block.withUnsafeBytes { src in
+                    scratch.withUnsafeMutableBytes { try! decoder.decode(src, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<frame.count])) }
+                }
+            }
+        })
+    }
+    let total = frames.reduce(0) { $0 + $1.count }
+    let stored = zip(frames, encoded).reduce(0) { $0 + ($1.1.isEmpty ? $1.0.count : $1.1.count) }
+    let decodedBytes = zip(frames, encoded).reduce(0) { $0 + ($1.1.isEmpty ? 0 : $1.0.count) }
+    print(String(format: "  %d frames, %.1f MB -> %.1f MB (ratio %.2f)", frames.count, Double(total) / 1e6,
+                 Double(stored) / 1e6, Double(total) / Double(max(stored, 1))))
+    print(String(format: "  encode %.1f MB/s, decode %.0f MB/s (one core)", Double(total) / 1e6 / encodeTime,
+                 Double(decodedBytes) / 1e6 / decodeTime))
 }
 
 /// Encodes then decodes each frame once (best of 3 runs), on the calling thread.
@@ -196,7 +233,7 @@ func digest(dir: String) throws {
 
 let args = CommandLine.arguments
 guard args.count == 3 || (args.count == 4 && args[1] == "delta") || (args.count > 3 && args[1] == "levels") else {
-    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | levels ARCHIVE.001 [LEVEL...] | delta PATH [default|delta|delta-big-tables|estimate] | digest DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: gpuarc-bench codec ARCHIVE.001 | file PATH | levels ARCHIVE.001 [lz4x|zstd] [LEVEL...] | delta PATH [default|delta|delta-big-tables|estimate] | digest DIR\n".utf8))
     exit(2)
 }
 do {
@@ -215,10 +252,17 @@ do {
         for f in reader.index.frames.indices {
             frames.append(try reader.withDecodedFrame(f) { decoded, _ in Array(decoded) })
         }
-        let only = args.dropFirst(3).compactMap { LZ4XLevel.parse($0) }
-        for level in LZ4XLevel.range where only.isEmpty || only.contains(level) {
+        var rest = Array(args.dropFirst(3))
+        let codec: FrameCodec = rest.first == "zstd" ? .zstd : .lz4x
+        if rest.first == "zstd" || rest.first == "lz4x" { rest.removeFirst() }
+        let only = rest.compactMap { FrameEncoding.parseLevel($0, codec: codec) }
+        for level in FrameEncoding.levels(of: codec) where only.isEmpty || only.contains(level) {
             print("level \(level):")
-            measure(frames: frames, options: LZ4XLevel.options(level))
+            if codec == .lz4x {
+                measure(frames: frames, options: LZ4XLevel.options(level))
+            } else {
+                measure(frames: frames, encoding: FrameEncoding(codec: codec, level: level))
+            }
         }
         exit(0)
     case "digest":

@@ -9,9 +9,14 @@ public struct DeltaFilter: Sendable {
     private var nextSlot = 0
     private var sum = 0.0
 
-    public init(historyLength: Int = 64) {
+    /// How many times the average lossless ratio a delta must reach.
+    public let margin: Double
+
+    public init(historyLength: Int = 64, margin: Double = 1) {
         precondition(historyLength >= 1, "the filter needs at least one chunk of history")
+        precondition(margin >= 1, "a delta must at least beat lossless compression")
         self.historyLength = historyLength
+        self.margin = margin
     }
 
     /// Records the lossless compression of one chunk.
@@ -33,8 +38,9 @@ public struct DeltaFilter: Sendable {
     }
 
     /// True when a delta of `deltaLength` bytes for a chunk of `length` bytes
-    /// beats the average lossless ratio (and so is smaller than the chunk).
+    /// beats `margin` times the average lossless ratio (and so is smaller
+    /// than the chunk).
     public func accepts(length: Int, deltaLength: Int) -> Bool {
-        Double(length) / Double(max(deltaLength, 1)) > max(averageRatio, 1)
+        Double(length) / Double(max(deltaLength, 1)) > max(averageRatio, 1) * margin
     }
 }
