@@ -3,7 +3,7 @@
 /// is caught, and a volume can be scanned frame by frame without the index.
 ///
 ///     0  4  magic "GFRM"
-///     4  1  codec (0 RAW, 1 LZ4X)
+///     4  1  codec (0 RAW, 1 LZ4X, 2 zstd: `FrameCodec`)
 ///     5  3  reserved, zero
 ///     8  4  frame number (u32 LE, archive-wide, from 0)
 ///    12  4  stored payload size (u32 LE)
