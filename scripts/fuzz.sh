@@ -17,7 +17,7 @@ shift || true
 TARGETS=${*:-"lz4x_decode index_parse frame_read parity_parse commit_record"}
 OUT=.build-fuzz
 SWIFTC=${SWIFTC:-swiftc}
-FLAGS=(-sanitize=fuzzer,address -O -g -package-name gpuarc -I Sources/CZlib -I Sources/CDeflate -I Sources/COpenCL -I Sources/CPrefetch -I Sources/CSysCalls -I Sources/CISAL -I "$OUT")
+FLAGS=(-sanitize=fuzzer,address -O -g -package-name gpuarc -I Sources/CZlib -I Sources/CDeflate -I Sources/COpenCL -I Sources/CPrefetch -I Sources/CSysCalls -I Sources/CISAL -I Sources/CZstd -I "$OUT")
 
 mkdir -p "$OUT/crashes"
 # The Archive module, instrumented, built once and shared by every target.
@@ -39,7 +39,7 @@ for t in $TARGETS; do
     if [ ! -x "$OUT/$t" ] || [ -n "$(find $files "$OUT/libArchive.a" -newer "$OUT/$t")" ]; then
         echo "fuzz: building $t"
         # (ld.gold warns about every ASan helper symbol: kept in the log, not shown.)
-        "$SWIFTC" "${FLAGS[@]}" -parse-as-library -module-name "fuzz_$t" $files "$OUT/libArchive.a" -lz -ldeflate -lOpenCL -lisal -o "$OUT/$t" \
+        "$SWIFTC" "${FLAGS[@]}" -parse-as-library -module-name "fuzz_$t" $files "$OUT/libArchive.a" -lz -ldeflate -lOpenCL -lisal -lzstd -o "$OUT/$t" \
             >"$OUT/build-$t.log" 2>&1 || { grep -v "Cannot export local symbol" "$OUT/build-$t.log"; exit 1; }
     fi
     mkdir -p "$OUT/corpus/$t"
