@@ -1,0 +1,192 @@
+import Archive
+import CZstd
+
+/// libFuzzer target: the zstd decoder (`ZstdDecoder`, libzstd behind the
+/// codec seam) on arbitrary frames and delta chunks.
+///
+/// Input layout: byte 0 holds flags (bit 0: a delta chunk, a magicless frame
+/// decoded against a prefix; bit 1: first start a partial decode and abandon
+/// it after one step, so the decoder's reused contexts come back dirty),
+/// bytes 1-3 the decoded size (u24 LE, so no buffer is larger than 16 MiB
+/// plus the prefix), byte 4 the resume step, bytes 5-6 the prefix length of
+/// a delta (u16 LE, taken from the tail of the input; ignored for frames);
+/// the rest is the payload. Every decode writes into a buffer allocated at
+/// exactly its size, so the address sanitizer sees any byte outside it.
+///
+/// Checked (fatalError otherwise):
+/// - frames: the whole decode and a partial decode advanced in growing steps
+///   agree (both fail, or both succeed with the same bytes); a step never
+///   stops short of its target unless the decode finished, never goes back,
+///   and finished means the whole output;
+/// - deltas: the prefix is never written, whether the decode succeeds or not;
+///   with an empty prefix a delta decodes exactly as the same frame with the
+///   magic in front decodes as a frame;
+/// - both: a success is what libzstd's own one-shot decoder (a separate
+///   context and output buffer) makes of the payload: one frame spanning the
+///   whole payload, exactly the expected number of bytes, the same bytes.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func zstdDecodeFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size >= 7 else { return 0 }
+    let input = UnsafeRawBufferPointer(start: data, count: size)
+    let delta = input[0] & 1 != 0
+    let abandonFirst = input[0] & 2 != 0
+    let decodedSize = Int(input[1]) | Int(input[2]) << 8 | Int(input[3]) << 16
+    let step = max(1, Int(input[4]) << 8)
+    let prefixLength = delta ? min(Int(input[5]) | Int(input[6]) << 8, size - 7) : 0
+    let payload = UnsafeRawBufferPointer(rebasing: input[7..<(size - prefixLength)])
+    let prefix = UnsafeRawBufferPointer(rebasing: input[(size - prefixLength)...])
+
+    // Exactly sized copies, so no slack around them hides an overrun.
+    let src = UnsafeMutableRawBufferPointer.allocate(byteCount: payload.count, alignment: 1)
+    defer { src.deallocate() }
+    if payload.count > 0 { src.copyMemory(from: payload) }
+    let source = UnsafeRawBufferPointer(src)
+
+    if delta {
+        checkDelta(source, prefix: prefix, decodedSize: decodedSize, abandonFirst: abandonFirst)
+    } else {
+        checkFrame(source, decodedSize: decodedSize, step: step, abandonFirst: abandonFirst)
+    }
+    return 0
+}
+
+private func checkFrame(_ payload: UnsafeRawBufferPointer, decodedSize: Int, step: Int, abandonFirst: Bool) {
+    let decoder = ZstdDecoder.shared
+    let dst = UnsafeMutableRawBufferPointer.allocate(byteCount: decodedSize, alignment: 1)
+    defer { dst.deallocate() }
+
+    if abandonFirst {
+        let partial = decoder.partial(outputCount: decodedSize)
+        _ = try? partial.advance(payload, into: dst, until: min(step, decodedSize))
+    }
+
+    // Whole decode.
+    let wholeBytes = wholeFrame(payload, into: dst)
+
+    // Partial decode in growing steps: must agree with the whole decode.
+    let partial = decoder.partial(outputCount: decodedSize)
+    var target = 0
+    var resumed = true
+    while !partial.finished {
+        // The next target lies beyond what is decoded already, so a decode of
+        // a large output from a small payload takes few steps.
+        target = min(decodedSize, max(target, partial.available) + step)
+        let before = partial.available
+        do {
+            try partial.advance(payload, into: dst, until: target)
+        } catch {
+            resumed = false
+            break
+        }
+        if partial.available < before { fatalError("partial decode went back from \(before) to \(partial.available) bytes") }
+        if partial.available > decodedSize { fatalError("partial decode reports \(partial.available) of \(decodedSize) bytes") }
+        if partial.available < target && !partial.finished {
+            fatalError("partial decode stopped at \(partial.available) bytes, short of its target \(target)")
+        }
+        if partial.finished && partial.available != decodedSize {
+            fatalError("partial decode finished with \(partial.available) of \(decodedSize) bytes")
+        }
+        if partial.available == before && !partial.finished && target == decodedSize {
+            fatalError("partial decode made no progress towards the end")
+        }
+    }
+    if resumed != (wholeBytes != nil) {
+        fatalError("whole decode \(wholeBytes != nil ? "succeeded" : "failed") but the partial decode \(resumed ? "succeeded" : "failed")")
+    }
+    if let wholeBytes {
+        if Array(dst) != wholeBytes { fatalError("partial decode produced different bytes from the whole decode") }
+        checkAgainstLibzstd(payload, prefix: nil, decoded: wholeBytes)
+    }
+}
+
+/// The decoded bytes, or nil when the decode throws.
+private func wholeFrame(_ payload: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer) -> [UInt8]? {
+    do {
+        try ZstdDecoder.shared.decode(payload, into: dst)
+        return Array(dst)
+    } catch {
+        return nil
+    }
+}
+
+private func checkDelta(_ stored: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer, decodedSize: Int, abandonFirst: Bool) {
+    let decoder = ZstdDecoder.shared
+    let prefixLength = prefix.count
+    let total = prefixLength + decodedSize
+    let dst = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 1)
+    defer { dst.deallocate() }
+    if prefixLength > 0 { dst.copyMemory(from: prefix) }
+
+    if abandonFirst {
+        // A frame decode stopped after one step, its context back in the pool
+        // with a frame half decoded when the delta takes it.
+        let partial = decoder.partial(outputCount: total)
+        var magic = [UInt8](repeating: 0, count: 4 + stored.count)
+        magic[0] = 0x28; magic[1] = 0xB5; magic[2] = 0x2F; magic[3] = 0xFD
+        for i in 0..<stored.count { magic[4 + i] = stored[i] }
+        magic.withUnsafeBytes { framed in
+            _ = try? partial.advance(framed, into: dst, until: 1)
+        }
+        if prefixLength > 0 { dst.copyMemory(from: prefix) }
+    }
+
+    let ok = (try? decoder.decodeDelta(stored, into: dst, prefixLength: prefixLength)) != nil
+    if prefixLength > 0 && !UnsafeRawBufferPointer(rebasing: dst[..<prefixLength]).elementsEqual(prefix) {
+        fatalError("delta decode (\(ok ? "succeeded" : "failed")) wrote into its \(prefixLength)-byte prefix")
+    }
+    let decoded: [UInt8]? = ok ? Array(dst[prefixLength...]) : nil
+    if let decoded { checkAgainstLibzstd(stored, prefix: prefix, decoded: decoded) }
+
+    if prefixLength == 0 {
+        // A magicless frame with the magic in front is a standard frame.
+        var framed = [UInt8](repeating: 0, count: 4 + stored.count)
+        framed[0] = 0x28; framed[1] = 0xB5; framed[2] = 0x2F; framed[3] = 0xFD
+        for i in 0..<stored.count { framed[4 + i] = stored[i] }
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: decodedSize, alignment: 1)
+        defer { out.deallocate() }
+        let asFrame = framed.withUnsafeBytes { wholeFrame($0, into: out) }
+        if (asFrame != nil) != ok {
+            fatalError("delta without prefix \(ok ? "decoded" : "failed") but the same frame with its magic \(asFrame != nil ? "decoded" : "failed")")
+        }
+        if let asFrame, asFrame != decoded { fatalError("delta without prefix and the same frame with its magic decode differently") }
+    }
+}
+
+/// libzstd's one-shot decoder, in a context of its own, must agree with a
+/// successful decode: the payload is one frame and nothing after it, and
+/// decodes to exactly these bytes.
+private func checkAgainstLibzstd(_ payload: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer?, decoded: [UInt8]) {
+    guard let context = ZSTD_createDCtx() else { fatalError("out of memory") }
+    defer { ZSTD_freeDCtx(context) }
+    let magicless = prefix != nil
+    if magicless {
+        let r = ZSTD_DCtx_setParameter(context, ZSTD_d_experimentalParam1, Int32(ZSTD_f_zstd1_magicless.rawValue))
+        if ZSTD_isError(r) != 0 { fatalError("libzstd refused the magicless format") }
+    }
+    // The prefix in a buffer of its own, so nothing relies on it lying before the output.
+    let base = UnsafeMutableRawBufferPointer.allocate(byteCount: max(prefix?.count ?? 0, 1), alignment: 1)
+    defer { base.deallocate() }
+    if let prefix, !prefix.isEmpty {
+        base.copyMemory(from: prefix)
+        let r = ZSTD_DCtx_refPrefix(context, base.baseAddress, prefix.count)
+        if ZSTD_isError(r) != 0 { fatalError("libzstd refused a prefix") }
+    }
+    if !magicless {
+        let frameSize = ZSTD_findFrameCompressedSize(payload.baseAddress, payload.count)
+        if ZSTD_isError(frameSize) != 0 || frameSize != payload.count {
+            fatalError("accepted a \(payload.count)-byte payload whose frame libzstd sizes as \(frameSize)")
+        }
+    }
+    // One byte more than expected, so a frame that decodes to more shows.
+    let capacity = decoded.count + 1
+    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 1)
+    defer { out.deallocate() }
+    let n = ZSTD_decompressDCtx(context, out.baseAddress, capacity, payload.baseAddress, payload.count)
+    if ZSTD_isError(n) != 0 {
+        fatalError("accepted a payload libzstd's one-shot decoder refuses (\(String(cString: ZSTD_getErrorName(n))))")
+    }
+    if n != decoded.count { fatalError("accepted a payload of \(decoded.count) decoded bytes that libzstd decodes to \(n)") }
+    if !UnsafeRawBufferPointer(rebasing: out[..<n]).elementsEqual(decoded) {
+        fatalError("decoded bytes differ from libzstd's one-shot decode")
+    }
+}
