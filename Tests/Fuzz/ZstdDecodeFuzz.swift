@@ -6,7 +6,8 @@ import CZstd
 ///
 /// Input layout: byte 0 holds flags (bit 0: a delta chunk, a magicless frame
 /// decoded against a prefix; bit 1: first start a partial decode and abandon
-/// it after one step, so the decoder's reused contexts come back dirty),
+/// it after one step, and for a frame then fail a delta against a prefix, so
+/// the decoder's reused contexts come back dirty),
 /// bytes 1-3 the decoded size (u24 LE, so no buffer is larger than 16 MiB
 /// plus the prefix), byte 4 the resume step, bytes 5-6 the prefix length of
 /// a delta (u16 LE, taken from the tail of the input; ignored for frames);
@@ -58,8 +59,15 @@ private func checkFrame(_ payload: UnsafeRawBufferPointer, decodedSize: Int, ste
     defer { dst.deallocate() }
 
     if abandonFirst {
-        let partial = decoder.partial(outputCount: decodedSize)
-        _ = try? partial.advance(payload, into: dst, until: min(step, decodedSize))
+        // A partial decode of this frame abandoned after one step, then a
+        // delta against a prefix that stops before its first compressed
+        // block (what leaves libzstd's "cold prefix" flag set in a context
+        // through its reset): the decodes below take contexts these gave back.
+        do {
+            let partial = decoder.partial(outputCount: decodedSize)
+            _ = try? partial.advance(payload, into: dst, until: min(step, decodedSize))
+        }
+        stoppedDelta()
     }
 
     // Whole decode.
@@ -101,6 +109,17 @@ private func checkFrame(_ payload: UnsafeRawBufferPointer, decodedSize: Int, ste
     }
 }
 
+/// A magicless frame of 16 bytes (single segment) cut after one empty raw
+/// block, decoded against an 8-byte prefix: it fails as truncated.
+private func stoppedDelta() {
+    let stored: [UInt8] = [0x20, 0x10, 0x00, 0x00, 0x00]
+    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 + 16, alignment: 1)
+    defer { out.deallocate() }
+    out.initializeMemory(as: UInt8.self, repeating: 0x61)
+    let refused = stored.withUnsafeBytes { (try? ZstdDecoder.shared.decodeDelta($0, into: out, prefixLength: 8)) == nil }
+    if !refused { fatalError("a truncated delta decoded") }
+}
+
 /// The decoded bytes, or nil when the decode throws.
 private func wholeFrame(_ payload: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer) -> [UInt8]? {
     do {
@@ -132,7 +151,9 @@ private func checkDelta(_ stored: UnsafeRawBufferPointer, prefix: UnsafeRawBuffe
         if prefixLength > 0 { dst.copyMemory(from: prefix) }
     }
 
-    let ok = (try? decoder.decodeDelta(stored, into: dst, prefixLength: prefixLength)) != nil
+    var failure = ""
+    do { try decoder.decodeDelta(stored, into: dst, prefixLength: prefixLength) } catch { failure = "\(error)" }
+    let ok = failure.isEmpty
     if prefixLength > 0 && !UnsafeRawBufferPointer(rebasing: dst[..<prefixLength]).elementsEqual(prefix) {
         fatalError("delta decode (\(ok ? "succeeded" : "failed")) wrote into its \(prefixLength)-byte prefix")
     }
@@ -157,7 +178,7 @@ private func checkDelta(_ stored: UnsafeRawBufferPointer, prefix: UnsafeRawBuffe
         if asFrame != decoded {
             let streamed = framed.withUnsafeBytes { libzstd($0, prefix: nil, magicless: false, decodedSize: decodedSize, streaming: true) }
             if streamed != decoded {
-                fatalError("delta without prefix \(ok ? "decoded" : "failed") but the same frame with its magic \(asFrame != nil ? "decoded" : "failed") differently, and libzstd's block-by-block decode of it \(streamed != nil ? "succeeded" : "failed")")
+                fatalError("delta without prefix \(ok ? "decoded" : "failed (\(failure))") but the same frame with its magic \(asFrame != nil ? "decoded" : "failed") differently, and libzstd's block-by-block decode of it \(streamed != nil ? "succeeded" : "failed")")
             }
         }
     }
