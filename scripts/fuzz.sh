@@ -14,10 +14,10 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-20}
 shift || true
-TARGETS=${*:-"lz4x_decode index_parse frame_read parity_parse commit_record"}
+TARGETS=${*:-"lz4x_decode zstd_decode index_parse frame_read parity_parse commit_record"}
 OUT=.build-fuzz
 SWIFTC=${SWIFTC:-swiftc}
-FLAGS=(-sanitize=fuzzer,address -O -g -package-name gpuarc -I Sources/CZlib -I Sources/CDeflate -I Sources/COpenCL -I Sources/CPrefetch -I Sources/CSysCalls -I Sources/CISAL -I "$OUT")
+FLAGS=(-sanitize=fuzzer,address -O -g -package-name gpuarc -I Sources/CZlib -I Sources/CDeflate -I Sources/COpenCL -I Sources/CPrefetch -I Sources/CSysCalls -I Sources/CISAL -I Sources/CZstd -I "$OUT")
 
 mkdir -p "$OUT/crashes"
 # The Archive module, instrumented, built once and shared by every target.
@@ -30,8 +30,8 @@ if [ ! -f "$OUT/libArchive.a" ] || [ "$newest" -nt "$OUT/libArchive.a" ]; then
         >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
 fi
 
-declare -A MAIN=([lz4x_decode]=LZ4XDecodeFuzz [index_parse]=IndexParseFuzz [frame_read]=FrameReadFuzz [parity_parse]=ParityParseFuzz [commit_record]=CommitRecordFuzz)
-declare -A EXTRA=([lz4x_decode]="" [index_parse]=FuzzSeal [frame_read]="FuzzSeal FrameReadSeal" [parity_parse]="" [commit_record]="")
+declare -A MAIN=([lz4x_decode]=LZ4XDecodeFuzz [zstd_decode]=ZstdDecodeFuzz [index_parse]=IndexParseFuzz [frame_read]=FrameReadFuzz [parity_parse]=ParityParseFuzz [commit_record]=CommitRecordFuzz)
+declare -A EXTRA=([lz4x_decode]="" [zstd_decode]="" [index_parse]=FuzzSeal [frame_read]="FuzzSeal FrameReadSeal" [parity_parse]="" [commit_record]="")
 status=0
 for t in $TARGETS; do
     files="Tests/Fuzz/${MAIN[$t]}.swift"
@@ -39,7 +39,7 @@ for t in $TARGETS; do
     if [ ! -x "$OUT/$t" ] || [ -n "$(find $files "$OUT/libArchive.a" -newer "$OUT/$t")" ]; then
         echo "fuzz: building $t"
         # (ld.gold warns about every ASan helper symbol: kept in the log, not shown.)
-        "$SWIFTC" "${FLAGS[@]}" -parse-as-library -module-name "fuzz_$t" $files "$OUT/libArchive.a" -lz -ldeflate -lOpenCL -lisal -o "$OUT/$t" \
+        "$SWIFTC" "${FLAGS[@]}" -parse-as-library -module-name "fuzz_$t" $files "$OUT/libArchive.a" -lz -ldeflate -lOpenCL -lisal -lzstd -o "$OUT/$t" \
             >"$OUT/build-$t.log" 2>&1 || { grep -v "Cannot export local symbol" "$OUT/build-$t.log"; exit 1; }
     fi
     mkdir -p "$OUT/corpus/$t"

@@ -14,9 +14,20 @@ public final class ZstdDecoder: CodecDecoder, @unchecked Sendable {
     public static let shared = ZstdDecoder()
 
     /// Decoding contexts kept for reuse: creating one costs more than
-    /// decoding an 8 KiB delta.
+    /// decoding an 8 KiB delta. Contexts that decoded against a prefix are
+    /// kept apart: libzstd carries one fact through `ZSTD_DCtx_reset`, whether
+    /// the last prefix is "cold" (`ddictIsCold`, cleared only when a
+    /// compressed block is decoded), and it picks which of libzstd's two
+    /// sequence decoders the next compressed block goes through; the two
+    /// refuse different malformed frames. So a context that once had a
+    /// prefix (a delta that failed or stopped before its first compressed
+    /// block) would make a later frame's decode depend on what the context
+    /// did before, and a whole and a partial decode of one frame disagree
+    /// (found by the zstd_decode fuzz target). Contexts that never had a
+    /// prefix never have it set.
     private let lock = NSLock()
     private var idle: [OpaquePointer] = []
+    private var idleWithPrefix: [OpaquePointer] = []
     private static let keptContexts = 16
 
     /// Compressed bytes a partial decode takes per step (about 4 decoded
@@ -25,17 +36,18 @@ public final class ZstdDecoder: CodecDecoder, @unchecked Sendable {
 
     public var payloadIsDecoded: Bool { false }
 
-    func takeContext() -> OpaquePointer {
+    func takeContext(prefixed: Bool) -> OpaquePointer {
         lock.lock()
-        if let c = idle.popLast() { lock.unlock(); return c }
+        if let c = prefixed ? idleWithPrefix.popLast() : idle.popLast() { lock.unlock(); return c }
         lock.unlock()
         guard let c = ZSTD_createDCtx() else { fatalError("out of memory creating a zstd decoder") }
         return c
     }
 
-    func returnContext(_ c: OpaquePointer) {
+    func returnContext(_ c: OpaquePointer, prefixed: Bool) {
         lock.lock()
-        if idle.count < Self.keptContexts { idle.append(c); lock.unlock(); return }
+        if prefixed && idleWithPrefix.count < Self.keptContexts { idleWithPrefix.append(c); lock.unlock(); return }
+        if !prefixed && idle.count < Self.keptContexts { idle.append(c); lock.unlock(); return }
         lock.unlock()
         ZSTD_freeDCtx(c)
     }
@@ -106,14 +118,24 @@ final class ZstdPartial: PartialDecode {
         self.prefix = prefix
     }
 
-    deinit { if let context { decoder.returnContext(context) } }
+    deinit { if let context { decoder.returnContext(context, prefixed: prefixed) } }
+
+    /// Decodes against a non-empty prefix (its context comes from, and goes
+    /// back to, the decoder's contexts for prefixes).
+    private var prefixed: Bool { !(prefix?.isEmpty ?? true) }
 
     private func start(_ payload: UnsafeRawBufferPointer, outputCount: Int) throws -> OpaquePointer {
         let prefixLength = prefix?.count ?? 0
         try ZstdDecoder.checkHeader(payload, expected: outputCount, prefixLength: prefixLength, magicless: magicless)
-        let c = decoder.takeContext()
+        let c = decoder.takeContext(prefixed: prefixed)
         context = c
         ZSTD_DCtx_reset(c, ZSTD_reset_session_and_parameters)
+        if prefixed {
+            // Forgets where the last prefix ended, so this one is cold, as in
+            // a new context, whatever prefix the context had before.
+            let r = ZSTD_decompressBegin(c)
+            guard ZSTD_isError(r) == 0 else { throw CodecError("zstd decoder refused to start (\(ZstdDecoder.errorName(r)))") }
+        }
         try set(c, ZSTD_d_windowLogMax, ZstdDecoder.windowLog(covering: outputCount + prefixLength))
         try set(c, ZSTD_d_experimentalParam2, 1)   // ZSTD_d_stableOutBuffer
         if magicless { try set(c, ZSTD_d_experimentalParam1, Int32(ZSTD_f_zstd1_magicless.rawValue)) }   // ZSTD_d_format
@@ -154,7 +176,7 @@ final class ZstdPartial: PartialDecode {
                     throw CodecError("zstd frame decodes to \(available) bytes, expected \(output.count)")
                 }
                 finished = true
-                decoder.returnContext(c)
+                decoder.returnContext(c, prefixed: prefixed)
                 context = nil
                 return
             }
