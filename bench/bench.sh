@@ -59,7 +59,7 @@ bench_tree() {
   bytes=$(du -sb --apparent-size "$tree" | cut -f1)
   # name@@command (OUT: output path prefix, TREE: the tree)
   local -a tools=(
-    "gpuarc (default: zstd -3)@@$BIN/gpuarc-build -q --no-progress --compressor cpu TREE OUT"
+    "gpuarc (default: zstd 2)@@$BIN/gpuarc-build -q --no-progress --compressor cpu TREE OUT"
     "gpuarc --level max --delta (once)@@$BIN/gpuarc-build -q --no-progress --compressor cpu --level max --delta TREE OUT"
     "gpuarc --codec lz4x@@$BIN/gpuarc-build -q --no-progress --compressor cpu --codec lz4x TREE OUT"
   )

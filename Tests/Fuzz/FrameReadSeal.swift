@@ -65,8 +65,10 @@ enum FrameReadSeal {
         guard Int(record.decodedSize) <= resealDecodedLimit else { return nil }
         if record.codec == .raw { return payload }
         var out = [UInt8](repeating: 0, count: Int(record.decodedSize))
+        // Each codec through the seam, as the reader decodes it.
+        let decoder = FrameDecoders().decoder(for: record.codec)
         let ok = payload.withUnsafeBytes { src in
-            out.withUnsafeMutableBytes { (try? LZ4XDecoder.decode(src, into: $0)) != nil }
+            out.withUnsafeMutableBytes { (try? decoder.decode(src, into: $0)) != nil }
         }
         return ok ? out : nil
     }

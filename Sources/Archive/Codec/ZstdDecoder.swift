@@ -104,6 +104,8 @@ public final class ZstdDecoder: CodecDecoder, @unchecked Sendable {
 
 /// One zstd decode in steps, straight into the output buffer.
 final class ZstdPartial: PartialDecode {
+    /// Where a zero-length output points.
+    nonisolated(unsafe) static let nowhere = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
     private let decoder: ZstdDecoder
     private let magicless: Bool
     private let prefix: UnsafeRawBufferPointer?
@@ -154,9 +156,8 @@ final class ZstdPartial: PartialDecode {
     func advance(_ payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, until target: Int) throws {
         guard !finished else { return }
         let c = try context ?? start(payload, outputCount: output.count)
-        // A zero-length output still needs a valid pointer for libzstd.
-        var scratch: UInt8 = 0
-        let outBase = output.baseAddress ?? withUnsafeMutablePointer(to: &scratch) { UnsafeMutableRawPointer($0) }
+        // A zero-length output still needs a valid pointer for libzstd (it writes nothing there).
+        let outBase = output.baseAddress ?? ZstdPartial.nowhere
         while true {
             let limit = min(payload.count, inputPosition + ZstdDecoder.stepInput)
             var input = ZSTD_inBuffer(src: payload.baseAddress, size: limit, pos: inputPosition)

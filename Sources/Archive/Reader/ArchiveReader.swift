@@ -211,13 +211,12 @@ public final class ArchiveReader: @unchecked Sendable {
 
     private func copy(chunk id: Int, from within: Int, count: Int, to out: UnsafeMutableRawPointer) throws {
         let chunk = index.chunks[id]
-        switch chunk.kind {
-        case .literal:
+        if chunk.kind == .literal {
             let start = Int(chunk.offset) + within
             try cache.withFrame(Int(chunk.frame), upTo: start + count) { frame in
                 out.copyMemory(from: frame.baseAddress! + start, byteCount: count)
             }
-        case .delta, .zstdDelta:
+        } else {
             try deltas.withChunk(id, decode: { try decodeDelta(id) }) { bytes in
                 out.copyMemory(from: bytes.baseAddress! + within, byteCount: count)
             }

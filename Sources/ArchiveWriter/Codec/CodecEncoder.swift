@@ -62,7 +62,7 @@ public struct FrameEncoding: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// "zstd level 3".
+    /// "zstd level 2".
     public var description: String { "\(codec.name) level \(level)" }
 }
 
