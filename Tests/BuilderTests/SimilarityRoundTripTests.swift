@@ -48,6 +48,42 @@ final class SimilarityRoundTripTests: ScratchTestCase {
         }
     }
 
+    /// Without --delta/--no-delta deltas are made where they pay: where files
+    /// beyond the frame compressor's reach hold a quarter of the bytes.
+    func testDeltasByDefaultOnlyWhereLargeFilesHoldTheBytes() throws {
+        let reach = UInt64(ContentPacker.frameCompressorReach)
+        XCTAssertFalse(BuildOptions.deltasPay(sizes: []))
+        XCTAssertFalse(BuildOptions.deltasPay(sizes: Array(repeating: 100_000, count: 1000)))
+        XCTAssertFalse(BuildOptions.deltasPay(sizes: [reach, reach]), "at the reach, not beyond it")
+        XCTAssertTrue(BuildOptions.deltasPay(sizes: [reach + 1] + Array(repeating: 1000, count: 1000)))
+        XCTAssertFalse(BuildOptions.deltasPay(sizes: [reach + 1] + Array(repeating: 100_000, count: 200)))
+
+        // Two versions of a 4.5 MiB text, edited: deltas on, and they find the edit.
+        let work = temp("pay")
+        let text = TreeFixture.text(Int(reach) + 512 << 10, seed: 31)
+        var edited = text
+        for k in stride(from: 5000, to: edited.count, by: 300_000) { edited[k] ^= 0x20 }
+        let big = TreeFixture(root: work + "/big")
+        big.file("v1/log.txt", text)
+        big.file("v2/log.txt", edited)
+        var options = BuildOptions()
+        options.threads = 2
+        let stats = try ArchiveBuilder(sources: [big.root], output: temp("pay-out") + "/arc", options: options).run()
+        XCTAssertTrue(stats.deltas)
+        XCTAssertGreaterThan(stats.similarity.deltaChunks, 0)
+        let one = try ArchiveBuilder(sources: [big.root + "/v1"], output: temp("pay-one") + "/arc", options: options).run()
+        XCTAssertLessThan(Double(stats.outputBytes), Double(one.outputBytes) * 1.1, "the second version costs little")
+        // Many small files: off, and the summary says why.
+        let small = TreeFixture(root: work + "/small")
+        for i in 0..<20 { small.file("f\(i).txt", TreeFixture.text(20_000, seed: UInt64(i))) }
+        let plain = try ArchiveBuilder(sources: [small.root], output: temp("pay-small") + "/arc", options: options).run()
+        XCTAssertFalse(plain.deltas)
+        XCTAssertTrue(plain.summary().contains("deltas: off (files larger than 4.0 MiB hold less than a quarter"), plain.summary())
+        options.deltas = false
+        XCTAssertTrue(try ArchiveBuilder(sources: [big.root], output: temp("pay-off") + "/arc", options: options).run()
+            .summary().contains("deltas: off (--no-delta)"))
+    }
+
     /// zstd deltas with zstd frames (the default), LZ4X deltas with LZ4X frames.
     func testDeltaChunksRoundTrip() throws {
         try assertDeltaChunksRoundTrip(codec: .zstd, kind: .zstdDelta)

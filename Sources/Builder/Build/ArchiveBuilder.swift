@@ -161,6 +161,12 @@ public struct ArchiveBuilder {
             similarity.deltaEnabled = similarity.deltaEnabled && BuildOptions.deltasPay(sizes: ordered.map { tree.nodes[$0].size })
         }
         stats.deltas = similarity.deltaEnabled && options.dedup
+        if !stats.deltas {
+            stats.deltasOff = !options.dedup ? "--no-dedup"
+                : options.deltas == false ? "--no-delta"
+                : previous != nil ? "this append stores less than 1/\(BuildOptions.appendDeltaShare) of what the archive holds; --delta turns them on"
+                : "files larger than \(ByteSize.format(UInt64(ContentPacker.frameCompressorReach))) hold less than a quarter of the bytes to store; --delta turns them on"
+        }
         similarity.recordFeatures = versioned
         if !options.dedup {
             // "Store every file": no shared chunks and no deltas either.

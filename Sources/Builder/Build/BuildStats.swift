@@ -43,6 +43,8 @@ public struct BuildStats: Codable, Sendable {
     public var level = FrameEncoding.default.level
     /// Whether similar chunks were looked for and delta-encoded.
     public var deltas = false
+    /// Why not, when not (the summary says it).
+    public var deltasOff = ""
     /// Parity volumes written and their bytes.
     public var parityVolumes = 0
     public var parityBytes: UInt64 = 0
@@ -102,7 +104,7 @@ public struct BuildStats: Codable, Sendable {
         let s = similarity
         lines.append("chunks: \(s.chunks), \(s.duplicateChunks) duplicates stored as references, \(ByteSize.format(UInt64(s.dedupBytesSaved))) saved")
         if !deltas {
-            lines.append("deltas: off (no file larger than \(ByteSize.format(UInt64(ContentPacker.frameCompressorReach))) holds a quarter of the bytes; --delta turns them on)")
+            lines.append("deltas: off (\(deltasOff))")
         } else {
             lines.append("deltas: \(s.deltaChunks) (tier 1: \(s.deltaHits[0]), tier 2: \(s.deltaHits[1]), tier 3: \(s.deltaHits[2])), "
                      + "\(ByteSize.format(UInt64(s.deltaBytesSaved))) saved; \(s.filterRejections) rejected by the filter, "
