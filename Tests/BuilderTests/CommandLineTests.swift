@@ -3,6 +3,36 @@ import Foundation
 
 /// The executables as a user runs them: exit codes and messages.
 final class CommandLineTests: ScratchTestCase {
+    /// --codec and --level: each codec's levels, the summary and --json say
+    /// what was used, and values outside a codec's levels are refused.
+    func testCodecAndLevelOptions() throws {
+        let src = TreeFixture(root: TreeFixture.temporaryDirectory("codec-src"))
+        let work = TreeFixture.temporaryDirectory("codec-out")
+        cleanup += [src.root, work]
+        src.file("a.txt", TreeFixture.text(80_000, seed: 5))
+        for (args, summary) in [([String](), "zstd level 2"), (["--level", "max"], "zstd level 19"),
+                                (["--codec", "lz4x"], "lz4x level 2"), (["--codec", "lz4x", "--level", "9"], "lz4x level 9"),
+                                (["--codec", "zstd", "--level", "fast"], "zstd level 1")] {
+            let out = work + "/" + args.joined(separator: "-") + "x"
+            let built = try runTool("gpuarc-build", ["--no-progress", "--json", out + ".json"] + args + [src.root, out])
+            XCTAssertEqual(built.status, 0, built.err)
+            XCTAssertTrue(built.out.contains(summary), "\(args): \(built.out)")
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + ".json"))) as! [String: Any]
+            XCTAssertEqual("\(json["codec"] ?? "") level \(json["level"] ?? "")", summary)
+            let restored = try runTool("gpuarc-extract", [out + ".001", out + "-dest"])
+            XCTAssertEqual(restored.status, 0, restored.err)
+            XCTAssertEqual(FileManager.default.contents(atPath: out + "-dest/a.txt"), FileManager.default.contents(atPath: src.path("a.txt")))
+        }
+        for (args, message) in [(["--codec", "gzip"], "--codec must be auto, zstd or lz4x"),
+                                (["--codec", "lz4x", "--level", "12"], "1 to 9"),
+                                (["--level", "20"], "1 to 19"), (["--level", "0"], "1 to 19")] {
+            let refused = try runTool("gpuarc-build", ["--no-progress"] + args + [src.root, work + "/refused"])
+            XCTAssertNotEqual(refused.status, 0)
+            XCTAssertTrue(refused.err.contains(message), "\(args): \(refused.err)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/refused.001"))
+        }
+    }
+
     func testBuildListVerifyExtractAndDamage() throws {
         let src = TreeFixture(root: TreeFixture.temporaryDirectory("cli-src"))
         let work = TreeFixture.temporaryDirectory("cli-out")
