@@ -7,8 +7,10 @@ import ArchiveWriter
 /// base it is plain zstd at the same level, the filter's lossless reference.
 public final class ZstdDeltaCoder: DeltaCoder {
     /// Level of delta chunks, whatever the frames' level: a delta is kept
-    /// only if it is small, so its encoder decides what deltas are worth,
-    /// and deltas are few and small (docs/BUILD.md, "Deltas").
+    /// only if it is small, so its encoder decides what deltas are worth.
+    /// Ten Django releases as ten .tar files (docs/SIMILARITY.md, step 7):
+    /// level 9 34.48 MB, 7 +0.6% in 18% less time, 6 +1.0% in 28% less,
+    /// 4 +5% in half the time, 19 -1.7% in 8x the time.
     public static let deltaLevel = 9
     private let encoder: ZstdEncoder
     private var output: [UInt8] = []
