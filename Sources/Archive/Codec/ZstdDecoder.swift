@@ -52,7 +52,6 @@ public final class ZstdDecoder: CodecDecoder, @unchecked Sendable {
         ZSTD_freeDCtx(c)
     }
 
-
     public func decode(_ payload: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
         let partial = ZstdPartial(decoder: self, magicless: false, prefix: nil)
         try partial.advance(payload, into: output, until: output.count)
