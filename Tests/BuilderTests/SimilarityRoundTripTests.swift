@@ -57,6 +57,22 @@ final class SimilarityRoundTripTests: ScratchTestCase {
         XCTAssertFalse(BuildOptions.deltasPay(sizes: [reach, reach]), "at the reach, not beyond it")
         XCTAssertTrue(BuildOptions.deltasPay(sizes: [reach + 1] + Array(repeating: 1000, count: 1000)))
         XCTAssertFalse(BuildOptions.deltasPay(sizes: [reach + 1] + Array(repeating: 100_000, count: 200)))
+        // The whole choice: flags first, then tree order, then the append's share, then the rule above.
+        let defaults = try BuildOptions().validated()
+        XCTAssertEqual(defaults.deltaChoice(storing: [100_000], archiveStores: nil).on, false)
+        XCTAssertEqual(defaults.deltaChoice(storing: [reach + 1], archiveStores: nil).on, true)
+        XCTAssertEqual(defaults.deltaChoice(storing: [62_500], archiveStores: 1_000_000).on, true, "1/16 of the archive")
+        let smallAppend = defaults.deltaChoice(storing: [62_499], archiveStores: 1_000_000)
+        XCTAssertFalse(smallAppend.on)
+        XCTAssertTrue(smallAppend.offBecause.contains("this append stores less than 1/16"), smallAppend.offBecause)
+        var forced = BuildOptions(); forced.deltas = true
+        XCTAssertTrue(try forced.validated().deltaChoice(storing: [100], archiveStores: 1_000_000).on)
+        var tree = BuildOptions(); tree.order = .tree
+        XCTAssertTrue(try tree.validated().deltaChoice(storing: [100], archiveStores: nil).on)
+        var off = BuildOptions(); off.deltas = false; off.order = .tree
+        XCTAssertEqual(try off.validated().deltaChoice(storing: [reach + 1], archiveStores: nil).offBecause, "--no-delta")
+        var nodedup = BuildOptions(); nodedup.dedup = false; nodedup.deltas = true
+        XCTAssertEqual(try nodedup.validated().deltaChoice(storing: [reach + 1], archiveStores: nil).offBecause, "--no-dedup")
 
         // Two versions of a 4.5 MiB text, edited: deltas on, and they find the edit.
         let work = temp("pay")

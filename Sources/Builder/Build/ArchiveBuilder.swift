@@ -55,7 +55,6 @@ public struct ArchiveBuilder {
         stats.sources = sources.map(\.description)
         stats.codec = options.encoding.codec.name
         stats.level = options.encoding.level
-        stats.deltas = options.similarity.deltaEnabled && options.dedup
         stats.output = output.description
         var warnings: [String] = []
         let warn: (String) -> Void = { message in warnings.append(message); onWarning(message) }
@@ -154,19 +153,10 @@ public struct ArchiveBuilder {
         let pipeline = FramePipeline(frameSize: frameBytes, workers: options.threads, writer: writer,
                                      firstNumber: previous?.counts.frames ?? 0, makeCompressor: makeCompressor)
         var similarity = options.similarity
-        if let previous {
-            let stored = previous.index.frames.reduce(UInt64(0)) { $0 + UInt64($1.decodedSize) }
-            similarity.deltaEnabled = options.appendDeltas(reading: totalBytes, stored: stored)
-        } else if options.deltas == nil && options.order != .tree {
-            similarity.deltaEnabled = similarity.deltaEnabled && BuildOptions.deltasPay(sizes: ordered.map { tree.nodes[$0].size })
-        }
-        stats.deltas = similarity.deltaEnabled && options.dedup
-        if !stats.deltas {
-            stats.deltasOff = !options.dedup ? "--no-dedup"
-                : options.deltas == false ? "--no-delta"
-                : previous != nil ? "this append stores less than 1/\(BuildOptions.appendDeltaShare) of what the archive holds; --delta turns them on"
-                : "files larger than \(ByteSize.format(UInt64(ContentPacker.frameCompressorReach))) hold less than a quarter of the bytes to store; --delta turns them on"
-        }
+        let choice = options.deltaChoice(storing: ordered.map { tree.nodes[$0].size },
+                                         archiveStores: previous?.index.frames.reduce(UInt64(0)) { $0 + UInt64($1.decodedSize) })
+        similarity.deltaEnabled = choice.on
+        (stats.deltas, stats.deltasOff) = choice
         similarity.recordFeatures = versioned
         if !options.dedup {
             // "Store every file": no shared chunks and no deltas either.

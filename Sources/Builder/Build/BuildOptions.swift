@@ -47,7 +47,7 @@ public struct BuildOptions: Sendable {
     /// whether a delta is kept.
     public var level: Int?
     /// Codec and level of the CPU's frames.
-    public var encoding: FrameEncoding { FrameEncoding(codec: codec ?? FrameEncoding.default.codec, level: level) }
+    public var encoding: FrameEncoding { FrameEncoding(codec: FrameEncoding.codec(asked: codec, gpuCompression: false), level: level) }
     /// Average content-defined chunk size (`--chunk-size`); chunks are at
     /// most 8 times this and never longer than a frame.
     public var chunkSize = 8 << 10
@@ -87,8 +87,22 @@ public struct BuildOptions: Sendable {
     /// of the 313 MiB tree with 1% of its files changed does not (0.28 s
     /// with them, 0.12 s without, for 100 KiB).
     public static let appendDeltaShare: UInt64 = 16
-    func appendDeltas(reading: UInt64, stored: UInt64) -> Bool {
-        similarity.deltaEnabled || (deltas == nil && reading * Self.appendDeltaShare >= stored)
+
+    /// Whether this build makes deltas, once it knows the sizes of the
+    /// files it stores and, for an append, the decoded bytes its archive
+    /// stores; and when not, why (the summary says it). The one place the
+    /// choice is made: the flags, `--order tree`, `appendDeltaShare` for an
+    /// append, `deltasPay` for a build (call on validated options).
+    func deltaChoice(storing sizes: [UInt64], archiveStores stored: UInt64?) -> (on: Bool, offBecause: String) {
+        if !dedup { return (false, "--no-dedup") }
+        if !similarity.deltaEnabled { return (false, "--no-delta") }
+        if deltas == true || order == .tree { return (true, "") }
+        if let stored {
+            return sizes.reduce(0, +) * Self.appendDeltaShare >= stored ? (true, "")
+                : (false, "this append stores less than 1/\(Self.appendDeltaShare) of what the archive holds; --delta turns them on")
+        }
+        return Self.deltasPay(sizes: sizes) ? (true, "")
+            : (false, "files larger than \(ByteSize.format(UInt64(ContentPacker.frameCompressorReach))) hold less than a quarter of the bytes to store; --delta turns them on")
     }
     /// Chunk analysis (SHA-256, features) on a thread of its own, ahead of
     /// the similarity decisions (`ChunkPreparer`); nil: with deltas on and
@@ -160,8 +174,8 @@ public struct BuildOptions: Sendable {
         }
         o.threads = max(1, threads)
         // (Without --delta/--no-delta the build decides once it knows the
-        // files it stores: `deltasPay`, or for an append `appendDeltas`.)
-        o.similarity.deltaEnabled = similarity.deltaEnabled && (deltas ?? true)
+        // files it stores: `deltaChoice`.)
+        o.similarity.deltaEnabled = similarity.deltaEnabled && deltas != false
         if name != nil || append != nil { o.versioned = true }
         return o
     }
