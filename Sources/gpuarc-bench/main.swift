@@ -29,11 +29,15 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return now() - start
 }
 
-/// Any codec through the codec seam (`FrameEncoding` to encode, `FrameDecoders`
-/// to decode): each frame encoded then decoded once, best of 3, one core.
-func measure(frames: [[UInt8]], encoding: FrameEncoding) {
-    let encoder = encoding.makeEncoder()
-    let decoder = FrameDecoders().decoder(for: encoding.codec)
+/// Encodes then decodes each frame once (best of 3 runs), on the calling
+/// thread, with any codec through the codec seam (`FrameDecoders` decodes
+/// what `encoder` wrote); a frame that does not shrink counts as RAW.
+/// GPUARC_BENCH_HUGE=1: the encoder reads frames from memory marked for transparent huge pages.
+func measure(frames: [[UInt8]], encoder: CodecEncoder) {
+    let decoder = FrameDecoders().decoder(for: encoder.codec)
+    let huge = ProcessInfo.processInfo.environment["GPUARC_BENCH_HUGE"] == "1"
+    let hugeBuffer = UnsafeMutableRawPointer.allocate(byteCount: huge ? 32 << 20 : 1, alignment: 2 << 20)
+    if huge { _ = madvise(hugeBuffer, 32 << 20, Int32(MADV_HUGEPAGE)) }
     var encoded: [[UInt8]] = []
     var encodeTime = Double.infinity, decodeTime = Double.infinity
     for _ in 0..<3 {
@@ -41,7 +45,13 @@ func measure(frames: [[UInt8]], encoding: FrameEncoding) {
         encodeTime = min(encodeTime, seconds {
             for frame in frames {
                 var out = [UInt8](repeating: 0, count: frame.count)
-                let n = frame.withUnsafeBytes { i in out.withUnsafeMutableBytes { encoder.compress(i, into: $0) } }
+                let n = frame.withUnsafeBytes { input in
+                    out.withUnsafeMutableBytes { o in
+                        guard huge else { return encoder.compress(input, into: o) }
+                        hugeBuffer.copyMemory(from: input.baseAddress!, byteCount: input.count)
+                        return encoder.compress(UnsafeRawBufferPointer(start: hugeBuffer, count: input.count), into: o)
+                    }
+                }
                 encoded.append(n.map { Array(out[0..<$0]) } ?? [])
             }
         })
@@ -64,59 +74,6 @@ func measure(frames: [[UInt8]], encoding: FrameEncoding) {
     print(String(format: "  encode %.1f MB/s, decode %.0f MB/s (one core)", Double(total) / 1e6 / encodeTime,
                  Double(decodedBytes) / 1e6 / decodeTime))
 }
-
-/// Encodes then decodes each frame once (best of 3 runs), on the calling thread.
-/// GPUARC_BENCH_HUGE=1: the encoder reads frames from memory marked for transparent huge pages.
-func measure(frames: [[UInt8]], options: LZ4XEncoderOptions = .default) {
-    let encoder = LZ4XEncoder(options: options)
-    let huge = ProcessInfo.processInfo.environment["GPUARC_BENCH_HUGE"] == "1"
-    let hugeBuffer = UnsafeMutableRawPointer.allocate(byteCount: huge ? 32 << 20 : 1, alignment: 2 << 20)
-    if huge { _ = madvise(hugeBuffer, 32 << 20, Int32(MADV_HUGEPAGE)) }
-    var total = 0, compressed = 0
-    var encodeTime = Double.infinity, decodeTime = Double.infinity
-    var encoded: [[UInt8]] = []
-    for _ in 0..<3 {
-        encoded = []
-        compressed = 0; total = 0
-        let t = seconds {
-            for frame in frames {
-                var out = [UInt8](repeating: 0, count: LZ4X.compressBound(frame.count))
-                let n = frame.withUnsafeBytes { input in
-                    out.withUnsafeMutableBytes { o in
-                        if huge {
-                            hugeBuffer.copyMemory(from: input.baseAddress!, byteCount: input.count)
-                            return encoder.compress(UnsafeRawBufferPointer(start: hugeBuffer, count: input.count), into: o)
-                        }
-                        return encoder.compress(input, into: o)
-                    }
-                } ?? frame.count
-                encoded.append(n == frame.count ? [] : Array(out[0..<n]))
-                total += frame.count
-                compressed += n
-            }
-        }
-        encodeTime = min(encodeTime, t)
-    }
-    var scratch = [UInt8](repeating: 0, count: frames.map(\.count).max() ?? 0)
-    for _ in 0..<3 {
-        let t = seconds {
-            for (frame, block) in zip(frames, encoded) where !block.isEmpty {
-                block.withUnsafeBytes { src in
-                    scratch.withUnsafeMutableBytes { dst in
-                        try! LZ4XDecoder.decode(src, into: UnsafeMutableRawBufferPointer(rebasing: dst[0..<frame.count]))
-                    }
-                }
-            }
-        }
-        decodeTime = min(decodeTime, t)
-    }
-    let decodedBytes = zip(frames, encoded).reduce(0) { $0 + ($1.1.isEmpty ? 0 : $1.0.count) }
-    print(String(format: "  %d frames, %.1f MB -> %.1f MB (ratio %.2f)", frames.count, Double(total) / 1e6,
-                 Double(compressed) / 1e6, Double(total) / Double(max(compressed, 1))))
-    print(String(format: "  encode %.1f MB/s, decode %.0f MB/s (one core)", Double(total) / 1e6 / encodeTime,
-                 Double(decodedBytes) / 1e6 / decodeTime))
-}
-
 
 /// An 8 KiB target made from `base` by a few small edits (replace, insert, delete), as a
 /// changed file's chunk against its previous version.
@@ -258,11 +215,7 @@ do {
         let only = rest.compactMap { FrameEncoding.parseLevel($0, codec: codec) }
         for level in FrameEncoding.levels(of: codec) where only.isEmpty || only.contains(level) {
             print("level \(level):")
-            if codec == .lz4x {
-                measure(frames: frames, options: LZ4XLevel.options(level))
-            } else {
-                measure(frames: frames, encoding: FrameEncoding(codec: codec, level: level))
-            }
+            measure(frames: frames, encoder: FrameEncoding(codec: codec, level: level).makeEncoder())
         }
         exit(0)
     case "digest":
@@ -280,7 +233,7 @@ do {
         FileHandle.standardError.write(Data("unknown mode \(args[1])\n".utf8))
         exit(2)
     }
-    measure(frames: frames)
+    measure(frames: frames, encoder: LZ4XCodecEncoder(options: .default))
 } catch {
     FileHandle.standardError.write(Data("gpuarc-bench: \(error)\n".utf8))
     exit(1)

@@ -140,8 +140,7 @@ struct BuildCommand: ParsableCommand {
             options.codec = chosen
         }
         if level != "default" {
-            // auto: zstd, unless the GPU is asked to compress (then LZ4X).
-            let levelCodec = options.codec ?? (compressor == "gpu" ? .lz4x : FrameEncoding.default.codec)
+            let levelCodec = FrameEncoding.codec(asked: options.codec, gpuCompression: compressor == "gpu")
             guard let encoderLevel = FrameEncoding.parseLevel(level, codec: levelCodec) else {
                 let range = FrameEncoding.levels(of: levelCodec)
                 throw ValidationError("--level must be \(range.lowerBound) to \(range.upperBound), fast, default or max for \(levelCodec.name)")

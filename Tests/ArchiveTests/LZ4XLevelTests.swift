@@ -82,12 +82,25 @@ final class LZ4XLevelTests: XCTestCase {
     }
 
     func testLevelNames() {
-        XCTAssertEqual(LZ4XLevel.parse("fast"), 1)
-        XCTAssertEqual(LZ4XLevel.parse("max"), LZ4XLevel.top)
-        XCTAssertEqual(LZ4XLevel.parse("default"), LZ4XLevel.default)
-        XCTAssertEqual(LZ4XLevel.parse("5"), 5)
-        XCTAssertNil(LZ4XLevel.parse("0"))
-        XCTAssertNil(LZ4XLevel.parse("10"))
-        XCTAssertNil(LZ4XLevel.parse("fastest"))
+        let lz4x = { FrameEncoding.parseLevel($0, codec: .lz4x) }
+        XCTAssertEqual(lz4x("fast"), 1)
+        XCTAssertEqual(lz4x("max"), LZ4XLevel.top)
+        XCTAssertEqual(lz4x("default"), LZ4XLevel.default)
+        XCTAssertEqual(lz4x("5"), 5)
+        XCTAssertNil(lz4x("0"))
+        XCTAssertNil(lz4x("10"))
+        XCTAssertNil(lz4x("fastest"))
+        let zstd = { FrameEncoding.parseLevel($0, codec: .zstd) }
+        XCTAssertEqual(zstd("fast"), 1)
+        XCTAssertEqual(zstd("max"), 19)
+        XCTAssertEqual(zstd("default"), ZstdLevel.default)
+        XCTAssertEqual(zstd("12"), 12)
+        XCTAssertNil(zstd("0"))
+        XCTAssertNil(zstd("20"))
+        XCTAssertNil(zstd("-1"))
+        XCTAssertNil(FrameEncoding.parseLevel("1", codec: .raw))
+        XCTAssertEqual(FrameEncoding.codec(asked: nil, gpuCompression: false), .zstd)
+        XCTAssertEqual(FrameEncoding.codec(asked: nil, gpuCompression: true), .lz4x)
+        XCTAssertEqual(FrameEncoding.codec(asked: .zstd, gpuCompression: true), .zstd)
     }
 }

@@ -91,8 +91,9 @@ public final class ZstdDecoder: CodecDecoder, @unchecked Sendable {
         }
     }
 
-    /// The window log that covers `bytes` (what a reader allows).
-    static func windowLog(covering bytes: Int) -> Int32 {
+    /// The window log that covers `bytes`: what the encoder writes and the
+    /// most a reader allows.
+    public static func windowLog(covering bytes: Int) -> Int32 {
         var log: Int32 = 10
         while log < 31 && (1 << Int(log)) < bytes { log += 1 }
         return log

@@ -45,13 +45,19 @@ public struct FrameEncoding: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// `--level`'s value for `codec`: a number in its range, or fast, default, max.
+    /// `--level`'s value for `codec`: a number in its range, or fast (the
+    /// lowest), default, max (the highest).
     public static func parseLevel(_ text: String, codec: FrameCodec) -> Int? {
-        switch codec {
-        case .lz4x: return LZ4XLevel.parse(text)
-        case .zstd: return ZstdLevel.parse(text)
-        case .raw: return nil
-        }
+        let range = levels(of: codec)
+        guard codec != .raw else { return nil }
+        if let n = Int(text) { return range.contains(n) ? n : nil }
+        return ["fast": range.lowerBound, "default": defaultLevel(of: codec), "max": range.upperBound][text]
+    }
+
+    /// The codec a build writes: the one asked for, else zstd, unless the
+    /// GPU is asked to compress (`--compressor gpu`): its kernels write LZ4X.
+    public static func codec(asked: FrameCodec?, gpuCompression: Bool) -> FrameCodec {
+        asked ?? (gpuCompression ? .lz4x : Self.default.codec)
     }
 
     public func makeEncoder() -> CodecEncoder {

@@ -16,15 +16,6 @@ public enum LZ4XLevel {
     /// 0.81x). Figures in docs/BUILD.md, "Levels".
     public static let `default` = 2
 
-    /// Names accepted for `--level` besides the numbers.
-    public static let names: [String: Int] = ["fast": 1, "default": Self.default, "max": top]
-
-    /// `--level`'s value: a number in `range` or one of `names`.
-    public static func parse(_ text: String) -> Int? {
-        if let n = Int(text), range.contains(n) { return n }
-        return names[text]
-    }
-
     /// Measured on one core (`gpuarc-bench levels`, 2026-12-03) over the
     /// 16 MiB frames of two archives: ratio and MB/s on a system tree
     /// (/usr/share/doc, /usr/lib/python3.11, /usr/share/locale) and on ten

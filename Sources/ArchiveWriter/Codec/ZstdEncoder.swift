@@ -12,12 +12,6 @@ public enum ZstdLevel {
     /// of squashfs-lz4 in size; level 3 was 4% slower than mksquashfs on
     /// both for 4% smaller archives, level 1 as fast as 2 and 4-10% larger.
     public static let `default` = 2
-    public static let names: [String: Int] = ["fast": 1, "default": Self.default, "max": 19]
-
-    public static func parse(_ text: String) -> Int? {
-        if let n = Int(text), range.contains(n) { return n }
-        return names[text]
-    }
 }
 
 /// zstd frames (and delta chunks) through libzstd. A frame is one zstd
@@ -51,10 +45,8 @@ public final class ZstdEncoder: CodecEncoder {
         let c = context
         ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters)
         let reach = input.count + (prefix?.count ?? 0)
-        var windowLog: Int32 = 10
-        while windowLog < 30 && (1 << Int(windowLog)) < reach { windowLog += 1 }
         var ok = set(ZSTD_c_compressionLevel, Int32(level))
-            && set(ZSTD_c_windowLog, windowLog)
+            && set(ZSTD_c_windowLog, ZstdDecoder.windowLog(covering: reach))
             && set(ZSTD_c_contentSizeFlag, 1)
             && set(ZSTD_c_checksumFlag, 0)
             && set(ZSTD_c_dictIDFlag, 0)
@@ -62,12 +54,10 @@ public final class ZstdEncoder: CodecEncoder {
             ok = ok && set(ZSTD_c_experimentalParam2, Int32(ZSTD_f_zstd1_magicless.rawValue))   // ZSTD_c_format
             if !prefix.isEmpty { ok = ok && ZSTD_isError(ZSTD_CCtx_refPrefix(c, prefix.baseAddress, prefix.count)) == 0 }
         }
-        guard ok, let out = output.baseAddress else { return nil }
-        var empty: UInt8 = 0
-        let n = withUnsafePointer(to: &empty) { emptyPointer in
-            ZSTD_compress2(c, out, output.count, input.baseAddress ?? UnsafeRawPointer(emptyPointer), input.count)
-        }
-        guard ZSTD_isError(n) == 0, n < max(input.count, 1) || prefix != nil else { return nil }
+        // Frames and chunks are never empty; nothing to compress is nothing that shrinks.
+        guard ok, let out = output.baseAddress, let source = input.baseAddress, !input.isEmpty else { return nil }
+        let n = ZSTD_compress2(c, out, output.count, source, input.count)
+        guard ZSTD_isError(n) == 0, n < input.count else { return nil }
         return n
     }
 

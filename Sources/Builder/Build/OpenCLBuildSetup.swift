@@ -17,7 +17,7 @@ public enum OpenCLBuildSetup {
         if options.codec == .zstd && mode == .gpu {
             throw ArchiveError(.usage, "--compressor gpu compresses LZ4X frames only: add --codec lz4x, or leave the GPU out for zstd")
         }
-        if options.codec == nil && mode == .gpu { options.codec = .lz4x }
+        options.codec = FrameEncoding.codec(asked: options.codec, gpuCompression: mode == .gpu)
         guard options.codec == .lz4x else { return nil }
         // The CPU codec as the build would run it (at its level), one
         // encoder for the whole measurement: its tables are allocated once,

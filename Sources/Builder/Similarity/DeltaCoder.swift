@@ -18,6 +18,23 @@ public protocol DeltaCoder {
     func decode(_ delta: [UInt8], base: [UInt8], targetLength: Int) -> [UInt8]?
 }
 
+extension DeltaCoder {
+    /// The reader's own decoding, through the codec seam: what a delta
+    /// this coder wrote decodes to when it is read back.
+    public func decode(_ delta: [UInt8], base: [UInt8], targetLength: Int) -> [UInt8]? {
+        guard let decoder = FrameDecoders().decoder(for: kind) else { return nil }
+        var out = base + [UInt8](repeating: 0, count: targetLength)
+        do {
+            try delta.withUnsafeBytes { src in
+                try out.withUnsafeMutableBytes { try decoder.decodeDelta(src, into: $0, prefixLength: base.count) }
+            }
+        } catch {
+            return nil
+        }
+        return Array(out[base.count...])
+    }
+}
+
 /// The delta coders of a build, in the codec of its frames: LZ4X frames
 /// take LZ4X deltas (what a reader of LZ4X decodes anyway), zstd frames
 /// zstd deltas.

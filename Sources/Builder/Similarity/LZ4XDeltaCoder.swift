@@ -29,16 +29,4 @@ public final class LZ4XDeltaCoder: DeltaCoder {
         }
         return n.map { Array(output[..<$0]) }
     }
-
-    public func decode(_ delta: [UInt8], base: [UInt8], targetLength: Int) -> [UInt8]? {
-        var out = base + [UInt8](repeating: 0, count: targetLength)
-        do {
-            try delta.withUnsafeBytes { src in
-                try out.withUnsafeMutableBytes { try LZ4XDecoder.decode(src, into: $0, prefixLength: base.count) }
-            }
-        } catch {
-            return nil
-        }
-        return Array(out[base.count...])
-    }
 }

@@ -28,16 +28,4 @@ public final class ZstdDeltaCoder: DeltaCoder {
         }
         return n.map { Array(output[..<$0]) }
     }
-
-    public func decode(_ delta: [UInt8], base: [UInt8], targetLength: Int) -> [UInt8]? {
-        var out = base + [UInt8](repeating: 0, count: targetLength)
-        do {
-            try delta.withUnsafeBytes { src in
-                try out.withUnsafeMutableBytes { try ZstdDecoder.shared.decodeDelta(src, into: $0, prefixLength: base.count) }
-            }
-        } catch {
-            return nil
-        }
-        return Array(out[base.count...])
-    }
 }
