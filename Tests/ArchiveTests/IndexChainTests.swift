@@ -1,10 +1,10 @@
 import XCTest
 @testable import Archive
 
-/// Format 5's segment chains: an append's segment holds only the rows it
-/// adds and points back to the segment before; reading joins them into the
-/// index one build of everything would have, and refuses chains that do not
-/// fit together.
+/// Segment chains (formats 5 and 6): an append's segment holds only the rows
+/// it adds and points back to the segment before; reading joins them into
+/// the index one build of everything would have, and refuses chains that do
+/// not fit together. Format 6 compresses each segment against the one before.
 final class IndexChainTests: XCTestCase {
     /// A versioned archive of one version, "v1", holding a.txt (100 bytes, one frame).
     func firstVersion() -> ArchiveIndex {
@@ -53,18 +53,21 @@ final class IndexChainTests: XCTestCase {
         return index
     }
 
-    /// Both segments compressed, the second pointing at the first.
-    func chain(_ tweak: (inout IndexSegment) -> Void = { _ in })
+    /// Both segments compressed in `format`, the second pointing at the
+    /// first (in format 6 compressed against its inflated bytes).
+    func chain(format: UInt32 = ArchiveIndex.currentVersion, _ tweak: (inout IndexSegment) -> Void = { _ in })
         throws -> (first: [UInt8], second: [UInt8], whole: ArchiveIndex, locator: SegmentLocator) {
         let first = firstVersion()
-        let firstBytes = try IndexCodec.encodeCompressed(first, segment: IndexSegment(builderState: [1, 2, 3]))
+        let firstSegment = IndexSegment(builderState: [1, 2, 3])
+        let firstBytes = try IndexCodec.encodeCompressed(first, segment: firstSegment, version: format)
         let locator = SegmentLocator(volume: 0, offset: first.volumeSizes[0], size: UInt64(firstBytes.count),
                                      hash: XXHash64.hash(firstBytes))
         let whole = appended(to: first, previous: locator)
         var segment = IndexSegment(number: 2, previous: locator, prior: TableCounts(of: first), replacedInodes: [0],
                                    builderState: [9])
         tweak(&segment)
-        return (firstBytes, try IndexCodec.encodeCompressed(whole, segment: segment), whole, locator)
+        let prefix = format >= 6 ? IndexCodec.encode(first, version: format, segment: firstSegment) : []
+        return (firstBytes, try IndexCodec.encodeCompressed(whole, segment: segment, version: format, prefix: prefix), whole, locator)
     }
 
     func read(_ newest: [UInt8], fetch: @escaping (SegmentLocator) throws -> [UInt8]) throws -> ArchiveIndex {
@@ -72,39 +75,92 @@ final class IndexChainTests: XCTestCase {
     }
 
     func testTwoSegmentsReadAsOneIndex() throws {
-        let (first, second, whole, locator) = try chain()
-        var asked: [SegmentLocator] = []
-        let index = try read(second) { asked.append($0); return first }
-        XCTAssertEqual(asked, [locator])
-        XCTAssertEqual(index.inodes, whole.inodes)
-        XCTAssertEqual(index.entries, whole.entries)
-        XCTAssertEqual(index.chunks, whole.chunks)
-        XCTAssertEqual(index.frames, whole.frames)
-        XCTAssertEqual(index.contents, whole.contents)
-        XCTAssertEqual(index.chunkRefs, whole.chunkRefs)
-        XCTAssertEqual(index.strings, whole.strings)
-        XCTAssertEqual(index.versions, whole.versions)
-        XCTAssertEqual(index.volumeSizes, whole.volumeSizes)
-        XCTAssertEqual(index.segments.map(\.number), [1, 2])
-        XCTAssertEqual(index.segments.map(\.builderState), [[1, 2, 3], [9]])
-        XCTAssertEqual(index.resolve(path: "v2/b.txt"), 5)
-        XCTAssertEqual(index.resolve(path: "v1/a.txt"), 2)
-        // The second segment holds only what it adds: smaller than the whole index written again.
-        XCTAssertLessThan(second.count, try IndexCodec.encodeCompressed(whole).count)
+        for format: UInt32 in [5, 6] {
+            let (first, second, whole, locator) = try chain(format: format)
+            var asked: [SegmentLocator] = []
+            let index = try read(second) { asked.append($0); return first }
+            XCTAssertEqual(asked, [locator])
+            XCTAssertEqual(index.formatVersion, format)
+            XCTAssertEqual(index.inodes, whole.inodes)
+            XCTAssertEqual(index.entries, whole.entries)
+            XCTAssertEqual(index.chunks, whole.chunks)
+            XCTAssertEqual(index.frames, whole.frames)
+            XCTAssertEqual(index.contents, whole.contents)
+            XCTAssertEqual(index.chunkRefs, whole.chunkRefs)
+            XCTAssertEqual(index.strings, whole.strings)
+            XCTAssertEqual(index.versions, whole.versions)
+            XCTAssertEqual(index.volumeSizes, whole.volumeSizes)
+            XCTAssertEqual(index.segments.map(\.number), [1, 2])
+            XCTAssertEqual(index.segments.map(\.builderState), [[1, 2, 3], [9]])
+            XCTAssertEqual(index.resolve(path: "v2/b.txt"), 5)
+            XCTAssertEqual(index.resolve(path: "v1/a.txt"), 2)
+            // The second segment holds only what it adds: smaller than the whole index written again.
+            XCTAssertLessThan(second.count, try IndexCodec.encodeCompressed(whole, version: format).count)
+            // What an append compresses its segment against: the newest segment inflated.
+            XCTAssertEqual(try IndexChain.inflatedNewest([first, second], what: "chain"),
+                           IndexCodec.encode(whole, version: format, segment: index.segments[1]))
+        }
     }
 
     func testDamagedOrMisplacedSegmentsAreRefused() throws {
-        let (first, second, _, _) = try chain()
-        var flipped = first
-        flipped[flipped.count / 2] ^= 0x10
-        XCTAssertThrowsError(try read(second) { _ in flipped }) {
-            XCTAssertTrue("\($0)".contains("index segment 1") && "\($0)".contains("checksum"), "\($0)")
+        for format: UInt32 in [5, 6] {
+            let (first, second, _, _) = try chain(format: format)
+            var flipped = first
+            flipped[flipped.count / 2] ^= 0x10
+            XCTAssertThrowsError(try read(second) { _ in flipped }) {
+                XCTAssertTrue("\($0)".contains("index segment") && "\($0)".contains("checksum"), "\($0)")
+            }
+            // A segment that points to itself is not the segment before it.
+            XCTAssertThrowsError(try read(second) { _ in second }) { XCTAssertTrue("\($0)".contains("checksum"), "\($0)") }
+            // Alone, the second segment is not a whole index.
+            XCTAssertThrowsError(try second.withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "alone") }) {
+                XCTAssertTrue("\($0)".contains("not a whole index"), "\($0)")
+            }
         }
-        // A segment that points to itself is not the segment before it.
-        XCTAssertThrowsError(try read(second) { _ in second }) { XCTAssertTrue("\($0)".contains("checksum"), "\($0)") }
-        // Alone, the second segment is not a whole index.
-        XCTAssertThrowsError(try second.withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "alone") }) {
-            XCTAssertTrue("\($0)".contains("segment 2"), "\($0)")
+    }
+
+    /// Format 6's envelope: what the reader follows before it can inflate
+    /// anything, so every way it can lie is caught.
+    func testFormat6EnvelopesThatLieAreRefused() throws {
+        let (first, second, _, locator) = try chain(format: 6)
+        // The envelope names a segment before it that the record inside does not.
+        var other = locator
+        other.offset += 1
+        var relocated = second
+        relocated.replaceSubrange(0..<SegmentCompression.envelopeSize, with: SegmentCompression.envelope(previous: other))
+        XCTAssertThrowsError(try read(relocated) { _ in first }) {
+            XCTAssertTrue("\($0)".contains("envelope and its segment record name different segments"), "\($0)")
+        }
+        // A damaged envelope is reported where it lies, not followed.
+        var flipped = second
+        flipped[20] ^= 1
+        XCTAssertThrowsError(try read(flipped) { _ in XCTFail("followed a damaged envelope"); return first }) {
+            XCTAssertTrue("\($0)".contains("test is damaged: its segment envelope fails its check"), "\($0)")
+        }
+        // Inflated against another segment than the one it was compressed
+        // against (a first segment of the same size and checksum cannot be
+        // had, so the prefix is swapped underneath): never silently another index.
+        let wrongPrefix = IndexCodec.encode(firstVersion(), version: 6, segment: IndexSegment(builderState: [7, 7, 7]))
+        XCTAssertThrowsError(try second.withUnsafeBytes {
+            try IndexCodec.decodeCompressedSegment($0, what: "swapped", prefix: wrongPrefix)
+        }) { XCTAssertTrue("\($0)".contains("damaged"), "\($0)") }
+        // A format-6 segment after a zlib one: a chain has one format.
+        let zlibFirst = try IndexCodec.encodeCompressed(firstVersion(), segment: IndexSegment(builderState: [1, 2, 3]), version: 5)
+        let zlibLocator = SegmentLocator(volume: 0, offset: 1_000, size: UInt64(zlibFirst.count), hash: XXHash64.hash(zlibFirst))
+        var mixed = second
+        mixed.replaceSubrange(0..<SegmentCompression.envelopeSize, with: SegmentCompression.envelope(previous: zlibLocator))
+        XCTAssertThrowsError(try read(mixed) { _ in zlibFirst }) { XCTAssertTrue("\($0)".contains("not a format 6 segment"), "\($0)") }
+        // A frame that claims more inflated bytes than it and its prefix could hold.
+        var body = IndexCodec.encode(firstVersion(), version: 6)
+        body += [UInt8](repeating: 0, count: 4 << 20)   // zeros compress ~1000x and more
+        let huge = SegmentCompression.compress(body, previous: nil, prefix: [])
+        XCTAssertThrowsError(try huge.withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "huge") }) {
+            XCTAssertTrue("\($0)".contains("inflated bytes"), "\($0)")
+        }
+        // A zlib stream that inflates to a format-6 index: format 6 is never zlib.
+        let zlib6 = try Zlib.compress(IndexCodec.encode(firstVersion(), version: 6))
+        XCTAssertThrowsError(try zlib6.withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "zlib6") }) {
+            XCTAssertTrue("\($0)".contains("format 6 never is"), "\($0)")
         }
     }
 
@@ -115,9 +171,11 @@ final class IndexChainTests: XCTestCase {
             ("replaces inode 3, which is not before it", { $0.replacedInodes = [0, 3] }),
         ]
         for (message, tweak) in cases {
-            let (first, second, _, _) = try chain(tweak)
-            XCTAssertThrowsError(try read(second) { _ in first }, message) {
-                XCTAssertTrue("\($0)".contains(message), "\(message): \($0)")
+            for format: UInt32 in [5, 6] {
+                let (first, second, _, _) = try chain(format: format, tweak)
+                XCTAssertThrowsError(try read(second) { _ in first }, message) {
+                    XCTAssertTrue("\($0)".contains(message), "format \(format), \(message): \($0)")
+                }
             }
         }
         // Volumes: the one that was last must end right after the first segment and its footer.
@@ -127,7 +185,8 @@ final class IndexChainTests: XCTestCase {
         var whole = appended(to: first, previous: locator)
         whole.volumeSizes[0] += 1
         let second = try IndexCodec.encodeCompressed(whole, segment: IndexSegment(number: 2, previous: locator, prior: TableCounts(of: first),
-                                                                                 replacedInodes: [0]))
+                                                                                 replacedInodes: [0]),
+                                                     prefix: IndexCodec.encode(first))
         XCTAssertThrowsError(try read(second) { _ in firstBytes }) {
             XCTAssertTrue("\($0)".contains("does not continue the volumes"), "\($0)")
         }

@@ -220,12 +220,13 @@ final class IndexTests: XCTestCase {
             try Zlib.compress(body).withUnsafeBytes { try IndexCodec.decodeCompressed($0, what: "i") }
         }
         XCTAssertThrowsError(try decode([UInt8](repeating: 0, count: 8 << 20))) { XCTAssertTrue("\($0)".contains("bad magic"), "\($0)") }
-        var body = IndexCodec.encode(sampleIndex())
+        // zlib is formats 1 to 5's (format 6's zstd bound: IndexChainTests).
+        var body = IndexCodec.encode(sampleIndex(), version: 5)
         for (claim, message) in [(UInt64(1) << 40, "claims"), (UInt64(body.count - 65), "more than"), (UInt64(body.count - 63), "inflates to")] {
             body.replaceSubrange(40..<48, with: withUnsafeBytes(of: claim.littleEndian) { Array($0) })
             XCTAssertThrowsError(try decode(body), "\(claim)") { XCTAssertTrue("\($0)".contains(message), "\(claim): \($0)") }
         }
-        XCTAssertNoThrow(try decode(IndexCodec.encode(sampleIndex())))
+        XCTAssertNoThrow(try decode(IndexCodec.encode(sampleIndex(), version: 5)))
     }
 
     func testCountsLargerThanTheDataAreRefusedBeforeAllocating() throws {
@@ -244,23 +245,25 @@ final class IndexTests: XCTestCase {
     /// same index as format 5 gives; format 6 is refused with a message
     /// naming the versions read.
     func testOlderFormatsStillRead() throws {
-        let encoded = (1...5).map { IndexCodec.encode(sampleIndex(), version: UInt32($0)) }
-        XCTAssertEqual(encoded.map { $0[8] }, [1, 2, 3, 4, 5])
-        XCTAssertEqual(Set(encoded).count, 5)
-        XCTAssertEqual(IndexCodec.encode(sampleIndex()), encoded[4], "format 5 is the one written")
-        let b = try encoded[4].withUnsafeBytes { try IndexCodec.decode($0, what: "v5") }
+        let encoded = (1...6).map { IndexCodec.encode(sampleIndex(), version: UInt32($0)) }
+        XCTAssertEqual(encoded.map { $0[8] }, [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(Set(encoded).count, 6)
+        XCTAssertEqual(IndexCodec.encode(sampleIndex()), encoded[5], "format 6 is the one written")
+        let b = try encoded[5].withUnsafeBytes { try IndexCodec.decode($0, what: "v6") }
         XCTAssertFalse(b.chunks.isEmpty)
-        XCTAssertEqual(b.formatVersion, 5)
+        XCTAssertEqual(b.formatVersion, 6)
         XCTAssertEqual(b.segments.map(\.number), [1])
         for (i, bytes) in encoded.enumerated().dropLast() {
             let a = try bytes.withUnsafeBytes { try IndexCodec.decode($0, what: "v\(i + 1)") }
             XCTAssertEqual(a.formatVersion, UInt32(i + 1))
             assertSameTables(a, b, "format \(i + 1)")
         }
-        var v6 = encoded[4]
-        v6[8] = 6
-        XCTAssertThrowsError(try v6.withUnsafeBytes { try IndexCodec.decode($0, what: "v6") }) {
-            XCTAssertTrue("\($0)".contains("version 6") && "\($0)".contains("1 to 5"), "\($0)")
+        // Formats 5 and 6 inflate to the same bytes after the version and checksum.
+        XCTAssertEqual(Array(encoded[4][40...]), Array(encoded[5][40...]))
+        var v7 = encoded[5]
+        v7[8] = 7
+        XCTAssertThrowsError(try v7.withUnsafeBytes { try IndexCodec.decode($0, what: "v7") }) {
+            XCTAssertTrue("\($0)".contains("version 7") && "\($0)".contains("1 to 6"), "\($0)")
         }
     }
 
@@ -418,8 +421,12 @@ final class ZlibStoredRangeTests: XCTestCase {
         let stored = try IndexCodec.encodeCompressed(index, segment: segment, storedState: [8..<state.count])
         for bytes in [plain, stored] {
             let read = try bytes.withUnsafeBytes { try IndexCodec.decodeCompressedSegment($0, what: "index") }
-            XCTAssertEqual(read.segment.builderState, state)
+            XCTAssertEqual(read.decoded.segment.builderState, state)
         }
+        // Format 5 put them in zlib stored blocks; format 6's zstd needs no telling.
+        let zlib = try IndexCodec.encodeCompressed(index, segment: segment, storedState: [8..<state.count], version: 5)
+        XCTAssertEqual(try zlib.withUnsafeBytes { try IndexCodec.decodeCompressedSegment($0, what: "index") }.decoded.segment.builderState, state)
+        XCTAssertLessThan(zlib.count, state.count + 1000)
         XCTAssertLessThan(stored.count, state.count + 1000)
     }
 }

@@ -112,6 +112,45 @@ final class AppendTests: ScratchTestCase {
         XCTAssertTrue(fromCopy.notices.first?.contains("copy") == true, "\(fromCopy.notices)")
     }
 
+    /// An archive of format 5 (zlib segments, before format 6 compressed each
+    /// against the one before) still takes appends: in its own format, so its
+    /// chain keeps one format, and every version restores.
+    func testFormat5ArchivesTakeAppendsInFormat5() throws {
+        let work = temp("append-v5")
+        let out = temp("append-v5-out") + "/arc"
+        var o = options()
+        o.name = Array("day0".utf8)
+        let first = snapshot(0, in: work)
+        _ = try ArchiveBuilder(sources: [BytePath(first)], output: BytePath(out), options: o).run()
+        // The index rewritten as format 5 wrote it (one volume here: the last holds it).
+        let built = try ArchiveReader(path: out + ".001")
+        XCTAssertEqual(built.index.formatVersion, 6)
+        let last = built.volumes.textPaths.last!
+        let offset = built.index.volumeSizes.last!
+        let v5 = try Zlib.compress(IndexCodec.encode(built.index, version: 5, segment: built.index.segments[0]))
+        XCTAssertEqual(truncate(last, off_t(offset)), 0)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: last))
+        handle.seekToEndOfFile()
+        handle.write(Data(v5 + Footer(indexOffset: offset, indexSize: UInt64(v5.count)).encoded()))
+        handle.closeFile()
+        unlink(out + ".idx")
+        XCTAssertEqual(try ArchiveReader(path: out + ".001").index.formatVersion, 5)
+        var expected = [(name: "day0", source: first)]
+        for day in 1...2 {
+            var a = options()
+            a.append = BytePath(out + ".001")
+            a.name = Array("day\(day)".utf8)
+            let source = snapshot(day, in: work)
+            _ = try ArchiveBuilder(sources: [BytePath(source)], output: BytePath(out), options: a).run()
+            expected.append((name: "day\(day)", source: source))
+        }
+        let reader = try ArchiveReader(path: out + ".001")
+        XCTAssertEqual(reader.index.formatVersion, 5)
+        XCTAssertEqual(reader.index.segments.map(\.number), [1, 2, 3])
+        XCTAssertEqual(reader.checkIndexCopy(), nil)
+        try versionsRestored(out + ".001", expected)
+    }
+
     /// `gpuarc-build /backups out` over snapshot directories records them as
     /// versions, so the next snapshot is appended to that archive too.
     func testAnArchiveOfSnapshotsInOneSRCTakesAppends() throws {
@@ -369,7 +408,7 @@ final class AppendTests: ScratchTestCase {
         handle.closeFile()
         unlink(old + ".idx")
         XCTAssertEqual(try ArchiveReader(path: old + ".001").index.formatVersion, 4)
-        refused(old, "index format 4, and appends need format 5")
+        refused(old, "index format 4, and appends need format 5 or later")
         // Another build holds the lock.
         let locked = temp("refuse-lock") + "/arc"
         _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(locked), options: o).run()

@@ -30,7 +30,7 @@ final class HostileArchiveTests: ScratchTestCase {
         let footer = try bytes[(bytes.count - Footer.size)...].withUnsafeBytes {
             try Footer.decode($0, fileSize: UInt64(bytes.count), volume: path)
         }
-        let compressed = try Zlib.compress(body)
+        let compressed = SegmentCompression.compress(body, previous: nil, prefix: [])
         let newFooter = Footer(indexOffset: footer.indexOffset, indexSize: UInt64(compressed.count)).encoded()
         try Data(bytes[0..<Int(footer.indexOffset)] + compressed + newFooter).write(to: URL(fileURLWithPath: path))
         // The copy OUT.idx gets the same index: both copies hostile, so the

@@ -237,9 +237,12 @@ public struct IndexSegment: Sendable, Equatable {
 
 public struct ArchiveIndex: Sendable {
     public static let rootInode = 0
-    /// Format 5: format 4 in segments (an append adds one) with versions
-    /// and the builder's state (docs/FORMAT.md); formats 1-4 still read.
-    public static let currentVersion: UInt32 = 5
+    /// Format 6: format 5 (format 4 in segments, an append adds one, with
+    /// versions and the builder's state) with each segment compressed by
+    /// zstd against the one before it (docs/FORMAT.md); formats 1-5 still read.
+    public static let currentVersion: UInt32 = 6
+    /// Formats an append adds a segment to, in the archive's own format.
+    public static let appendableVersions: ClosedRange<UInt32> = 5...6
 
     public var archiveID: [UInt8] = Array(repeating: 0, count: 16)
     /// Parity volumes written with the archive (format 4; 0 for none).

@@ -1,4 +1,4 @@
-/// A format-5 index is a chain of segments: a build writes the first, each
+/// A format-5 or -6 index is a chain of segments: a build writes the first, each
 /// append one more at the end of its new last volume, pointing back to the
 /// one before. Reading follows the pointers from the newest to the first,
 /// then joins the segments oldest first into one index and validates that
@@ -14,27 +14,80 @@ package enum IndexChain {
     /// compressed bytes where its locator says), joined and validated.
     package static func read(newest: UnsafeRawBufferPointer, what: String,
                      fetch: (SegmentLocator) throws -> [UInt8]) throws -> ArchiveIndex {
-        var chain = [try IndexCodec.decodeCompressedSegment(newest, what: what)]
+        if SegmentCompression.isEnveloped(newest) {
+            return try merge(readEnveloped(newest: Array(newest), what: what, fetch: fetch), what: what)
+        }
+        var chain = [try IndexCodec.decodeCompressedSegment(newest, what: what).decoded]
         while let previous = chain.last!.segment.previous {
             let number = chain.last!.segment.number - 1
             guard chain.count < maxSegments else {
                 throw ArchiveError(.format, "\(what) is invalid: its index has more than \(maxSegments) segments")
             }
             let place = "index segment \(number) (volume \(UInt64(previous.volume) + 1), offset \(previous.offset))"
-            guard previous.size <= UInt64(Int32.max) else {
-                throw ArchiveError(.format, "\(what) is invalid: \(place) claims \(previous.size) bytes")
-            }
-            let bytes = try fetch(previous)
-            guard bytes.count == Int(previous.size), XXHash64.hash(bytes) == previous.hash else {
-                throw ArchiveError(.format, "\(place) is damaged: its bytes do not match the checksum the segment after it holds")
-            }
-            let part = try bytes.withUnsafeBytes { try IndexCodec.decodeCompressedSegment($0, what: place) }
+            let bytes = try fetchChecked(previous, place: place, fetch: fetch)
+            let part = try bytes.withUnsafeBytes { try IndexCodec.decodeCompressedSegment($0, what: place).decoded }
             guard part.segment.number == number else {
                 throw ArchiveError(.format, "\(place) is invalid: it says it is segment \(part.segment.number)")
             }
             chain.append(part)
         }
         return try merge(chain.reversed(), what: what)
+    }
+
+    /// Format 6: the envelopes name each segment's predecessor in clear, so
+    /// the chain is fetched newest to oldest first, then inflated oldest
+    /// first, each segment against the inflated bytes of the one before.
+    private static func readEnveloped(newest: [UInt8], what: String,
+                                      fetch: (SegmentLocator) throws -> [UInt8]) throws -> [DecodedSegment] {
+        var stored: [(bytes: [UInt8], place: String)] = [(newest, what)]
+        while let previous = try stored.last!.bytes.withUnsafeBytes({ try SegmentCompression.previous(of: $0, what: stored.last!.place) }) {
+            guard stored.count < maxSegments else {
+                throw ArchiveError(.format, "\(what) is invalid: its index has more than \(maxSegments) segments")
+            }
+            let place = "the index segment in volume \(UInt64(previous.volume) + 1) at offset \(previous.offset)"
+            let bytes = try fetchChecked(previous, place: place, fetch: fetch)
+            guard bytes.withUnsafeBytes({ SegmentCompression.isEnveloped($0) }) else {
+                throw ArchiveError(.format, "\(place) is invalid: it is not a format 6 segment, as the segment after it is")
+            }
+            stored.append((bytes, place))
+        }
+        var segments: [DecodedSegment] = []
+        var prefix: [UInt8] = []
+        for (number, segment) in zip(1..., stored.reversed()) {
+            let (part, inflated) = try segment.bytes.withUnsafeBytes {
+                try IndexCodec.decodeCompressedSegment($0, what: segment.place, prefix: prefix)
+            }
+            guard part.segment.number == number else {
+                throw ArchiveError(.format, "\(segment.place) is invalid: it says it is segment \(part.segment.number), and is number \(number) of its chain")
+            }
+            segments.append(part)
+            prefix = inflated
+        }
+        return segments
+    }
+
+    /// An older segment's bytes, checked against its locator.
+    private static func fetchChecked(_ locator: SegmentLocator, place: String,
+                                     fetch: (SegmentLocator) throws -> [UInt8]) throws -> [UInt8] {
+        guard locator.size <= UInt64(Int32.max) else {
+            throw ArchiveError(.format, "\(place) is invalid: its locator claims \(locator.size) bytes")
+        }
+        let bytes = try fetch(locator)
+        guard bytes.count == Int(locator.size), XXHash64.hash(bytes) == locator.hash else {
+            throw ArchiveError(.format, "\(place) is damaged: its bytes do not match the checksum the segment after it holds")
+        }
+        return bytes
+    }
+
+    /// The inflated bytes of the newest of `segments` (compressed, oldest
+    /// first, as `ArchiveReader.segmentBytes` gives them): what an append's
+    /// format-6 segment is compressed against.
+    package static func inflatedNewest(_ segments: [[UInt8]], what: String) throws -> [UInt8] {
+        var prefix: [UInt8] = []
+        for bytes in segments {
+            prefix = try bytes.withUnsafeBytes { try IndexCodec.decodeCompressedSegment($0, what: what, prefix: prefix).inflated }
+        }
+        return prefix
     }
 
     /// Joins segments given oldest first (the first must be segment 1) and

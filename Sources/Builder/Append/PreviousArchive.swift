@@ -2,7 +2,8 @@ import Archive
 import Glibc
 
 /// The archive an append adds to (`gpuarc-build --append ARCHIVE.001 SRC...`),
-/// opened as a reader opens it and checked to take appends: format 5, with
+/// opened as a reader opens it and checked to take appends: format 5 or 6 (an append writes the
+/// archive's format), with
 /// versions at its root, nothing damaged or missing. What earlier builds
 /// kept in their index segments is loaded here, so the append can find
 /// what is already stored without reading it: every stored chunk's digest
@@ -34,8 +35,8 @@ final class PreviousArchive {
         }
         self.reader = reader
         let index = reader.index
-        guard index.formatVersion == ArchiveIndex.currentVersion else {
-            throw ArchiveError(.usage, "cannot append to \(path): it is in index format \(index.formatVersion), and appends need format \(ArchiveIndex.currentVersion). Build a new versioned archive from its sources (gpuarc-build --name NAME SRC OUT), or extract it and build again")
+        guard ArchiveIndex.appendableVersions.contains(index.formatVersion) else {
+            throw ArchiveError(.usage, "cannot append to \(path): it is in index format \(index.formatVersion), and appends need format \(ArchiveIndex.appendableVersions.lowerBound) or later. Build a new versioned archive from its sources (gpuarc-build --name NAME SRC OUT), or extract it and build again")
         }
         guard !index.versions.isEmpty else {
             throw ArchiveError(.usage, "cannot append to \(path): it records no versions (it was built from one SRC at its root, or before gpuarc-build recorded versions), so a new version has no place of its own. Start a versioned archive with gpuarc-build --name NAME SRC OUT (or several SRCs), then append to that")
@@ -114,6 +115,14 @@ final class PreviousArchive {
             throw ArchiveError(.format, "cannot append to \(path): its index was not read from its last volume")
         }
         return segments
+    }
+
+    /// The inflated bytes of the archive's newest segment, which a format-6
+    /// append's segment is compressed against; empty for format 5, whose
+    /// segments stand alone.
+    func newestSegmentPrefix(_ segments: [[UInt8]]) throws -> [UInt8] {
+        guard index.formatVersion >= 6 else { return [] }
+        return try IndexChain.inflatedNewest(segments, what: "the newest index segment of \(path)")
     }
 
     /// The version names already in the archive.

@@ -223,18 +223,23 @@ public struct ArchiveBuilder {
         // volume of its own.
         index.parityCount = parityFor(writer.sizes.count)
         index.volumeSizes = writer.sizes
-        var compressed = try IndexCodec.encodeCompressed(index, segment: segment, storedState: randomState)
+        // An append writes its archive's format, against its newest segment.
+        let olderSegments = try previous?.segmentBytes() ?? []
+        let format = previous?.index.formatVersion ?? ArchiveIndex.currentVersion
+        let prefix = try previous?.newestSegmentPrefix(olderSegments) ?? []
+        let encode = { try IndexCodec.encodeCompressed(index, segment: segment, storedState: randomState, version: format, prefix: prefix) }
+        var compressed = try encode()
         if !writer.fits(compressed.count + Footer.size) {
             try writer.startVolume()
             index.volumeSizes = writer.sizes
             index.parityCount = parityFor(writer.sizes.count)
-            compressed = try IndexCodec.encodeCompressed(index, segment: segment, storedState: randomState)
+            compressed = try encode()
         }
         endPhase("encode")
         try writer.writeIndex(compressed)
         // The copy stands alone: every segment, the archive's earlier ones
         // (as their volumes hold them) before this one.
-        try writer.writeIndexCopy(compressed, older: try previous?.segmentBytes() ?? [])
+        try writer.writeIndexCopy(compressed, older: olderSegments)
         endPhase("index")
         let parityCount = index.parityCount
         if parityCount > 0 {
