@@ -181,7 +181,6 @@ final class IndexTests: XCTestCase {
             ("content refs out of range", { $0.contents[0].refCount = 1000 }),
             ("chunk past frame end", { $0.chunks[1].storedLength = 41; $0.chunks[1].length = 41 }),
             ("chunk in missing frame", { $0.chunks[0].frame = 5 }),
-            ("delta of delta", { $0.chunks.append(ChunkRecord(kind: .delta, frame: 0, offset: 0, storedLength: 10, length: 10, base: 2)); $0.chunkRefs[2] = 3 }),
             ("delta base out of range", { $0.chunks[2].base = 77 }),
             ("frame outside volume", { $0.frames[0].offset = 9_990 }),
             ("frame in missing volume", { $0.frames[0].volume = 3 }),
@@ -264,6 +263,38 @@ final class IndexTests: XCTestCase {
         v7[8] = 7
         XCTAssertThrowsError(try v7.withUnsafeBytes { try IndexCodec.decode($0, what: "v7") }) {
             XCTAssertTrue("\($0)".contains("version 7") && "\($0)".contains("1 to 6"), "\($0)")
+        }
+    }
+
+    /// Format 6 lets a delta's base be an earlier delta, to a depth of
+    /// `maxDeltaDepth`; formats before it refuse any delta base that is not
+    /// literal. A base that is not an earlier chunk (a loop) is refused.
+    func testDeltaChainsAreEarlierAndBounded() throws {
+        /// `sampleIndex` with its 80-byte delta content now `n` deltas deep (each on the one before).
+        func chained(_ n: Int, base: (Int) -> UInt32 = { UInt32($0 - 1) }) -> ArchiveIndex {
+            var index = sampleIndex()
+            for k in 1..<n {
+                index.chunks.append(ChunkRecord(kind: .delta, frame: 0, offset: 60, storedLength: 40, length: 80, base: base(2 + k)))
+            }
+            index.chunkRefs[2] = UInt32(index.chunks.count - 1)
+            return index
+        }
+        func decode(_ index: ArchiveIndex, version: UInt32) throws -> ArchiveIndex {
+            try IndexCodec.encode(index, version: version).withUnsafeBytes { try IndexCodec.decode($0, what: "chain") }
+        }
+        let deepest = try decode(chained(ArchiveIndex.maxDeltaDepth), version: 6)
+        XCTAssertEqual(deepest.deltaDepth(of: deepest.chunks.count - 1), ArchiveIndex.maxDeltaDepth)
+        XCTAssertThrowsError(try decode(chained(ArchiveIndex.maxDeltaDepth + 1), version: 6)) {
+            XCTAssertTrue("\($0)".contains("at most \(ArchiveIndex.maxDeltaDepth) deltas"), "\($0)")
+        }
+        XCTAssertThrowsError(try decode(chained(2), version: 5)) {
+            XCTAssertTrue("\($0)".contains("itself a delta"), "\($0)")
+        }
+        // A base after the chunk, or the chunk itself: the chain would not end.
+        for loop in [{ (k: Int) in UInt32(k) }, { (k: Int) in UInt32(k + 1) }] {
+            XCTAssertThrowsError(try decode(chained(3, base: loop), version: 6)) {
+                XCTAssertTrue("\($0)".contains("not an earlier chunk"), "\($0)")
+            }
         }
     }
 

@@ -347,16 +347,27 @@ final class SimilarityStageTests: XCTestCase {
         XCTAssertEqual(harness.process(chunk), .duplicate(of: 0))
     }
 
-    func testDeltaChunksAreNeverBases() {
-        var rng = SimilarityTestRNG(seed: 27)
-        let chunk = rng.text(8192)
-        let harness = StageHarness()
-        harness.process(chunk)
-        var current = chunk
-        for _ in 0..<5 {
-            current[rng.below(current.count)] ^= 0x20
-            guard case .delta(_, let base, _, _) = harness.process(current) else { return XCTFail("expected a delta") }
-            XCTAssertEqual(base, 0)
+    /// Each version of a chunk is coded against the version before it, a
+    /// chain up to `maxDeltaDepth` deltas long; past it, against the chain's
+    /// last base. With a limit of 1 (an append to a format-5 archive) every
+    /// version is coded against the literal first.
+    func testDeltaChunksAreBasesUpToTheDepthLimit() {
+        for limit in [1, 3] {
+            var rng = SimilarityTestRNG(seed: 27)
+            let chunk = rng.text(8192)
+            var options = SimilarityStageOptions()
+            options.maxDeltaDepth = limit
+            let harness = StageHarness(options: options)
+            harness.process(chunk)
+            var current = chunk
+            var bases: [UInt32] = []
+            for _ in 0..<6 {
+                current[rng.below(current.count)] ^= 0x20
+                guard case .delta(let id, let base, _, _) = harness.process(current) else { return XCTFail("expected a delta") }
+                bases.append(base)
+                XCTAssertLessThanOrEqual(harness.table.deltaDepth(of: id), limit)
+            }
+            XCTAssertEqual(bases, limit == 1 ? [0, 0, 0, 0, 0, 0] : [0, 1, 2, 2, 2, 2], "limit \(limit)")
         }
     }
 }

@@ -159,9 +159,7 @@ public final class Extractor {
         var contents = Set<Int>()
         for inode in inodes where contents.insert(Int(index.inodes[inode].data)).inserted {
             for r in index.refRange(ofContent: Int(index.inodes[inode].data)) {
-                let chunk = index.chunks[Int(index.chunkRefs[r])]
-                frames.insert(Int(chunk.frame))
-                if chunk.kind != .literal { frames.insert(Int(index.chunks[Int(chunk.base)].frame)) }
+                index.forEachInDeltaChain(Int(index.chunkRefs[r])) { _, chunk in frames.insert(Int(chunk.frame)) }
             }
         }
         return frames.sorted()

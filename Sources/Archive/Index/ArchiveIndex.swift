@@ -243,6 +243,30 @@ public struct ArchiveIndex: Sendable {
     public static let currentVersion: UInt32 = 6
     /// Formats an append adds a segment to, in the archive's own format.
     public static let appendableVersions: ClosedRange<UInt32> = 5...6
+    /// The longest chain of delta chunks, format 6: a delta's base may be a
+    /// delta itself, so each version of a chunk is coded against the one
+    /// before it rather than against the first; a read decodes at most this
+    /// many deltas and their frames. Formats 1 to 5: 1 (bases are literal).
+    public static let maxDeltaDepth = 8
+
+    /// Calls `body` with chunk `id` and then each base its bytes are decoded
+    /// against, down to the literal one (validated: the chain ends).
+    public func forEachInDeltaChain(_ id: Int, _ body: (Int, ChunkRecord) -> Void) {
+        var id = id
+        while true {
+            let chunk = chunks[id]
+            body(id, chunk)
+            guard chunk.kind != .literal else { return }
+            id = Int(chunk.base)
+        }
+    }
+
+    /// How many deltas decode chunk `id` (0 for a literal chunk).
+    public func deltaDepth(of id: Int) -> Int {
+        var depth = -1
+        forEachInDeltaChain(id) { _, _ in depth += 1 }
+        return depth
+    }
 
     public var archiveID: [UInt8] = Array(repeating: 0, count: 16)
     /// Parity volumes written with the archive (format 4; 0 for none).

@@ -130,6 +130,10 @@ struct IndexValidator {
     }
 
     private func validateChunks(_ index: ArchiveIndex) throws {
+        // Format 6 lets a delta's base be an earlier delta, to a depth of
+        // `maxDeltaDepth`; before, bases were literal (depth 1).
+        let maxDepth = index.formatVersion >= 6 ? ArchiveIndex.maxDeltaDepth : 1
+        var depths = [UInt8](repeating: 0, count: index.chunks.count)
         for (i, c) in index.chunks.enumerated() {
             guard Int(c.frame) < index.frames.count else { throw fail("chunk \(i) refers to frame \(c.frame), which does not exist") }
             let frame = index.frames[Int(c.frame)]
@@ -143,8 +147,17 @@ struct IndexValidator {
                 }
             case .delta, .zstdDelta:
                 guard Int(c.base) < index.chunks.count else { throw fail("delta chunk \(i) refers to base \(c.base), which does not exist") }
-                guard index.chunks[Int(c.base)].kind == .literal else {
-                    throw fail("delta chunk \(i) has base \(c.base), which is itself a delta (delta depth must be 1)")
+                if maxDepth == 1 {
+                    guard index.chunks[Int(c.base)].kind == .literal else {
+                        throw fail("delta chunk \(i) has base \(c.base), which is itself a delta (delta depth must be 1 before format 6)")
+                    }
+                } else {
+                    // Earlier chunks only, so chains end; their depth is known here.
+                    guard Int(c.base) < i else { throw fail("delta chunk \(i) has base \(c.base), which is not an earlier chunk") }
+                    guard Int(depths[Int(c.base)]) < maxDepth else {
+                        throw fail("delta chunk \(i) has base \(c.base) at delta depth \(depths[Int(c.base)]): chains are at most \(maxDepth) deltas long")
+                    }
+                    depths[i] = depths[Int(c.base)] + 1
                 }
                 guard Int(c.length) <= FormatLimits.maxChunkLength else { throw fail("delta chunk \(i) claims \(c.length) bytes") }
             }

@@ -195,8 +195,9 @@ public final class ArchiveReader: @unchecked Sendable {
         func cost(_ chunk: ChunkRecord) -> Int {
             max(0, Int(chunk.offset) + Int(chunk.storedLength) - cache.available(Int(chunk.frame)))
         }
-        let chunk = index.chunks[id]
-        return chunk.kind == .literal ? cost(chunk) : cost(chunk) + cost(index.chunks[Int(chunk.base)])
+        var total = 0
+        index.forEachInDeltaChain(id) { _, chunk in total += cost(chunk) }
+        return total
     }
 
     /// Index of the chunk ref whose byte range holds `offset` (binary search).
@@ -223,17 +224,17 @@ public final class ArchiveReader: @unchecked Sendable {
         }
     }
 
-    /// A delta chunk: its base (a literal chunk) is the prefix its stored
-    /// bytes decode against, with the decoder of the chunk kind's codec. Both
-    /// frames come through the frame cache.
+    /// A delta chunk: its base's bytes are the prefix its stored bytes
+    /// decode against, with the decoder of the chunk kind's codec. A base
+    /// that is a delta itself (format 6) is decoded the same way first,
+    /// through the delta cache (the validator bounds the chain); every frame
+    /// comes through the frame cache.
     private func decodeDelta(_ id: Int) throws -> [UInt8] {
         let chunk = index.chunks[id]
         let base = index.chunks[Int(chunk.base)]
         var buffer = [UInt8](repeating: 0, count: Int(base.length) + Int(chunk.length))
         try buffer.withUnsafeMutableBytes { out in
-            try cache.withFrame(Int(base.frame), upTo: Int(base.offset) + Int(base.length)) { frame in
-                out.baseAddress!.copyMemory(from: frame.baseAddress! + Int(base.offset), byteCount: Int(base.length))
-            }
+            try copy(chunk: Int(chunk.base), from: 0, count: Int(base.length), to: out.baseAddress!)
             try cache.withFrame(Int(chunk.frame), upTo: Int(chunk.offset) + Int(chunk.storedLength)) { frame in
                 let stored = UnsafeRawBufferPointer(rebasing: frame[Int(chunk.offset)..<(Int(chunk.offset) + Int(chunk.storedLength))])
                 do {

@@ -29,13 +29,13 @@ extension ArchiveReader {
     }
 
     /// Inodes of regular files whose content needs any of `frames` (directly or
-    /// through a delta base).
+    /// through the delta bases it is decoded against).
     public func files(touching frames: Set<Int>) -> [Int] {
         var badChunks = Set<Int>()
-        for (i, c) in index.chunks.enumerated() {
-            if frames.contains(Int(c.frame)) || (c.kind != .literal && frames.contains(Int(index.chunks[Int(c.base)].frame))) {
-                badChunks.insert(i)
-            }
+        for i in index.chunks.indices {
+            var touches = false
+            index.forEachInDeltaChain(i) { _, c in touches = touches || frames.contains(Int(c.frame)) }
+            if touches { badChunks.insert(i) }
         }
         var badContents = Set<Int>()
         for content in index.contents.indices where index.refRange(ofContent: content).contains(where: { badChunks.contains(Int(index.chunkRefs[$0])) }) {

@@ -158,6 +158,8 @@ public struct ArchiveBuilder {
         similarity.deltaEnabled = choice.on
         (stats.deltas, stats.deltasOff) = choice
         similarity.recordFeatures = versioned
+        // Delta chains are format 6's; an append to a format-5 archive writes format 5.
+        if (previous?.index.formatVersion ?? ArchiveIndex.currentVersion) < 6 { similarity.maxDeltaDepth = 1 }
         if !options.dedup {
             // "Store every file": no shared chunks and no deltas either.
             similarity.chunkDedupEnabled = false
@@ -168,7 +170,8 @@ public struct ArchiveBuilder {
                                    sampleCoder: DeltaCoders.estimator(for: encoding.codec),
                                    readXattrs: options.xattrs,
                                    table: ChunkTable(first: previous?.counts.chunks ?? 0,
-                                                     previous: previous.map { p in { (try? p.chunksByDigest()) ?? [:] } }),
+                                                     previous: previous.map { p in { (try? p.chunksByDigest()) ?? [:] } },
+                                                     previousDepth: { [index = previous?.index] in index?.deltaDepth(of: Int($0)) ?? 0 }),
                                    archive: previous?.reader)
         // The builder state is trusted as the index is (its zlib check and its
         // locator's XXH64 cover it); one that does not parse only means nothing

@@ -48,15 +48,27 @@ final class ChunkTable {
     /// would keep several small arrays per chunk alive for the whole build.
     private(set) var filedUnder: [UInt32] = []
     private var kept: [UInt16] = []
+    /// Per chunk this build stores, once placed: how many deltas decode it
+    /// (0 for a literal chunk; `deltaDepth(of:)`).
+    private var depths: [UInt8] = []
+    /// The delta depth of a chunk of the archive appended to (its index knows).
+    private let previousDepth: (UInt32) -> Int
     /// The version being stored (set as each version starts) and, per chunk
     /// this build stores, the version that stored it.
     var currentVersion = 0
     private(set) var versions: [UInt32] = []
 
-    /// `previous` is called the first time a chunk is looked up among them.
-    init(first: Int = 0, previous: (() -> [DigestPrefix: UInt32])? = nil) {
+    /// `previous` is called the first time a chunk is looked up among them;
+    /// `previousDepth` gives the delta depth of one of them.
+    init(first: Int = 0, previous: (() -> [DigestPrefix: UInt32])? = nil, previousDepth: @escaping (UInt32) -> Int = { _ in 0 }) {
         self.first = first
         loadPrevious = previous
+        self.previousDepth = previousDepth
+    }
+
+    /// How many deltas decode stored chunk `id` (placed, or the archive's).
+    func deltaDepth(of id: UInt32) -> Int {
+        Int(id) < first ? previousDepth(id) : Int(depths[Int(id) - first])
     }
 
     /// Chunks decided so far, the archive's own included.
@@ -112,6 +124,7 @@ final class ChunkTable {
         precondition(Int(id) == first + records.count, "chunks are placed in the order they were decided")
         records.append(record)
         sources.append(Source(file: UInt32(files.count - 1), offset: offset, length: record.length))
+        depths.append(record.kind == .literal ? 0 : UInt8(deltaDepth(of: record.base) + 1))
     }
 
     /// The placement of chunk `id`, once placed.

@@ -19,14 +19,21 @@ public struct SimilarityStageOptions: Sendable {
     /// sizes by -0.08% to +0.12% (Django patch and major releases, both orders).
     public var filterSampleInterval = 16
     /// How many times better than lossless compression a delta must be to
-    /// be kept. A delta's base is always a literal chunk, the first of its
-    /// family, so the deltas of later versions encode all the change since
-    /// that first one; a chunk whose delta is not at least twice as good is
-    /// stored literal instead and becomes the base its family's later
-    /// versions are found against. Measured with zstd deltas: ten Django
+    /// be kept; a chunk whose delta is not is stored literal instead and
+    /// becomes the base its family's later versions are found against.
+    /// Measured with zstd deltas against literal bases (depth 1): ten Django
     /// releases as ten .tar files 34.67 -> 33.26 MB (3: 33.19), the same
     /// releases appended one at a time 27.92 -> 27.40 MB.
     public var deltaMargin = 2.0
+    /// The longest delta chain made (`ArchiveIndex.maxDeltaDepth`; 1 for
+    /// an append to a format-5 archive, whose bases are literal). A delta
+    /// shorter than this is filed under itself, so the next version of its
+    /// chunk is coded against it (what changed since the last version)
+    /// rather than against the family's first (everything that changed
+    /// since); one at the limit is filed under its base, which its family's
+    /// later versions are then coded against. Ten Django releases as ten
+    /// .tar files: 34.48 MB with literal bases, 28.69 MB with unbounded chains.
+    public var maxDeltaDepth = ArchiveIndex.maxDeltaDepth
     public var samplingBits = 6
     /// Without deltas, still compute each stored chunk's super-features so
     /// that the builder state keeps them: a versioned archive's next append
@@ -57,7 +64,8 @@ public enum ChunkDecision: Equatable, Sendable {
     /// Same bytes as stored chunk `of`: store nothing, refer to it.
     case duplicate(of: UInt32)
     case literal(id: UInt32)
-    /// Store `encoded`, which rebuilds the chunk from literal chunk `base`.
+    /// Store `encoded`, which rebuilds the chunk from stored chunk `base`
+    /// (literal, or a delta less than `maxDeltaDepth` deep).
     case delta(id: UInt32, base: UInt32, tier: Int, encoded: [UInt8])
 }
 
@@ -194,6 +202,13 @@ public final class SimilarityStage {
             file(superFeatures, of: id, under: id)
             return storeLiteral(chunk, id: id)
         }
+        // (Only an archive's state filed by other rules could offer a base at the limit.)
+        let depth = table.deltaDepth(of: match.chunkID) + 1
+        guard depth <= options.maxDeltaDepth else {
+            counters.unavailableBases += 1
+            file(superFeatures, of: id, under: id)
+            return storeLiteral(chunk, id: id)
+        }
         guard !frameReaches(match.chunkID, frame) else {
             counters.basesInFrameReach += 1
             file(superFeatures, of: id, under: id)
@@ -219,11 +234,12 @@ public final class SimilarityStage {
             file(superFeatures, of: id, under: id)
             return storeLiteral(chunk, id: id)
         }
-        // The base stays the family's representative: filing this chunk's
-        // super-features under the base keeps the base findable through the
-        // newest version's features after the base's own loose-tier entries
-        // have expired, while deltas never become bases (depth 1).
-        file(superFeatures, of: id, under: match.chunkID)
+        // Below the depth limit the delta is the base its family's next
+        // version is coded against. At the limit the base stays the family's
+        // representative: filing this chunk's super-features under the base
+        // keeps the base findable through the newest version's features
+        // after the base's own loose-tier entries have expired.
+        file(superFeatures, of: id, under: depth < options.maxDeltaDepth ? id : match.chunkID)
         if Int(match.chunkID) < table.first { counters.previousBases += 1 }
         counters.deltaHits[match.tier - 1] += 1
         counters.deltaInputBytes += chunk.count
