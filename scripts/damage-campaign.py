@@ -4,10 +4,12 @@
 
     python3 scripts/damage-campaign.py [TRIALS] [SEED] [ARCHIVES]
 
-ARCHIVES, comma-separated (default all three): lz4x (LZ4X frames), zstd (zstd
-frames) and zstd-delta (zstd frames and zstd delta chunks: three similar text
+ARCHIVES, comma-separated (default all four): lz4x (LZ4X frames), zstd (zstd
+frames), zstd-delta (zstd frames and zstd delta chunks: three similar text
 files of 4.5 MiB beside the small files, which the builder's default delta
-rule takes). For each, the tools build an archive with --parity 2 and one
+rule takes) and appended (three versions of such a tree, each edited on top of
+the one before, built with --name and two appends: a chain of three index
+segments, each compressed against the one before, and delta chains). For each, the tools build an archive with --parity 2 and one
 without parity. Each of TRIALS trials damages the first: one or two volumes
 (data, parity, or the last one with the index) get flipped bytes, a zeroed
 4 KiB, a truncation, junk of the same size, or are deleted; then gpuarc-repair
@@ -41,11 +43,12 @@ def tools():
 
 BIN = tools()
 
-# name: (build options, the big similar files or not)
+# name: (build options, the big similar files or not, versions appended one at a time)
 ARCHIVES = {
-    "lz4x": (["--codec", "lz4x", "--volume-size", "128K"], False),
-    "zstd": (["--codec", "zstd", "--volume-size", "128K"], False),
-    "zstd-delta": (["--codec", "zstd", "--volume-size", "256K"], True),
+    "lz4x": (["--codec", "lz4x", "--volume-size", "128K"], False, 1),
+    "zstd": (["--codec", "zstd", "--volume-size", "128K"], False, 1),
+    "zstd-delta": (["--codec", "zstd", "--volume-size", "256K"], True, 1),
+    "appended": (["--codec", "zstd", "--volume-size", "256K", "--delta"], True, 3),
 }
 
 
@@ -84,7 +87,21 @@ def damage(path, rng):
     return kind
 
 
-def make_sources(src, rng, big):
+def make_sources(src, rng, big, versions=1):
+    if versions > 1:
+        # One directory per version, each the one before with more edits to
+        # its big texts (so their chunks are coded against the version before).
+        make_sources(os.path.join(src, "v0"), rng, big)
+        for v in range(1, versions):
+            shutil.copytree(os.path.join(src, "v%d" % (v - 1)), os.path.join(src, "v%d" % v))
+            for name in sorted(os.listdir(os.path.join(src, "v%d" % v))):
+                path = os.path.join(src, "v%d" % v, name)
+                data = bytearray(open(path, "rb").read())
+                for _ in range(200 if name.startswith("big") else 1):
+                    at = rng.randrange(len(data))
+                    data[at:at + 8] = rng.randbytes(8)
+                open(path, "wb").write(bytes(data))
+        return
     os.makedirs(src)
     for i in range(40):
         open(os.path.join(src, "f%d.bin" % i), "wb").write(rng.randbytes(30000) + b"text " * 2000)
@@ -113,7 +130,22 @@ def tree(directory):
     return out
 
 
-def campaign(label, options, big, trials, rng, work, counts):
+def build(args, src, out, versions, stats=None):
+    """Builds `src` into `out` (with --json `stats` on the last run): at once,
+    or version v0 with --name and each later one appended."""
+    json_args = ["--json", stats] if stats else []
+    if versions == 1:
+        return run("gpuarc-build", *args, *json_args, src, out)
+    result = run("gpuarc-build", *args, "--name", "v0", os.path.join(src, "v0"), out)
+    for v in range(1, versions):
+        if result.returncode != 0:
+            return result
+        result = run("gpuarc-build", *args, *(json_args if v == versions - 1 else []), "--append", out + ".001",
+                     "--name", "v%d" % v, os.path.join(src, "v%d" % v))
+    return result
+
+
+def campaign(label, options, big, versions, trials, rng, work, counts):
     def count(key, ok):
         total, good = counts.get((label, key), (0, 0))
         counts[(label, key)] = (total + 1, good + (1 if ok else 0))
@@ -123,15 +155,15 @@ def campaign(label, options, big, trials, rng, work, counts):
         counts[(label, key)] = (total + n, None)
 
     src = os.path.join(work, label, "src")
-    make_sources(src, rng, big)
+    make_sources(src, rng, big, versions)
     original = tree(src)
     par, plain = os.path.join(work, label, "par"), os.path.join(work, label, "plain")
     os.makedirs(par)
     os.makedirs(plain)
     args = ["--compressor", "cpu", "-q", "--no-progress", "--frame-size", "32K", *options]
     stats = os.path.join(work, label, "stats.json")
-    assert run("gpuarc-build", *args, "--parity", "2", src, os.path.join(par, "arc")).returncode == 0
-    built = run("gpuarc-build", *args, "--json", stats, src, os.path.join(plain, "arc"))
+    assert build([*args, "--parity", "2"], src, os.path.join(par, "arc"), versions).returncode == 0
+    built = build(args, src, os.path.join(plain, "arc"), versions, stats)
     assert built.returncode == 0, built.stderr
     facts = json.load(open(stats))
     frames = facts["framesByDevice"]
@@ -224,8 +256,8 @@ def main():
     counts = {}
     try:
         for label in labels:
-            options, big = ARCHIVES[label]
-            campaign(label, options, big, trials, rng, work, counts)
+            options, big, versions = ARCHIVES[label]
+            campaign(label, options, big, versions, trials, rng, work, counts)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -1,3 +1,4 @@
+import ArchiveWriter
 import XCTest
 @testable import Archive
 @testable import Builder
@@ -126,6 +127,35 @@ final class SimilarityRoundTripTests: ScratchTestCase {
         XCTAssertGreaterThan(depths.max() ?? 0, 1, "no delta chain")
         XCTAssertLessThanOrEqual(depths.max() ?? 0, ArchiveIndex.maxDeltaDepth)
         try assertRestores(out, sources)
+    }
+
+    /// At the default level, with deltas on, a zstd frame that stands for
+    /// more source bytes than its size (the later versions, mostly
+    /// duplicates and deltas) is compressed at a higher level; the first
+    /// version's frames, of new bytes, at the default. Without deltas, or
+    /// with a level asked for, every frame has the one level. Each archive
+    /// restores exactly.
+    func testFrameLevelFollowsTheSourceBytesItStandsFor() throws {
+        XCTAssertEqual(ZstdLevel.level(standingFor: 0, frameBytes: 0), ZstdLevel.default)
+        XCTAssertEqual(ZstdLevel.level(standingFor: 119, frameBytes: 100), ZstdLevel.default)
+        XCTAssertEqual(ZstdLevel.level(standingFor: 120, frameBytes: 100), 3)
+        XCTAssertEqual(ZstdLevel.level(standingFor: 520, frameBytes: 100), 9)
+        XCTAssertEqual(ZstdLevel.level(standingFor: 1 << 40, frameBytes: 1), 9)
+        let levels = (0...600).map { ZstdLevel.level(standingFor: $0, frameBytes: 100) }
+        XCTAssertEqual(levels, levels.sorted(), "more source bytes never lower the level")
+
+        let sources = versionSeries()
+        let (scaled, stats) = try build(sources)
+        let used = Set(stats.framesByLevel.keys.compactMap { Int($0) })
+        XCTAssertTrue(used.contains(ZstdLevel.default), "\(stats.framesByLevel)")
+        XCTAssertGreaterThan(used.max() ?? 0, ZstdLevel.default, "\(stats.framesByLevel)")
+        XCTAssertTrue(stats.summary().contains("zstd level 2 and up (frames by level: "), stats.summary())
+        try assertRestores(scaled, sources)
+        for configure: (inout BuildOptions) -> Void in [{ $0.deltas = false }, { $0.level = 2 }] {
+            let (out, fixed) = try build(sources, configure: configure)
+            XCTAssertEqual(Array(fixed.framesByLevel.keys), ["2"], "\(fixed.framesByLevel)")
+            try assertRestores(out, sources)
+        }
     }
 
     /// Analysis ahead on its own thread stores exactly what inline analysis

@@ -193,7 +193,7 @@ public enum IndexCodec {
     /// inflated bytes (the next format-6 segment's prefix). `prefix`: the
     /// previous segment's inflated bytes, for a format-6 segment after the
     /// first.
-    static func decodeCompressedSegment(_ bytes: UnsafeRawBufferPointer, what: String,
+    package static func decodeCompressedSegment(_ bytes: UnsafeRawBufferPointer, what: String,
                                         prefix: [UInt8] = []) throws -> (decoded: DecodedSegment, inflated: [UInt8]) {
         if SegmentCompression.isEnveloped(bytes) {
             let previous = try SegmentCompression.previous(of: bytes, what: what)
@@ -408,7 +408,7 @@ public enum IndexCodec {
 
 /// An index or format-5 segment as parsed: its tables (the rows it adds),
 /// its segment record, and the inodes it replaces.
-struct DecodedSegment {
+package struct DecodedSegment {
     var tables: ArchiveIndex
     var segment: IndexSegment
     var replacements: [(Int, Inode)]

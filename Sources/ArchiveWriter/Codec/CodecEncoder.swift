@@ -16,10 +16,20 @@ public protocol CodecEncoder: AnyObject {
 public struct FrameEncoding: Sendable, Equatable, CustomStringConvertible {
     public var codec: FrameCodec
     public var level: Int
+    /// The level was not asked for and the codec is zstd: each frame's level
+    /// may follow the source bytes it stands for, from `level` up
+    /// (`ZstdLevel.level(standingFor:frameBytes:)`), where the builder
+    /// leaves this on (with deltas; docs/BUILD.md).
+    public var scaled: Bool
+    /// What a source byte weighs in that: more where the build spends more
+    /// per source byte before the frames (deltas), which the frame
+    /// compressors would otherwise wait through.
+    public var sourceWeight = 1
 
     public init(codec: FrameCodec, level: Int? = nil) {
         self.codec = codec
         self.level = level ?? Self.defaultLevel(of: codec)
+        scaled = level == nil && codec == .zstd
     }
 
     /// What a build uses unless told otherwise; docs/BUILD.md, "Codec and
@@ -68,8 +78,8 @@ public struct FrameEncoding: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// "zstd level 2".
-    public var description: String { "\(codec.name) level \(level)" }
+    /// "zstd level 2", "zstd level 2 and up by frame".
+    public var description: String { "\(codec.name) level \(level)" + (scaled ? " and up by frame" : "") }
 }
 
 /// LZ4X frames on the CPU.

@@ -143,8 +143,18 @@ public struct ArchiveBuilder {
         let writer = try VolumeWriter(output: outputLock, volumeSize: options.volumeSize, archiveID: archiveID,
                                       continuing: previous?.volumeFileSizes ?? [])
 
-        let encoding = options.encoding
-        let makeCompressor = options.makeCompressor ?? { _ in CPUFrameCompressor(encoding: encoding) }
+        let choice = options.deltaChoice(storing: ordered.map { tree.nodes[$0].size },
+                                         archiveStores: previous?.index.frames.reduce(UInt64(0)) { $0 + UInt64($1.decodedSize) })
+        var encoding = options.encoding
+        // With deltas on, the packer thread reads about a quarter as fast as
+        // the default level compresses (features and delta encoding: 95 MB/s
+        // on ten Django .tar files, against 427 MB/s): the workers would wait
+        // through that time, so a frame's level may spend it, and the more so
+        // the more source bytes the frame stands for. Without deltas the
+        // workers' time is the build's (two cores: they share them with the
+        // packer), and every frame gets the default level.
+        if choice.on { encoding.sourceWeight = 4 } else { encoding.scaled = false }
+        let makeCompressor = options.makeCompressor ?? { [encoding] _ in CPUFrameCompressor(encoding: encoding) }
         // Frames as large as what there is to store, when that is less than
         // the frame size (but room for the largest chunk): a small tree does
         // not hold five 16 MiB buffers. The frames written are the same.
@@ -153,8 +163,6 @@ public struct ArchiveBuilder {
         let pipeline = FramePipeline(frameSize: frameBytes, workers: options.threads, writer: writer,
                                      firstNumber: previous?.counts.frames ?? 0, makeCompressor: makeCompressor)
         var similarity = options.similarity
-        let choice = options.deltaChoice(storing: ordered.map { tree.nodes[$0].size },
-                                         archiveStores: previous?.index.frames.reduce(UInt64(0)) { $0 + UInt64($1.decodedSize) })
         similarity.deltaEnabled = choice.on
         (stats.deltas, stats.deltasOff) = choice
         similarity.recordFeatures = versioned
@@ -261,6 +269,7 @@ public struct ArchiveBuilder {
         stats.indexBytes = compressed.count
         // The writer's sizes include the index and footer it has just written.
         stats.outputBytes = writer.volumeFileSizes.reduce(0, +)
+        stats.framesByLevel = Dictionary(uniqueKeysWithValues: pipeline.framesByLevel.map { (String($0.key), $0.value) })
         for (device, counts) in pipeline.framesByDevice {
             stats.framesByDevice[device] = counts
             stats.framesRaw += counts[FrameCodec.raw.name] ?? 0

@@ -41,6 +41,10 @@ public struct BuildStats: Codable, Sendable {
     /// says which).
     public var codec = FrameEncoding.default.codec.name
     public var level = FrameEncoding.default.level
+    /// CPU frames by the level they were compressed at (at the default
+    /// setting a zstd frame's level follows the source bytes it stands for).
+    /// (Keys are the levels as text, for the JSON.)
+    public var framesByLevel: [String: Int] = [:]
     /// Whether similar chunks were looked for and delta-encoded.
     public var deltas = false
     /// Why not, when not (the summary says it).
@@ -113,7 +117,11 @@ public struct BuildStats: Codable, Sendable {
         let devices = framesByDevice.keys.sorted().map { d in
             "\(d): " + (framesByDevice[d] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: " / ")
         }.joined(separator: ", ")
-        lines.append("frames: \(framesCompressed) compressed, \(framesRaw) RAW (\(devices)); \(codec) level \(level)"
+        let byLevel = framesByLevel.compactMap { k, v in Int(k).map { ($0, v) } }.sorted { $0.0 < $1.0 }
+        let levels = byLevel.count > 1
+            ? "\(level) and up (frames by level: " + byLevel.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + ")"
+            : "\(byLevel.first?.0 ?? level)"
+        lines.append("frames: \(framesCompressed) compressed, \(framesRaw) RAW (\(devices)); \(codec) level \(levels)"
                      + (framesByDevice.keys.contains { $0 != "cpu" } ? " (OpenCL frames: lz4x level \(LZ4XLevel.top))" : ""))
         lines.append(String(format: "size: %@ -> %@ in %d volume(s) (index %@), %.1f%% smaller",
                             ByteSize.format(inputBytes), ByteSize.format(outputBytes), volumes.count,

@@ -62,6 +62,9 @@ final class ContentPacker {
     }()
 
     private let pipeline: FramePipeline
+    /// `bytesRead` when the frame being filled was opened: the frame stands
+    /// for what was read since (`FramePipeline.Slot.sourceBytes`).
+    private var readAtFrameStart: UInt64 = 0
     /// Content samples of the literal chunks in the frame being filled.
     private let sketch = FrameSketch()
     private var slot: FramePipeline.Slot?
@@ -244,10 +247,10 @@ final class ContentPacker {
     /// Copies stored bytes into the frame being filled, starting a new frame
     /// when they do not fit; their frame number and offset in it.
     private func place(_ bytes: UnsafeRawBufferPointer) -> (UInt32, UInt32) {
-        var current = slot ?? pipeline.takeSlot()
+        var current = slot ?? openFrame()
         if current.used + bytes.count > pipeline.frameSize {
-            pipeline.submit(current)
-            current = pipeline.takeSlot()
+            submit(current)
+            current = openFrame()
         }
         slot = current
         let position = current.used
@@ -258,9 +261,20 @@ final class ContentPacker {
         return (UInt32(current.number), UInt32(position))
     }
 
+    private func openFrame() -> FramePipeline.Slot {
+        let slot = pipeline.takeSlot()
+        readAtFrameStart = bytesRead
+        return slot
+    }
+
+    private func submit(_ slot: FramePipeline.Slot) {
+        slot.sourceBytes = Int(clamping: bytesRead - readAtFrameStart)
+        pipeline.submit(slot)
+    }
+
     /// Hands the last partly filled frame to the pipeline.
     func flush() {
-        if let current = slot, current.used > 0 { pipeline.submit(current) }
+        if let current = slot, current.used > 0 { submit(current) }
         slot = nil
     }
 }

@@ -21,6 +21,9 @@ final class FramePipeline: @unchecked Sendable {
         var used = 0
         var stored = 0
         var codec = FrameCodec.raw
+        /// Source bytes read while the frame filled (its level may follow them).
+        var sourceBytes = 0
+        var level: Int?
         var compressedBy = ""
         var decodedHash: UInt64 = 0
         var payloadHash: UInt64 = 0
@@ -76,6 +79,8 @@ final class FramePipeline: @unchecked Sendable {
     private(set) var frames: [FrameRecord] = []
     /// Frames written, by device ("cpu", ...) and codec name.
     private(set) var framesByDevice: [String: [String: Int]] = [:]
+    /// Frames compressed by a compressor with levels, by level.
+    private(set) var framesByLevel: [Int: Int] = [:]
 
     private let workersDone = DispatchGroup()
     private let writerDone = DispatchGroup()
@@ -126,6 +131,8 @@ final class FramePipeline: @unchecked Sendable {
         let slot = free.take()!
         slot.number = nextNumber
         slot.used = 0
+        slot.sourceBytes = 0
+        slot.level = nil
         nextNumber += 1
         return slot
     }
@@ -150,7 +157,11 @@ final class FramePipeline: @unchecked Sendable {
             let input = UnsafeRawBufferPointer(rebasing: slot.buffer[0..<slot.used])
             slot.decodedHash = XXHash64.hash(input)
             // After a failure, frames are only drained, not compressed.
-            if error == nil, let n = compressor.compress(input, into: UnsafeMutableRawBufferPointer(rebasing: output[0..<slot.used])) {
+            let (size, level) = error == nil
+                ? compressor.compress(input, into: UnsafeMutableRawBufferPointer(rebasing: output[0..<slot.used]), standingFor: slot.sourceBytes)
+                : (nil, nil)
+            slot.level = level
+            if let n = size {
                 slot.buffer.baseAddress!.copyMemory(from: output.baseAddress!, byteCount: n)
                 slot.codec = compressor.codec
                 slot.stored = n
@@ -188,6 +199,7 @@ final class FramePipeline: @unchecked Sendable {
                                       decodedSize: header.decodedSize, codec: slot.codec,
                                       payloadHash: header.payloadHash, decodedHash: header.decodedHash))
             framesByDevice[slot.compressedBy, default: [:]][slot.codec.name, default: 0] += 1
+            if let level = slot.level, slot.codec != .raw { framesByLevel[level, default: 0] += 1 }
         } catch {
             fail(error)
         }
