@@ -112,6 +112,40 @@ final class AppendTests: ScratchTestCase {
         XCTAssertTrue(fromCopy.notices.first?.contains("copy") == true, "\(fromCopy.notices)")
     }
 
+    /// A file rewritten all over between versions shares too little with its
+    /// old self for the similarity index to find, yet the append codes its
+    /// chunks against the chunks at the same offsets of its previous
+    /// version (the file at the same path in the archive's newest version),
+    /// and both versions restore exactly.
+    func testAppendCodesARewrittenFileAgainstItsPreviousVersion() throws {
+        let work = temp("append-prev")
+        let out = temp("append-prev-out") + "/arc"
+        var text = TreeFixture.text(400_000, seed: 9)
+        let v0 = TreeFixture(root: work + "/v0")
+        v0.file("log.txt", text)
+        v0.file("other.txt", TreeFixture.text(50_000, seed: 10))
+        var o = options()
+        o.frameSize = 1 << 20
+        o.volumeSize = 64 << 20
+        o.name = Array("v0".utf8)
+        _ = try ArchiveBuilder(sources: [BytePath(v0.root)], output: BytePath(out), options: o).run()
+        // A byte in every 40 changed: no 8 KiB chunk keeps its super-features.
+        for k in stride(from: 7, to: text.count, by: 40) { text[k] ^= 0x01 }
+        let v1 = TreeFixture(root: work + "/v1")
+        v1.file("log.txt", text)
+        v1.file("other.txt", TreeFixture.text(50_000, seed: 11))
+        var a = options()
+        a.frameSize = 1 << 20
+        a.volumeSize = 64 << 20
+        a.append = BytePath(out + ".001")
+        a.name = Array("v1".utf8)
+        a.deltas = true
+        let stats = try ArchiveBuilder(sources: [BytePath(v1.root)], output: BytePath(out), options: a).run()
+        XCTAssertGreaterThan(stats.similarity.previousVersionDeltas, 10, stats.summary())
+        XCTAssertTrue(stats.summary().contains("previous version of the file: "), stats.summary())
+        try versionsRestored(out + ".001", [(name: "v0", source: v0.root), (name: "v1", source: v1.root)])
+    }
+
     /// An archive of format 5 (zlib segments, before format 6 compressed each
     /// against the one before) still takes appends: in its own format, so its
     /// chain keeps one format, and every version restores.

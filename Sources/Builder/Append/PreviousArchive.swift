@@ -9,6 +9,22 @@ import Glibc
 /// what is already stored without reading it: every stored chunk's digest
 /// and super-features (`BuilderState.Chunk`, by chunk id) and the files
 /// cache stamps (by inode).
+/// A file's previous version as stored: its chunks, and where each starts.
+struct PreviousVersion {
+    let chunks: [UInt32]
+    let starts: [UInt64]
+
+    /// The chunk whose bytes hold `offset` (the last one past the end).
+    func chunk(at offset: UInt64) -> UInt32 {
+        var lo = 0, hi = starts.count
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if starts[mid] <= offset { lo = mid } else { hi = mid }
+        }
+        return chunks[lo]
+    }
+}
+
 final class PreviousArchive {
     let reader: ArchiveReader
     var index: ArchiveIndex { reader.index }
@@ -123,6 +139,20 @@ final class PreviousArchive {
     func newestSegmentPrefix(_ segments: [[UInt8]]) throws -> [UInt8] {
         guard index.formatVersion >= 6 else { return [] }
         return try IndexChain.inflatedNewest(segments, what: "the newest index segment of \(path)")
+    }
+
+    /// The stored chunks of the file at `relativePath` in the archive's
+    /// newest version, with where each starts in its content: an appended
+    /// file's previous version, whose chunks are its chunks' bases of last
+    /// resort (`SimilarityStage.process(_:analysis:frame:previousVersion:)`).
+    /// Nil when that version has no regular file there.
+    func previousVersion(of relativePath: [UInt8]) -> PreviousVersion? {
+        guard let newest = index.versions.last,
+              let inode = index.resolve(bytes: index.nameBytes(of: newest) + [UInt8(ascii: "/")] + relativePath),
+              index.inodes[inode].kind == .regular else { return nil }
+        let refs = index.refRange(ofContent: Int(index.inodes[inode].data))
+        guard !refs.isEmpty else { return nil }
+        return PreviousVersion(chunks: refs.map { index.chunkRefs[$0] }, starts: refs.map { index.refStarts[$0] })
     }
 
     /// The version names already in the archive.

@@ -202,8 +202,11 @@ public struct ArchiveBuilder {
                                    stored: StoredTree(continuing: previous?.index))
         do {
             for node in ordered {
+                packer.previousVersion = similarity.deltaEnabled ? previous?.previousVersion(of: tree.relativePath(node)) : nil
                 let outcome = try preparer.map { try packer.capture(prepared: $0, node, version: tree.nodes[node].version) }
                     ?? packer.capture(node, expecting: tree.nodes[node].identity, version: tree.nodes[node].version)
+                // (Files the capture stage stores on its own are other files.)
+                packer.previousVersion = nil
                 try capture.settle(node, outcome)
             }
             packer.flush()

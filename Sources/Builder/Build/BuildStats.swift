@@ -110,7 +110,8 @@ public struct BuildStats: Codable, Sendable {
         if !deltas {
             lines.append("deltas: off (\(deltasOff))")
         } else {
-            lines.append("deltas: \(s.deltaChunks) (tier 1: \(s.deltaHits[0]), tier 2: \(s.deltaHits[1]), tier 3: \(s.deltaHits[2])), "
+            let previous = s.previousVersionDeltas > 0 ? ", previous version of the file: \(s.previousVersionDeltas)" : ""
+            lines.append("deltas: \(s.deltaChunks) (tier 1: \(s.deltaHits[0]), tier 2: \(s.deltaHits[1]), tier 3: \(s.deltaHits[2])\(previous)), "
                      + "\(ByteSize.format(UInt64(s.deltaBytesSaved))) saved; \(s.filterRejections) rejected by the filter, "
                      + "\(s.basesInFrameReach + s.contentInFrame) left to the frame compressor")
         }

@@ -62,6 +62,10 @@ final class ContentPacker {
     }()
 
     private let pipeline: FramePipeline
+    /// In an append, the previous version of the file being stored (set by
+    /// the builder before each file): the chunk at the same offset is a
+    /// chunk's base when the similarity index finds none.
+    var previousVersion: PreviousVersion?
     /// `bytesRead` when the frame being filled was opened: the frame stands
     /// for what was read since (`FramePipeline.Slot.sourceBytes`).
     private var readAtFrameStart: UInt64 = 0
@@ -226,7 +230,9 @@ final class ContentPacker {
     /// Decides how one chunk (at `offset` in its file's stored bytes) is stored; its chunk id.
     private func store(_ chunk: UnsafeRawBufferPointer, at offset: UInt64, analysis: ChunkAnalysis?) -> UInt32 {
         let frame = slot.map { FrameView(number: $0.number, used: $0.used, sketch: sketch, reach: Self.frameCompressorReach) }
-        let decision = analysis.map { stage.process(chunk, analysis: $0, frame: frame) } ?? stage.process(chunk, frame: frame)
+        let old = previousVersion?.chunk(at: offset)
+        let decision = analysis.map { stage.process(chunk, analysis: $0, frame: frame, previousVersion: old) }
+            ?? stage.process(chunk, frame: frame, previousVersion: old)
         switch decision {
         case .duplicate(let id):
             return id

@@ -9,6 +9,9 @@ public struct SimilarityStats: Codable, Equatable, Sendable {
     public var literalBytes = 0
     /// Accepted deltas by the tier that found the base (index 0 is tier 1).
     public var deltaHits = [0, 0, 0]
+    /// Appends: accepted deltas whose base no tier found, the chunk at the
+    /// same offset of the file's previous version.
+    public var previousVersionDeltas = 0
     /// Bytes of the chunks stored as deltas, and of their deltas.
     public var deltaInputBytes = 0
     public var deltaOutputBytes = 0
@@ -37,7 +40,7 @@ public struct SimilarityStats: Codable, Equatable, Sendable {
 
     public init() {}
 
-    public var deltaChunks: Int { deltaHits.reduce(0, +) }
+    public var deltaChunks: Int { deltaHits.reduce(0, +) + previousVersionDeltas }
     /// Bytes the exact chunk dedup avoided storing.
     public var dedupBytesSaved: Int { duplicateBytes }
     /// Bytes delta encoding avoided storing, against storing those chunks raw.
