@@ -225,8 +225,8 @@ public enum IndexCodec {
         return (decoded, body)
     }
 
-    /// Parses and validates an uncompressed whole index (format 1 to 5; in
-    /// format 5 a first segment).
+    /// Parses and validates an uncompressed whole index (format 1 to 6; in
+    /// formats 5 and 6 a first segment).
     public static func decode(_ bytes: UnsafeRawBufferPointer, what: String) throws -> ArchiveIndex {
         try IndexChain.merge([decodeSegment(bytes, what: what, checksum: checksum(of: bytes))], what: what)
     }
@@ -406,7 +406,7 @@ public enum IndexCodec {
     }
 }
 
-/// An index or format-5 segment as parsed: its tables (the rows it adds),
+/// An index or format-5/6 segment as parsed: its tables (the rows it adds),
 /// its segment record, and the inodes it replaces.
 package struct DecodedSegment {
     var tables: ArchiveIndex

@@ -1,14 +1,6 @@
 import Archive
 import Glibc
 
-/// The archive an append adds to (`gpuarc-build --append ARCHIVE.001 SRC...`),
-/// opened as a reader opens it and checked to take appends: format 5 or 6 (an append writes the
-/// archive's format), with
-/// versions at its root, nothing damaged or missing. What earlier builds
-/// kept in their index segments is loaded here, so the append can find
-/// what is already stored without reading it: every stored chunk's digest
-/// and super-features (`BuilderState.Chunk`, by chunk id) and the files
-/// cache stamps (by inode).
 /// A file's previous version as stored: its chunks, and where each starts.
 struct PreviousVersion {
     let chunks: [UInt32]
@@ -25,6 +17,14 @@ struct PreviousVersion {
     }
 }
 
+/// The archive an append adds to (`gpuarc-build --append ARCHIVE.001 SRC...`),
+/// opened as a reader opens it and checked to take appends: format 5 or 6
+/// (an append writes the archive's format), with versions at its root,
+/// nothing damaged or missing. What earlier builds kept in their index
+/// segments is loaded here, so the append can find
+/// what is already stored without reading it: every stored chunk's digest
+/// and super-features (`BuilderState.Chunk`, by chunk id) and the files
+/// cache stamps (by inode).
 final class PreviousArchive {
     let reader: ArchiveReader
     var index: ArchiveIndex { reader.index }
