@@ -212,23 +212,50 @@ public final class SimilarityStage {
         }
 
         seedNow()
-        // Tier 0: not found by the index, the previous version's chunk.
-        guard let match = index.lookup(superFeatures)
-                ?? previousVersion.map({ SimilarityMatch(chunkID: $0, tier: 0, sharedSuperFeatures: 0) }) else {
-            file(superFeatures, of: id, under: id)
-            return storeLiteral(chunk, id: id)
+        // The index's candidate, then (tier 0) the previous version's chunk:
+        // the one the index finds nothing for, or whose delta against the
+        // index's candidate the filter refuses.
+        var candidates: [SimilarityMatch] = []
+        if let match = index.lookup(superFeatures) { candidates.append(match) }
+        if let previousVersion, candidates.first?.chunkID != previousVersion {
+            candidates.append(SimilarityMatch(chunkID: previousVersion, tier: 0, sharedSuperFeatures: 0))
         }
+        tries: for match in candidates {
+            switch attempt(chunk, against: match, samples: samples, frame: frame) {
+            case .leaveToFrame:
+                break tries
+            case .refused:
+                continue
+            case .delta(let delta, let depth):
+                return storeDelta(chunk, id: id, delta, against: match, depth: depth, superFeatures: superFeatures)
+            }
+        }
+        file(superFeatures, of: id, under: id)
+        return storeLiteral(chunk, id: id)
+    }
+
+    /// What a delta against one candidate base comes to.
+    private enum Attempt {
+        /// The frame being filled holds the base or as much of the chunk: the
+        /// frame compressor does better than a delta; no other base is tried.
+        case leaveToFrame
+        /// No delta against this base (too deep, unreadable, or refused by
+        /// the filter); another base may do.
+        case refused
+        case delta([UInt8], depth: Int)
+    }
+
+    private func attempt(_ chunk: UnsafeRawBufferPointer, against match: SimilarityMatch, samples: [UInt64],
+                         frame: FrameView?) -> Attempt {
         // (Only an archive's state filed by other rules could offer a base at the limit.)
         let depth = table.deltaDepth(of: match.chunkID) + 1
         guard depth <= options.maxDeltaDepth else {
             counters.unavailableBases += 1
-            file(superFeatures, of: id, under: id)
-            return storeLiteral(chunk, id: id)
+            return .refused
         }
         guard !frameReaches(match.chunkID, frame) else {
             counters.basesInFrameReach += 1
-            file(superFeatures, of: id, under: id)
-            return storeLiteral(chunk, id: id)
+            return .leaveToFrame
         }
         // A base this build stored must still have its digest (its source
         // may have changed); one of the archive appended to was checked
@@ -236,20 +263,22 @@ public final class SimilarityStage {
         guard let base = chunks.bytes(of: match.chunkID),
               table.digest(of: match.chunkID).map({ ChunkDigest(of: base, kind: options.digestKind) == $0 }) ?? true else {
             counters.unavailableBases += 1
-            file(superFeatures, of: id, under: id)
-            return storeLiteral(chunk, id: id)
+            return .refused
         }
         guard !frameHoldsAsMuch(as: base, of: samples, frame) else {
             counters.contentInFrame += 1
-            file(superFeatures, of: id, under: id)
-            return storeLiteral(chunk, id: id)
+            return .leaveToFrame
         }
         guard let delta = coder.encode(target: chunk, base: base),
               filter.accepts(length: chunk.count, deltaLength: delta.count) else {
             counters.filterRejections += 1
-            file(superFeatures, of: id, under: id)
-            return storeLiteral(chunk, id: id)
+            return .refused
         }
+        return .delta(delta, depth: depth)
+    }
+
+    private func storeDelta(_ chunk: UnsafeRawBufferPointer, id: UInt32, _ delta: [UInt8], against match: SimilarityMatch,
+                            depth: Int, superFeatures: SuperFeatures) -> ChunkDecision {
         // Below the depth limit the delta is the base its family's next
         // version is coded against. At the limit the base stays the family's
         // representative: filing this chunk's super-features under the base
