@@ -65,7 +65,11 @@ def main(archive, outdir):
     data = open(archive, "rb").read()
     index_offset, index_size = struct.unpack_from("<QQ", data, len(data) - 24)
     compressed = data[index_offset:index_offset + index_size]
-    inflated = zlib.decompress(compressed)
+    if compressed.startswith(b"GPUIXZS1"):
+        # Index format 6: a 40-byte envelope, then a zstd frame (segment 1: no prefix).
+        inflated = subprocess.run(["zstd", "-q", "-d", "-c"], input=compressed[40:], capture_output=True, check=True).stdout
+    else:
+        inflated = zlib.decompress(compressed)
     volume = data[:index_offset]
     name = os.path.basename(archive).replace(".", "-")
 

@@ -5,8 +5,8 @@ import Glibc
 /// every frame checked and every file read in pieces.
 ///
 /// Input layout: [flags u8][index length N, u32 LE][inflated index, N bytes][volume
-/// bytes up to the index]. The harness compresses the index and appends it and a
-/// footer, as the builder does. Checksums would stop almost every mutation at the
+/// bytes up to the index]. The harness compresses the index (zlib, or from format 6
+/// on an enveloped zstd frame) and appends it and a footer, as the builder does. Checksums would stop almost every mutation at the
 /// door, so with flag bit 0 the harness re-seals them after mutation: the index's
 /// checksum, the volume header's id and check, each frame header's payload hash
 /// and check, and (bit 1) each small frame's decoded hash, so mutated payloads and
@@ -23,7 +23,10 @@ public func frameReadFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var volume = Array(input[(5 + indexLength)...])
     if flags & 1 != 0 { guard FrameReadSeal.seal(index: &body, volume: &volume, decoded: flags & 2 != 0) else { return 0 } }
 
-    guard let compressed = FrameReadSeal.compress(body) else { return 0 }
+    // Format 6 (its version at byte 8) is stored as an envelope and a zstd frame.
+    let version = body.count >= 12 ? UInt32(body[8]) | UInt32(body[9]) << 8 | UInt32(body[10]) << 16 | UInt32(body[11]) << 24 : 0
+    guard let compressed = version >= 6 ? SegmentCompression.compress(body, previous: nil, prefix: [])
+                                        : FrameReadSeal.compress(body) else { return 0 }
     let footer = Footer(indexOffset: UInt64(volume.count), indexSize: UInt64(compressed.count)).encoded()
     let path = FrameReadSeal.scratch + "/arc.001"
     guard FrameReadSeal.write(volume + compressed + footer, to: path) else { fatalError("cannot write \(path)") }
