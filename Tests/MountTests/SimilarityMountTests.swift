@@ -7,12 +7,13 @@ import Foundation
 import XCTest
 
 final class SimilarityMountTests: XCTestCase {
-    /// Three versions of four 200 KB files; each version flips bytes and
-    /// inserts a run of bytes in every file.
+    /// Five versions of four 200 KB files; each version flips bytes and
+    /// inserts a run of bytes in every file (so later versions' chunks are
+    /// deltas against the version before: chains).
     private func versions(in root: String) throws -> [String] {
         var files = (0..<4).map { SourceTree.bytes(count: 200_000, seed: UInt64(40 + $0)) }
         var roots: [String] = []
-        for v in 0..<3 {
+        for v in 0..<5 {
             let dir = root + "/v\(v)"
             try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
             for (i, bytes) in files.enumerated() { try SourceTree.write(dir + "/data/file\(i).bin", bytes) }
@@ -37,15 +38,27 @@ final class SimilarityMountTests: XCTestCase {
         XCTAssertGreaterThan(stats.similarity.deltaChunks, 10)
         let index = try ArchiveReader(path: out + ".001").index
         XCTAssertEqual(index.chunks.filter { $0.kind == .zstdDelta }.count, stats.similarity.deltaChunks)
+        XCTAssertGreaterThanOrEqual(index.chunks.indices.map { index.deltaDepth(of: $0) }.max() ?? 0, 2, "no delta chain")
 
         let mount = try MountedArchive(archive: out + ".001")
         defer { mount.unmount() }
         for root in roots {
             SourceTree.assertEqual(source: root, mounted: mount.path((root as NSString).lastPathComponent))
         }
+        // Concurrent readers of every version's files, whose chunks decode
+        // through chains that share bases (and so frames and cached deltas).
+        let lock = NSLock()
+        var mismatches: [String] = []
+        DispatchQueue.concurrentPerform(iterations: roots.count * 4) { k in
+            let name = (roots[k % roots.count] as NSString).lastPathComponent + "/data/file\(k / roots.count).bin"
+            let want = FileManager.default.contents(atPath: roots[k % roots.count] + "/data/file\(k / roots.count).bin")
+            let got = FileManager.default.contents(atPath: mount.path(name))
+            if want == nil || got != want { lock.lock(); mismatches.append(name); lock.unlock() }
+        }
+        XCTAssertEqual(mismatches, [])
         // Reads that start and end inside delta chunks.
-        let expected = try Array(Data(contentsOf: URL(fileURLWithPath: roots[2] + "/data/file1.bin")))
-        let fd = open(mount.path("v2/data/file1.bin"), O_RDONLY)
+        let expected = try Array(Data(contentsOf: URL(fileURLWithPath: roots[4] + "/data/file1.bin")))
+        let fd = open(mount.path("v4/data/file1.bin"), O_RDONLY)
         XCTAssertGreaterThanOrEqual(fd, 0)
         defer { close(fd) }
         for offset in stride(from: 3, to: expected.count, by: 12_345) {
