@@ -62,6 +62,22 @@ final class AppendTests: ScratchTestCase {
         }
     }
 
+    /// Rewrites the index of a one-volume-index archive at `out` as
+    /// `compressed` (an older format's, as its release wrote it) and removes
+    /// the index copy, which holds the index as built.
+    func replaceIndex(of out: String, with compressed: (ArchiveIndex) throws -> [UInt8]) throws {
+        let built = try ArchiveReader(path: out + ".001")
+        let last = built.volumes.textPaths.last!
+        let offset = built.index.volumeSizes.last!
+        let bytes = try compressed(built.index)
+        XCTAssertEqual(truncate(last, off_t(offset)), 0)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: last))
+        handle.seekToEndOfFile()
+        handle.write(Data(bytes + Footer(indexOffset: offset, indexSize: UInt64(bytes.count)).encoded()))
+        handle.closeFile()
+        unlink(out + ".idx")
+    }
+
     func sizes(_ out: String) -> [String: Data] {
         var all: [String: Data] = [:]
         for n in VolumeNaming.existingVolumeNumbers(base: BytePath(out)) {
@@ -156,18 +172,9 @@ final class AppendTests: ScratchTestCase {
         o.name = Array("day0".utf8)
         let first = snapshot(0, in: work)
         _ = try ArchiveBuilder(sources: [BytePath(first)], output: BytePath(out), options: o).run()
-        // The index rewritten as format 5 wrote it (one volume here: the last holds it).
-        let built = try ArchiveReader(path: out + ".001")
-        XCTAssertEqual(built.index.formatVersion, 6)
-        let last = built.volumes.textPaths.last!
-        let offset = built.index.volumeSizes.last!
-        let v5 = try Zlib.compress(IndexCodec.encode(built.index, version: 5, segment: built.index.segments[0]))
-        XCTAssertEqual(truncate(last, off_t(offset)), 0)
-        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: last))
-        handle.seekToEndOfFile()
-        handle.write(Data(v5 + Footer(indexOffset: offset, indexSize: UInt64(v5.count)).encoded()))
-        handle.closeFile()
-        unlink(out + ".idx")
+        XCTAssertEqual(try ArchiveReader(path: out + ".001").index.formatVersion, 6)
+        // The index rewritten as format 5 wrote it.
+        try replaceIndex(of: out) { try Zlib.compress(IndexCodec.encode($0, version: 5, segment: $0.segments[0])) }
         XCTAssertEqual(try ArchiveReader(path: out + ".001").index.formatVersion, 5)
         var expected = [(name: "day0", source: first)]
         for day in 1...2 {
@@ -431,16 +438,7 @@ final class AppendTests: ScratchTestCase {
         // An archive in index format 4 (as the release before format 5 wrote it).
         let old = temp("refuse-v4") + "/arc"
         _ = try ArchiveBuilder(sources: [BytePath(src.root)], output: BytePath(old), options: options()).run()
-        let v4 = try ArchiveReader(path: old + ".001")
-        let oldLast = v4.volumes.paths.last!.description
-        let indexOffset = v4.index.volumeSizes.last!
-        let compressed = try Zlib.compress(IndexCodec.encode(v4.index, version: 4))
-        XCTAssertEqual(truncate(oldLast, off_t(indexOffset)), 0)
-        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: oldLast))
-        handle.seekToEndOfFile()
-        handle.write(Data(compressed + Footer(indexOffset: indexOffset, indexSize: UInt64(compressed.count)).encoded()))
-        handle.closeFile()
-        unlink(old + ".idx")
+        try replaceIndex(of: old) { try Zlib.compress(IndexCodec.encode($0, version: 4)) }
         XCTAssertEqual(try ArchiveReader(path: old + ".001").index.formatVersion, 4)
         refused(old, "index format 4, and appends need format 5 or later")
         // Another build holds the lock.

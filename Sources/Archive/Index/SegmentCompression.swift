@@ -22,7 +22,7 @@ public enum SegmentCompression {
     /// (7.8 MB inflated): level 3 600 KB in 20 ms, 6 576 KB in 40 ms, 9 564 KB
     /// in 60 ms; zlib level 4 gave 686 KB. The index is written at the end
     /// of a build, with nothing left to overlap it, so the cheap level.
-    static let level: Int32 = 3
+    static let level = 3
 
     /// Whether `bytes` start with a format-6 envelope. A zlib stream never
     /// does: its first byte names compression method 8, where `G` (0x47)
@@ -72,23 +72,12 @@ public enum SegmentCompression {
         precondition((previous == nil) == prefix.isEmpty, "a segment is compressed against the one before it, if any")
         guard let c = ZSTD_createCCtx() else { fatalError("out of memory creating a zstd encoder") }
         defer { ZSTD_freeCCtx(c) }
-        func set(_ parameter: ZSTD_cParameter, _ value: Int32) {
-            let r = ZSTD_CCtx_setParameter(c, parameter, value)
-            precondition(ZSTD_isError(r) == 0, "zstd refused parameter \(parameter): \(ZstdDecoder.errorName(r))")
-        }
-        set(ZSTD_c_compressionLevel, level)
-        // Matches reach back over the whole previous segment.
-        set(ZSTD_c_windowLog, ZstdDecoder.windowLog(covering: inflated.count + prefix.count))
-        set(ZSTD_c_contentSizeFlag, 1)
-        set(ZSTD_c_checksumFlag, 0)   // the segment header's XXH64 covers the bytes
-        set(ZSTD_c_dictIDFlag, 0)
         var out = envelope(previous: previous)
         out += [UInt8](repeating: 0, count: ZSTD_compressBound(inflated.count))
+        // Matches reach back over the whole previous segment.
         let n = prefix.withUnsafeBytes { p -> Int in
-            if !p.isEmpty {
-                let r = ZSTD_CCtx_refPrefix(c, p.baseAddress, p.count)
-                precondition(ZSTD_isError(r) == 0, "zstd refused a prefix: \(ZstdDecoder.errorName(r))")
-            }
+            precondition(ZstdFrameSettings.apply(to: c, level: level, inputCount: inflated.count, prefix: p, magicless: false),
+                         "zstd refused the settings of an index segment")
             return inflated.withUnsafeBytes { src in
                 out.withUnsafeMutableBytes { dst in
                     ZSTD_compress2(c, dst.baseAddress! + envelopeSize, dst.count - envelopeSize, src.baseAddress, src.count)

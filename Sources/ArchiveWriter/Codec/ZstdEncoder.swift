@@ -64,26 +64,12 @@ public final class ZstdEncoder: CodecEncoder {
     /// standard frame when `prefix` is nil); nil when it does not fit `output`.
     public func compress(_ input: UnsafeRawBufferPointer, prefix: UnsafeRawBufferPointer?,
                          into output: UnsafeMutableRawBufferPointer) -> Int? {
-        let c = context
-        ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters)
-        let reach = input.count + (prefix?.count ?? 0)
-        var ok = set(ZSTD_c_compressionLevel, Int32(level))
-            && set(ZSTD_c_windowLog, ZstdDecoder.windowLog(covering: reach))
-            && set(ZSTD_c_contentSizeFlag, 1)
-            && set(ZSTD_c_checksumFlag, 0)
-            && set(ZSTD_c_dictIDFlag, 0)
-        if let prefix {
-            ok = ok && set(ZSTD_c_experimentalParam2, Int32(ZSTD_f_zstd1_magicless.rawValue))   // ZSTD_c_format
-            if !prefix.isEmpty { ok = ok && ZSTD_isError(ZSTD_CCtx_refPrefix(c, prefix.baseAddress, prefix.count)) == 0 }
-        }
+        let ok = ZstdFrameSettings.apply(to: context, level: level, inputCount: input.count,
+                                         prefix: prefix ?? UnsafeRawBufferPointer(start: nil, count: 0), magicless: prefix != nil)
         // Frames and chunks are never empty; nothing to compress is nothing that shrinks.
         guard ok, let out = output.baseAddress, let source = input.baseAddress, !input.isEmpty else { return nil }
-        let n = ZSTD_compress2(c, out, output.count, source, input.count)
+        let n = ZSTD_compress2(context, out, output.count, source, input.count)
         guard ZSTD_isError(n) == 0, n < input.count else { return nil }
         return n
-    }
-
-    private func set(_ parameter: ZSTD_cParameter, _ value: Int32) -> Bool {
-        ZSTD_isError(ZSTD_CCtx_setParameter(context, parameter, value)) == 0
     }
 }

@@ -202,11 +202,10 @@ public struct ArchiveBuilder {
                                    stored: StoredTree(continuing: previous?.index))
         do {
             for node in ordered {
-                packer.previousVersion = similarity.deltaEnabled ? previous?.previousVersion(of: tree.relativePath(node)) : nil
-                let outcome = try preparer.map { try packer.capture(prepared: $0, node, version: tree.nodes[node].version) }
-                    ?? packer.capture(node, expecting: tree.nodes[node].identity, version: tree.nodes[node].version)
-                // (Files the capture stage stores on its own are other files.)
-                packer.previousVersion = nil
+                let old = similarity.deltaEnabled ? previous?.previousVersion(of: tree.relativePath(node)) : nil
+                let version = tree.nodes[node].version
+                let outcome = try preparer.map { try packer.capture(prepared: $0, node, version: version, previousVersion: old) }
+                    ?? packer.capture(node, expecting: tree.nodes[node].identity, version: version, previousVersion: old)
                 try capture.settle(node, outcome)
             }
             packer.flush()

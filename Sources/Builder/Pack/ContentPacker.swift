@@ -62,10 +62,6 @@ final class ContentPacker {
     }()
 
     private let pipeline: FramePipeline
-    /// In an append, the previous version of the file being stored (set by
-    /// the builder before each file): the chunk at the same offset is a
-    /// chunk's base when the similarity index finds none.
-    var previousVersion: PreviousVersion?
     /// `bytesRead` when the frame being filled was opened: the frame stands
     /// for what was read since (`FramePipeline.Slot.sourceBytes`).
     private var readAtFrameStart: UInt64 = 0
@@ -119,14 +115,18 @@ final class ContentPacker {
     /// to take it as it is now. A file not at that identity, or that changes
     /// while read, is read once more as it is then; the result is a content
     /// read whole from one version of the file, or why there is none.
-    func capture(_ node: Int, expecting: FileIdentity?, version: Int) throws -> Result<Captured, CaptureProblem> {
+    /// `previousVersion`, in an append: the file's previous version, whose
+    /// chunk at the same offset is a chunk's base when the similarity index
+    /// finds none.
+    func capture(_ node: Int, expecting: FileIdentity?, version: Int,
+                 previousVersion: PreviousVersion? = nil) throws -> Result<Captured, CaptureProblem> {
         stage.beginVersion(version)
         if let expecting, let bytes = held?.take(node, ifStill: files.isAsScanned) {
             if let error = pipeline.error { throw error }
             table.beginFile(ChunkTable.SourceFile(node: node, identity: expecting, extents: nil))
             var captured = Captured(identity: expecting)
             source.cut(bytes: bytes) { chunk, offset in
-                captured.refs.append(store(chunk, at: offset, analysis: nil))
+                captured.refs.append(store(chunk, at: offset, analysis: nil, previousVersion: previousVersion))
             }
             captured.size = UInt64(bytes.count)
             bytesRead += UInt64(bytes.count)
@@ -162,7 +162,7 @@ final class ContentPacker {
                     onProgress?(bytesRead)
                 },
                 emit: { [unowned self] chunk, offset in
-                    captured.refs.append(store(chunk, at: offset, analysis: nil))
+                    captured.refs.append(store(chunk, at: offset, analysis: nil, previousVersion: previousVersion))
                     captured.size += UInt64(chunk.count)
                 })
             if let failure { return .failure(CaptureProblem(kind: .gone, description: failure)) }
@@ -179,7 +179,8 @@ final class ContentPacker {
     /// The same for the next file of `preparer`, which opened, read and
     /// analyzed it ahead (it must be file `node`, expected at the scan's
     /// identity); a file it found changed is read again here, afresh.
-    func capture(prepared preparer: ChunkPreparer, _ node: Int, version: Int) throws -> Result<Captured, CaptureProblem> {
+    func capture(prepared preparer: ChunkPreparer, _ node: Int, version: Int,
+                 previousVersion: PreviousVersion? = nil) throws -> Result<Captured, CaptureProblem> {
         stage.beginVersion(version)
         var captured: Captured?
         while true {
@@ -196,7 +197,7 @@ final class ContentPacker {
                 var start = 0
                 for chunk in piece.chunks {
                     let data = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + chunk.length)])
-                    captured!.refs.append(store(data, at: chunk.offset, analysis: chunk.analysis))
+                    captured!.refs.append(store(data, at: chunk.offset, analysis: chunk.analysis, previousVersion: previousVersion))
                     captured!.size += UInt64(chunk.length)
                     start += chunk.length
                 }
@@ -208,7 +209,7 @@ final class ContentPacker {
             case .consistent?:
                 captured!.size = captured!.identity.size
                 return .success(captured!)
-            case .changed?: return try capture(node, expecting: nil, version: version)
+            case .changed?: return try capture(node, expecting: nil, version: version, previousVersion: previousVersion)
             case .failed(let reason)?: return .failure(CaptureProblem(kind: .gone, description: reason))
             }
         }
@@ -228,7 +229,8 @@ final class ContentPacker {
     }
 
     /// Decides how one chunk (at `offset` in its file's stored bytes) is stored; its chunk id.
-    private func store(_ chunk: UnsafeRawBufferPointer, at offset: UInt64, analysis: ChunkAnalysis?) -> UInt32 {
+    private func store(_ chunk: UnsafeRawBufferPointer, at offset: UInt64, analysis: ChunkAnalysis?,
+                       previousVersion: PreviousVersion?) -> UInt32 {
         let frame = slot.map { FrameView(number: $0.number, used: $0.used, sketch: sketch, reach: Self.frameCompressorReach) }
         let old = previousVersion?.chunk(at: offset)
         let decision = analysis.map { stage.process(chunk, analysis: $0, frame: frame, previousVersion: old) }
